@@ -1,0 +1,5 @@
+import sys
+
+from cmshell.cli import main
+
+sys.exit(main())

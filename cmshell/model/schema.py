@@ -1,0 +1,234 @@
+"""Load the declarative schema (modes/*.yaml, modes/roles/*.yaml) into Mode and Role specs."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+
+MODES_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "modes")
+
+@dataclass
+class Param:
+    name: str
+    label: str
+    type: str = "string"
+    default: object = None
+    help: str = ""
+    choices: tuple = ()
+    target: str | None = None      # pointer / list of pointers: mode of the target
+    mode: str | None = None        # submode: mode name of the collection
+    required: bool = False
+    readonly: bool = False
+    inherit: str | None = None     # pointer parameter whose target supplies the value when empty
+    list_label: str | None = None
+    list_render: str | None = None
+
+    @classmethod
+    def from_yaml(cls, d: dict) -> "Param":
+        name = str(d["name"])
+        return cls(
+            name=name,
+            label=str(d.get("label", name)),
+            type=str(d.get("type", "string")),
+            default=d.get("default"),
+            help=str(d.get("help", "")),
+            choices=tuple(str(c) for c in d.get("choices", ()) or ()),
+            target=d.get("target"),
+            mode=d.get("mode"),
+            required=bool(d.get("required", False)),
+            readonly=bool(d.get("readonly", False)),
+            inherit=d.get("inherit"),
+            list_label=d.get("list_label"),
+            list_render=d.get("list_render"),
+        )
+
+    @property
+    def is_submode(self) -> bool:
+        return self.type == "submode"
+
+    @property
+    def is_list(self) -> bool:
+        return self.type == "list"
+
+
+@dataclass
+class Spec:
+    """The parameters one kind of object has (a mode's params plus its type's or role's)."""
+    params: list[Param]
+    type_label: str = ""
+    commands: tuple = ()
+
+    @cached_property
+    def by_name(self) -> dict[str, Param]:
+        return {p.name: p for p in self.params}
+
+    def param(self, name: str) -> Param | None:
+        return self.by_name.get(name.lower()) or self.by_name.get(name)
+
+    @cached_property
+    def submodes(self) -> dict[str, Param]:
+        return {p.name: p for p in self.params if p.is_submode}
+
+
+@dataclass
+class Role:
+    name: str
+    type: str
+    params: list[Param]
+    aliases: tuple = ()
+    generic: bool = False
+    help: str = ""
+    commands: tuple = ()
+
+    def spec(self, common: list[Param]) -> Spec:
+        """Common role parameters (Name, Revision, Type) followed by this role's."""
+        cached = self.__dict__.get("_spec")
+        if cached is None:
+            cached = self.__dict__["_spec"] = Spec(list(common) + self.params, self.type, self.commands)
+        return cached
+
+
+@dataclass
+class Mode:
+    name: str
+    entity: str
+    plural: str
+    top: bool
+    key: str
+    keying: str
+    help: str
+    extras: bool
+    auto_enter: bool
+    params: list[Param]
+    types: dict[str, Spec] = field(default_factory=dict)     # typed name -> extra params
+    type_labels: dict[str, str] = field(default_factory=dict)
+    add_args: tuple = ()
+    list_format: str = ""
+    roles: "Roles | None" = None                               # set for the roles mode
+
+    @property
+    def indexed(self) -> bool:
+        return self.keying == "index"
+
+    @cached_property
+    def base(self) -> Spec:
+        return Spec(self.params)
+
+    def spec(self, doc: dict | None) -> Spec:
+        """The parameters of one object of this mode (depends on its type or role)."""
+        if doc is not None:
+            if self.roles is not None:
+                role = self.roles.find(doc.get("name", ""))
+                if role is not None:
+                    return role.spec(self.params)
+            t = doc.get("type")
+            if t in self.types:
+                return self.types[t]
+        return self.base
+
+    def all_params(self) -> dict[str, Param]:
+        """Every parameter any object of this mode may have (for `format` and help)."""
+        out = {p.name: p for p in self.params}
+        for spec in self.types.values():
+            out.update(spec.by_name)
+        return out
+
+
+class Roles:
+    """The role types that `assign` knows, matched case-insensitively."""
+
+    def __init__(self, roles: list[Role]):
+        self.roles = sorted(roles, key=lambda r: r.name.lower())
+        self._by = {}
+        for r in self.roles:
+            for n in (r.name, *r.aliases):
+                self._by[n.lower()] = r
+        self._specs: dict[str, Spec] = {}
+
+    def find(self, name: str) -> Role | None:
+        role = self._by.get(name.lower())
+        if role is None and name.lower().startswith("generic::") and len(name) > 9:
+            role = next((r for r in self.roles if r.generic), None)
+        return role
+
+    def canonical(self, name: str) -> str | None:
+        role = self.find(name)
+        if role is None:
+            return None
+        return name.lower() if role.generic else role.name
+
+    def names(self) -> list[str]:
+        return [r.name for r in self.roles]
+
+
+class Schema:
+    def __init__(self, modes: dict[str, Mode]):
+        self.modes = modes
+
+    def mode(self, name: str) -> Mode:
+        return self.modes[name]
+
+    def top_modes(self) -> list[Mode]:
+        return sorted((m for m in self.modes.values() if m.top), key=lambda m: m.name)
+
+
+def _params(raw: list) -> list[Param]:
+    return [Param.from_yaml(p) for p in raw or ()]
+
+
+def _load_yaml(path: str):
+    import yaml
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with open(path, encoding="utf-8") as fh:
+        return yaml.load(fh, Loader=loader)
+
+
+def _mode_from(d: dict) -> Mode:
+    name = str(d["name"])
+    entity = str(d.get("entity", name.capitalize()))
+    params = _params(d.get("params"))
+    types, labels = {}, {}
+    for t in d.get("types", ()) or ():
+        tname = str(t["name"])
+        labels[tname] = str(t.get("label", tname))
+        types[tname] = Spec(params + _params(t.get("params")), labels[tname])
+    return Mode(
+        name=name,
+        entity=entity,
+        plural=str(d.get("plural", entity + "s")),
+        top=bool(d.get("top", False)),
+        key=str(d.get("key", "name")),
+        keying=str(d.get("keying", "name")),
+        help=str(d.get("help", f"Enter {name} mode")),
+        extras=bool(d.get("extras", False)),
+        auto_enter=bool(d.get("auto_enter", False)),
+        params=params,
+        types=types,
+        type_labels=labels,
+        add_args=tuple(d.get("add_args", ()) or ()),
+        list_format=str(d.get("list", "") or ""),
+    )
+
+
+def load_schema(directory: str = MODES_DIR) -> Schema:
+    modes: dict[str, Mode] = {}
+    for fn in sorted(os.listdir(directory)):
+        if fn.endswith(".yaml"):
+            m = _mode_from(_load_yaml(os.path.join(directory, fn)))
+            modes[m.name] = m
+    roles = []
+    rdir = os.path.join(directory, "roles")
+    if os.path.isdir(rdir):
+        for fn in sorted(os.listdir(rdir)):
+            if fn.endswith(".yaml"):
+                d = _load_yaml(os.path.join(rdir, fn))
+                roles.append(Role(
+                    name=str(d["role"]), type=str(d.get("type", "")),
+                    params=_params(d.get("params")),
+                    aliases=tuple(str(a) for a in d.get("aliases", ()) or ()),
+                    generic=bool(d.get("generic", False)), help=str(d.get("help", "")),
+                    commands=tuple(d.get("commands", ()) or ()),
+                ))
+    if "roles" in modes:
+        modes["roles"].roles = Roles(roles)
+    return Schema(modes)

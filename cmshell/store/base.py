@@ -1,0 +1,52 @@
+"""The store interface: documents with revisions, committed atomically, journalled."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class StoreError(Exception):
+    """Any failure of the store; the message is one line, fit for the user."""
+
+
+class ConflictError(StoreError):
+    """A commit's base revision is stale or a name is taken: nothing was written."""
+
+
+@dataclass(frozen=True)
+class Record:
+    id: str            # stable identity (survives renames)
+    mode: str          # mode name, e.g. "device"
+    name: str          # the object's key value
+    revision: int      # bumped by every commit that touches the object
+    doc: dict          # the object document (see docs/schema.md)
+
+
+@dataclass(frozen=True)
+class Change:
+    id: str
+    mode: str
+    name: str                   # key after the change (before it, for a removal)
+    base_revision: int | None   # revision the edit started from; None for a new object
+    after: dict | None          # None removes the object
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    seq: int
+    time: float                 # Unix time
+    user: str
+    comment: str
+    objects: list               # [(mode, name, action)] action: "added" | "modified" | "removed"
+    changes: list = field(default_factory=list)   # [{id, mode, name, before, after}] (journal_entry only)
+
+
+class Store(Protocol):
+    def names(self, mode: str) -> list[str]: ...
+    def load(self, mode: str) -> list[Record]: ...
+    def get(self, mode: str, name: str) -> Record | None: ...
+    def is_empty(self) -> bool: ...
+    def commit(self, changes: list[Change], *, user: str, comment: str = "") -> dict[str, int]: ...
+    def journal(self, limit: int | None = None) -> list[JournalEntry]: ...
+    def journal_entry(self, seq: int) -> JournalEntry | None: ...
+    def close(self) -> None: ...

@@ -1,0 +1,442 @@
+"""The embedded store: one SQLite file (WAL mode) holding documents, revisions and a journal.
+
+Layout::
+
+    objects(id TEXT PRIMARY KEY, mode TEXT, name TEXT, revision INTEGER, doc TEXT)  -- doc is JSON
+        UNIQUE INDEX objects_mode_name ON objects(mode, name)
+    journal(seq INTEGER PRIMARY KEY AUTOINCREMENT, time REAL, user TEXT, comment TEXT,
+            objects TEXT,   -- JSON [[mode, name, action], ...]
+            changes TEXT)   -- JSON [{id, mode, name, before, after}, ...]
+    meta(key TEXT PRIMARY KEY, value TEXT)   -- schema_version
+
+Every commit is one ``BEGIN IMMEDIATE`` transaction (optimistic concurrency on the
+per-object revision), so a killed process never leaves a half-applied commit and two
+processes wait for each other (busy timeout) instead of failing.
+"""
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sqlite3
+import time
+from contextlib import contextmanager
+from json.encoder import encode_basestring_ascii as _quote
+
+from .base import Change, ConflictError, JournalEntry, Record, StoreError
+
+SCHEMA_VERSION = 1
+DEFAULT_TIMEOUT = 10.0          # seconds a writer waits for another one
+_CHUNK = 500                    # host parameters per IN (...) query (portable limit is 999)
+_TMP_PREFIX = "\x00rename:"    # temporary names used while renaming (cannot be typed)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS objects(
+    id TEXT PRIMARY KEY,
+    mode TEXT NOT NULL,
+    name TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS objects_mode_name ON objects(mode, name);
+CREATE TABLE IF NOT EXISTS journal(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time REAL NOT NULL,
+    user TEXT NOT NULL,
+    comment TEXT NOT NULL,
+    objects TEXT NOT NULL,
+    changes TEXT NOT NULL
+);
+"""
+
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+_loads = json.loads
+
+
+def new_id() -> str:
+    """A fresh object id (32 hex digits)."""
+    import uuid  # imported lazily: uuid costs several ms at import time
+
+    return uuid.uuid4().hex
+
+
+def open_store(path: str | os.PathLike, *, timeout: float = DEFAULT_TIMEOUT) -> "SqliteStore":
+    """Open (creating if needed) the store at ``path``."""
+    return SqliteStore(path, timeout=timeout)
+
+
+@contextmanager
+def _no_gc():
+    """Pause the cyclic GC while building many containers (it would rescan them repeatedly)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _chunks(seq: list, size: int = _CHUNK):
+    for i in range(0, len(seq), size):
+        yield seq[i:i + size]
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+class SqliteStore:
+    """The Store implementation over one SQLite file (see module doc)."""
+
+    def __init__(self, path: str | os.PathLike, *, timeout: float = DEFAULT_TIMEOUT):
+        self.path = os.fspath(path)
+        self.timeout = float(timeout)
+        self._conn: sqlite3.Connection | None = None
+        self._create_file()
+        try:
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        self._conn = conn
+        try:
+            conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()
+            if not mode or str(mode[0]).lower() != "wal":
+                raise StoreError(f"Cannot open store {self.path}: WAL journal mode is not available")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA journal_size_limit=67108864")   # trim a big WAL after checkpoints
+            conn.execute("PRAGMA cache_size=-65536")             # up to 64 MiB, allocated on demand
+            self._ensure_schema()
+        except BaseException as exc:
+            self._conn = None
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(exc) from None
+            raise
+
+    # -- opening -----------------------------------------------------------------------
+
+    def _create_file(self) -> None:
+        parent = os.path.dirname(os.path.abspath(self.path))
+        try:
+            if not os.path.isdir(parent):
+                os.makedirs(parent, mode=0o700, exist_ok=True)
+            fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+            os.close(fd)
+        except OSError as exc:
+            reason = exc.strerror or _one_line(exc)
+            raise StoreError(f"Cannot open store {self.path}: {reason}") from None
+
+    def _ensure_schema(self) -> None:
+        conn = self._conn
+        version = None
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            version = row[0] if row else None
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+        if version is None:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                tables = {r[0] for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")}
+                if tables - {"meta", "objects", "journal"}:
+                    raise StoreError(f"Cannot open store {self.path}: it is an SQLite database"
+                                     " but not a cmsh store")
+                for stmt in _SCHEMA.split(";"):
+                    if stmt.strip():
+                        conn.execute(stmt)
+                conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)",
+                             (str(SCHEMA_VERSION),))
+                conn.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+            version = str(SCHEMA_VERSION)
+        try:
+            version_number = int(version)
+        except ValueError:
+            version_number = -1
+        if version_number != SCHEMA_VERSION:
+            raise StoreError(f"Cannot open store {self.path}: unsupported schema version {version}"
+                             f" (this version of cmsh reads version {SCHEMA_VERSION})")
+
+    # -- errors ------------------------------------------------------------------------
+
+    def _error(self, exc: BaseException) -> StoreError:
+        text = _one_line(exc)
+        low = text.lower()
+        if "locked" in low or "busy" in low:
+            return StoreError(f"Store {self.path} is locked by another process"
+                              f" (waited {self.timeout:g} s); try again later")
+        if "not a database" in low or "malformed" in low or "corrupt" in low:
+            return StoreError(f"Store {self.path} is damaged or not a cmsh store: {text}")
+        if "readonly" in low or "read-only" in low or "unable to open" in low or "permission" in low:
+            return StoreError(f"Cannot write store {self.path}: {text}")
+        return StoreError(f"Store {self.path}: {text}")
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"Store {self.path} is closed")
+        return self._conn
+
+    def _rollback(self) -> None:
+        conn = self._conn
+        if conn is not None and conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+
+    # -- reading -----------------------------------------------------------------------
+
+    def names(self, mode: str) -> list[str]:
+        try:
+            rows = self._db().execute("SELECT name FROM objects WHERE mode=? ORDER BY name",
+                                      (mode,)).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        return [r[0] for r in rows]
+
+    def load(self, mode: str) -> list[Record]:
+        with _no_gc():
+            return self._load(mode)
+
+    def _load(self, mode: str) -> list[Record]:
+        try:
+            rows = self._db().execute(
+                "SELECT id, name, revision, doc FROM objects WHERE mode=? ORDER BY name",
+                (mode,)).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        if not rows:
+            return []
+        try:
+            # one json.loads over all documents is much faster than one call per row
+            docs = _loads("[" + ",".join([r[3] for r in rows]) + "]")
+        except ValueError as exc:
+            raise StoreError(f"Store {self.path} holds a damaged {mode} document: {_one_line(exc)}") from None
+        return [Record(r[0], mode, r[1], r[2], d) for r, d in zip(rows, docs)]
+
+    def get(self, mode: str, name: str) -> Record | None:
+        try:
+            row = self._db().execute(
+                "SELECT id, revision, doc FROM objects WHERE mode=? AND name=?",
+                (mode, name)).fetchone()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        if row is None:
+            return None
+        try:
+            doc = _loads(row[2])
+        except ValueError as exc:
+            raise StoreError(f"Store {self.path} holds a damaged document for {mode} {name}: "
+                             f"{_one_line(exc)}") from None
+        return Record(row[0], mode, name, row[1], doc)
+
+    def is_empty(self) -> bool:
+        try:
+            return self._db().execute("SELECT 1 FROM objects LIMIT 1").fetchone() is None
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    # -- committing --------------------------------------------------------------------
+
+    def commit(self, changes: list[Change], *, user: str, comment: str = "") -> dict[str, int]:
+        with _no_gc():
+            return self._commit(list(changes), user, comment)
+
+    def _commit(self, changes: list[Change], user: str, comment: str) -> dict[str, int]:
+        if not changes:
+            return {}
+        inserts: list[Change] = []
+        updates: list[Change] = []
+        removals: list[Change] = []
+        seen: set[str] = set()
+        targets: set[tuple[str, str]] = set()
+        for ch in changes:
+            if not (type(ch.id) is str and type(ch.mode) is str and type(ch.name) is str):
+                raise StoreError(f"Commit refused: bad change {ch!r:.200}")
+            if ch.id in seen:
+                raise StoreError(f"Commit refused: {ch.mode} {ch.name} appears twice in one commit")
+            seen.add(ch.id)
+            if ch.after is None:
+                if ch.base_revision is None:
+                    raise StoreError(f"Commit refused: {ch.mode} {ch.name} was never committed"
+                                     " and cannot be removed")
+                removals.append(ch)
+                continue
+            key = (ch.mode, ch.name)
+            if key in targets:
+                raise ConflictError(f"Commit refused: {ch.mode} {ch.name} would exist twice")
+            targets.add(key)
+            (inserts if ch.base_revision is None else updates).append(ch)
+
+        after_text: dict[str, str] = {}
+        for ch in changes:
+            if ch.after is not None:
+                try:
+                    after_text[ch.id] = _dumps(ch.after)
+                except (TypeError, ValueError) as exc:
+                    raise StoreError(f"Commit refused: {ch.mode} {ch.name} cannot be stored: "
+                                     f"{_one_line(exc)}") from None
+
+        conn = self._db()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = self._apply(conn, changes, inserts, updates, removals, after_text,
+                                     user, comment)
+                conn.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        return result
+
+    def _apply(self, conn, changes, inserts, updates, removals, after_text, user, comment):
+        # 1. current rows of everything updated or removed, read inside the transaction
+        current: dict[str, tuple] = {}
+        existing = [ch.id for ch in updates] + [ch.id for ch in removals]
+        for part in _chunks(existing):
+            marks = ",".join("?" * len(part))
+            for row in conn.execute(
+                    f"SELECT id, mode, name, revision, doc FROM objects WHERE id IN ({marks})", part):
+                current[row[0]] = row
+        for ch in updates + removals:
+            row = current.get(ch.id)
+            if row is None or row[1] != ch.mode:
+                raise ConflictError(f"Commit refused: {ch.mode} {ch.name} was removed by another"
+                                    " session; refresh and try again")
+            if row[3] != ch.base_revision:
+                raise ConflictError(
+                    f"Commit refused: {ch.mode} {ch.name} was changed by another session"
+                    f" (revision {row[3]}, you started from {ch.base_revision}); refresh and try again")
+
+        # 2. write; a UNIQUE violation means a name (or id) is taken by an object we do not touch
+        conn.execute("SAVEPOINT cmsh_write")
+        try:
+            self._write(conn, inserts, updates, removals, after_text, current)
+        except sqlite3.IntegrityError as exc:
+            conn.execute("ROLLBACK TO cmsh_write")
+            raise self._collision(conn, inserts, updates, removals, current, exc) from None
+        conn.execute("RELEASE cmsh_write")
+
+        # 3. journal
+        objects = []
+        parts = []
+        result: dict[str, int] = {}
+        enc = _dumps
+        for ch in changes:
+            if ch.after is None:
+                action = "removed"
+            elif ch.base_revision is None:
+                action = "added"
+                result[ch.id] = 1
+            else:
+                action = "modified"
+                result[ch.id] = ch.base_revision + 1
+            objects.append((ch.mode, ch.name, action))
+            row = current.get(ch.id)
+            before = row[4] if row is not None else "null"
+            after = after_text.get(ch.id, "null")
+            parts.append('{"id":%s,"mode":%s,"name":%s,"before":%s,"after":%s}'
+                         % (_quote(ch.id), _quote(ch.mode), _quote(ch.name), before, after))
+        conn.execute("INSERT INTO journal(time, user, comment, objects, changes) VALUES(?,?,?,?,?)",
+                     (time.time(), user, comment, enc(objects), "[" + ",".join(parts) + "]"))
+        return result
+
+    def _write(self, conn, inserts, updates, removals, after_text, current) -> None:
+        def check(cur, expected: int) -> None:
+            if cur.rowcount != expected:     # cannot happen under BEGIN IMMEDIATE; be safe anyway
+                raise ConflictError("Commit refused: objects were changed by another session;"
+                                    " refresh and try again")
+
+        if removals:
+            check(conn.executemany("DELETE FROM objects WHERE id=? AND revision=?",
+                                   [(ch.id, ch.base_revision) for ch in removals]), len(removals))
+        renamed = [ch for ch in updates if current[ch.id][2] != ch.name]
+        if renamed:
+            # move renamed objects out of the way first, so that swaps and chains work
+            check(conn.executemany("UPDATE objects SET name=? WHERE id=? AND revision=?",
+                                   [(_TMP_PREFIX + ch.id, ch.id, ch.base_revision) for ch in renamed]),
+                  len(renamed))
+        if updates:
+            check(conn.executemany(
+                "UPDATE objects SET name=?, doc=?, revision=revision+1 WHERE id=? AND revision=?",
+                [(ch.name, after_text[ch.id], ch.id, ch.base_revision) for ch in updates]),
+                len(updates))
+        if inserts:
+            check(conn.executemany(
+                "INSERT INTO objects(id, mode, name, revision, doc) VALUES(?,?,?,1,?)",
+                [(ch.id, ch.mode, ch.name, after_text[ch.id]) for ch in inserts]), len(inserts))
+
+    def _collision(self, conn, inserts, updates, removals, current, exc) -> StoreError:
+        """Explain a UNIQUE violation (the writes were rolled back to the savepoint)."""
+        leaving = {ch.id for ch in removals}
+        leaving.update(ch.id for ch in updates if current[ch.id][2] != ch.name)
+        for ch in inserts:
+            row = conn.execute("SELECT mode, name FROM objects WHERE id=?", (ch.id,)).fetchone()
+            if row is not None:
+                return ConflictError(f"Commit refused: {ch.mode} {ch.name} already exists"
+                                     f" (as {row[0]} {row[1]}); refresh and try again")
+        for ch in inserts + updates:
+            row = conn.execute("SELECT id FROM objects WHERE mode=? AND name=?",
+                               (ch.mode, ch.name)).fetchone()
+            if row is not None and row[0] != ch.id and row[0] not in leaving:
+                return ConflictError(f"Commit refused: {ch.mode} {ch.name} already exists")
+        return ConflictError(f"Commit refused: {_one_line(exc)}")
+
+    # -- journal -----------------------------------------------------------------------
+
+    def journal(self, limit: int | None = None) -> list[JournalEntry]:
+        sql = "SELECT seq, time, user, comment, objects FROM journal ORDER BY seq DESC"
+        params: tuple = ()
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = (max(0, int(limit)),)
+        try:
+            rows = self._db().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        rows.reverse()
+        return [JournalEntry(r[0], r[1], r[2], r[3], [tuple(o) for o in _loads(r[4])])
+                for r in rows]
+
+    def journal_entry(self, seq: int) -> JournalEntry | None:
+        try:
+            row = self._db().execute(
+                "SELECT seq, time, user, comment, objects, changes FROM journal WHERE seq=?",
+                (seq,)).fetchone()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        if row is None:
+            return None
+        return JournalEntry(row[0], row[1], row[2], row[3], [tuple(o) for o in _loads(row[4])],
+                            _loads(row[5]))
+
+    # -- closing -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+
+    def __enter__(self) -> "SqliteStore":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.path!r})"

@@ -1,0 +1,1 @@
+"""Pure parsing of command lines: no I/O, no knowledge of modes."""

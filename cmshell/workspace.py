@@ -1,0 +1,213 @@
+"""The candidate: a lazily loaded snapshot of the store plus this session's staged edits.
+
+Top-level objects are identified by their store id, so renames are ordinary edits. Nothing
+reaches the store until `commit`, which sends one revision-checked change set.
+"""
+from __future__ import annotations
+
+import copy
+import uuid
+from dataclasses import dataclass
+
+from cmshell.model.schema import Mode, Schema
+from cmshell.store.base import Change, Record, Store
+
+
+@dataclass
+class Staged:
+    mode: str
+    base: Record | None      # None: added in this session
+    doc: dict | None         # None: removed
+
+
+class Workspace:
+    def __init__(self, store: Store, schema: Schema):
+        self.store = store
+        self.schema = schema
+        self._base: dict[str, dict[str, Record]] = {}
+        self._docs: dict[str, dict] = {}                 # id -> normalised base doc
+        self._names: dict[str, dict[str, str]] = {}      # mode -> name -> id (current view)
+        self.staged: dict[str, Staged] = {}
+
+    # -- reading ---------------------------------------------------------------------------
+    def _load(self, mode: str) -> dict[str, Record]:
+        recs = self._base.get(mode)
+        if recs is None:
+            recs = {r.id: r for r in self.store.load(mode)}
+            self._base[mode] = recs
+            self._names.pop(mode, None)
+        return recs
+
+    def names(self, mode: str) -> dict[str, str]:
+        """name -> id of every object of the mode as this session sees it."""
+        idx = self._names.get(mode)
+        if idx is None:
+            key = self.schema.mode(mode).key
+            idx = {r.name: rid for rid, r in self._load(mode).items()}
+            for rid, st in self.staged.items():
+                if st.mode != mode:
+                    continue
+                if st.base is not None:
+                    idx.pop(st.base.name, None)
+            for rid, st in self.staged.items():
+                if st.mode == mode and st.doc is not None:
+                    idx[str(st.doc.get(key, ""))] = rid
+            self._names[mode] = idx
+        return idx
+
+    def find(self, mode: str, name: str) -> str | None:
+        idx = self.names(mode)
+        if name in idx:
+            return idx[name]
+        low = name.lower()
+        hits = [rid for n, rid in idx.items() if n.lower() == low]
+        return hits[0] if len(hits) == 1 else None
+
+    def base_doc(self, mode: str, rid: str) -> dict | None:
+        doc = self._docs.get(rid)
+        if doc is None:
+            rec = self._load(mode).get(rid)
+            if rec is None:
+                return None
+            doc = self._docs[rid] = self.normalise(self.schema.mode(mode), rec.doc)
+        return doc
+
+    def doc(self, mode: str, rid: str) -> dict | None:
+        st = self.staged.get(rid)
+        if st is not None:
+            return st.doc
+        return self.base_doc(mode, rid)
+
+    def docs(self, mode: str) -> list[dict]:
+        return [self.doc(mode, rid) for rid in self.names(mode).values()]
+
+    def name_of(self, mode: str, rid: str) -> str:
+        doc = self.doc(mode, rid) or self.base_doc(mode, rid) or {}
+        return str(doc.get(self.schema.mode(mode).key, ""))
+
+    # -- editing ---------------------------------------------------------------------------
+    def edit(self, mode: str, rid: str) -> dict:
+        """The staged (mutable) document of an object, copied from the base on first edit."""
+        st = self.staged.get(rid)
+        if st is None:
+            base = self._load(mode)[rid]
+            st = self.staged[rid] = Staged(mode, base, copy.deepcopy(self.base_doc(mode, rid)))
+        if st.doc is None:
+            raise KeyError(rid)
+        return st.doc
+
+    def add(self, mode: str, doc: dict) -> str:
+        rid = uuid.uuid4().hex
+        self.staged[rid] = Staged(mode, None, doc)
+        self._names.pop(mode, None)
+        return rid
+
+    def remove(self, mode: str, rid: str) -> None:
+        st = self.staged.get(rid)
+        if st is not None and st.base is None:
+            del self.staged[rid]
+        else:
+            self.staged[rid] = Staged(mode, self._load(mode)[rid], None)
+        self._names.pop(mode, None)
+
+    def renamed(self, mode: str) -> None:
+        self._names.pop(mode, None)
+
+    def discard(self, rids) -> None:
+        modes = set()
+        for rid in list(rids):
+            st = self.staged.pop(rid, None)
+            if st is not None:
+                modes.add(st.mode)
+        for m in modes:
+            self._names.pop(m, None)
+
+    # -- state -----------------------------------------------------------------------------
+    def state(self, rid: str) -> str | None:
+        """'+' added, '~' removed, ' ' modified, None unchanged."""
+        st = self.staged.get(rid)
+        if st is None:
+            return None
+        if st.base is None:
+            return "+"
+        if st.doc is None:
+            return "~"
+        if st.doc != self.base_doc(st.mode, rid):
+            return " "
+        return None
+
+    def pending(self, mode: str | None = None) -> list[tuple[str, str, str]]:
+        """(state, mode, id) of every staged change, optionally of one mode."""
+        out = []
+        for rid, st in self.staged.items():
+            if mode is None or st.mode == mode:
+                s = self.state(rid)
+                if s is not None:
+                    out.append((s, st.mode, rid))
+        return out
+
+    def mode_changed(self, mode: str) -> bool:
+        return any(st.mode == mode and self.state(rid) for rid, st in self.staged.items())
+
+    def prune(self) -> None:
+        """Forget staged copies that ended up equal to the base (so stars vanish)."""
+        for rid in [r for r, st in self.staged.items() if st.base is not None and st.doc is not None
+                    and st.doc == self.base_doc(st.mode, r)]:
+            del self.staged[rid]
+
+    # -- commit ----------------------------------------------------------------------------
+    def changes(self, rids) -> list[Change]:
+        out = []
+        for rid in rids:
+            st = self.staged[rid]
+            m = self.schema.mode(st.mode)
+            if st.doc is None:
+                out.append(Change(rid, st.mode, st.base.name, st.base.revision, None))
+            else:
+                out.append(Change(rid, st.mode, str(st.doc.get(m.key, "")),
+                                  st.base.revision if st.base else None, self.denormalise(m, st.doc)))
+        return out
+
+    def commit(self, rids, *, user: str, comment: str = "") -> None:
+        rids = [r for r in rids if self.state(r) is not None]
+        if not rids:
+            return
+        changes = self.changes(rids)
+        self.store.commit(changes, user=user, comment=comment)
+        for rid in rids:
+            st = self.staged.pop(rid)
+            self._base.pop(st.mode, None)
+            self._names.pop(st.mode, None)
+            self._docs.pop(rid, None)
+
+    def refresh_all(self) -> None:
+        self._base.clear()
+        self._docs.clear()
+        self._names.clear()
+        self.staged.clear()
+
+    # -- index-keyed rows -----------------------------------------------------------------
+    def _walk(self, mode: Mode, doc: dict, fn) -> dict:
+        spec = mode.spec(doc)
+        for p in spec.submodes.values():
+            rows = doc.get(p.name)
+            if not rows or p.mode not in self.schema.modes:
+                continue
+            sub = self.schema.mode(p.mode)
+            doc[p.name] = [self._walk(sub, fn(sub, i, dict(row)), fn) for i, row in enumerate(rows)]
+        return doc
+
+    def normalise(self, mode: Mode, doc: dict) -> dict:
+        """Give rows of index-keyed collections their `index` (their position in the store)."""
+        def f(sub, i, row):
+            if sub.indexed:
+                row["index"] = i
+            return row
+        return self._walk(mode, dict(doc), f)
+
+    def denormalise(self, mode: Mode, doc: dict) -> dict:
+        def f(sub, i, row):
+            if sub.indexed:
+                row.pop("index", None)
+            return row
+        return self._walk(mode, copy.deepcopy(doc), f)
