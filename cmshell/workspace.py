@@ -9,6 +9,7 @@ import copy
 import uuid
 from dataclasses import dataclass
 
+from cmshell.model import validate as checks
 from cmshell.model.schema import Mode, Schema
 from cmshell.store.base import Change, Record, Store
 
@@ -155,6 +156,29 @@ class Workspace:
                     and st.doc == self.base_doc(st.mode, r)]:
             del self.staged[rid]
 
+    # -- validation ------------------------------------------------------------------------
+    def validate(self, items) -> list[checks.Problem]:
+        """Problems of the candidate objects `items` [(mode, id)]; removals must be unreferenced."""
+        out: list[checks.Problem] = []
+
+        def exists(mode, name):
+            return mode in self.schema.modes and self.find(mode, name) is not None
+
+        for mode_name, rid in items:
+            mode = self.schema.mode(mode_name)
+            doc = self.doc(mode_name, rid)
+            if doc is not None:
+                out.extend(checks.check(self.schema, mode, doc, exists))
+                continue
+            name = self.staged[rid].base.name
+            for other in checks.pointer_modes(self.schema, mode_name):
+                omode = self.schema.mode(other)
+                for orid in self.names(other).values():
+                    for field in checks.references(self.schema, omode, self.doc(other, orid), mode_name, name):
+                        out.append(checks.Problem(checks.IN_USE, field, f"{mode.entity} {name} is used by "
+                                                  f"{omode.entity} {self.name_of(other, orid)}"))
+        return out
+
     # -- commit ----------------------------------------------------------------------------
     def changes(self, rids) -> list[Change]:
         out = []
@@ -210,4 +234,4 @@ class Workspace:
             if sub.indexed:
                 row.pop("index", None)
             return row
-        return self._walk(mode, copy.deepcopy(doc), f)
+        return self._walk(mode, dict(doc), f)   # _walk copies the rows it changes

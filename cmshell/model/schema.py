@@ -5,7 +5,10 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 
-MODES_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "modes")
+_PKG = os.path.dirname(os.path.dirname(__file__))
+# installed: cmshell/modes (package data); source checkout: modes/ beside cmshell/
+MODES_DIR = next((d for d in (os.path.join(_PKG, "modes"), os.path.join(os.path.dirname(_PKG), "modes"))
+                  if os.path.isdir(d)), os.path.join(_PKG, "modes"))
 
 @dataclass
 class Param:
@@ -191,7 +194,9 @@ def _mode_from(d: dict) -> Mode:
     for t in d.get("types", ()) or ():
         tname = str(t["name"])
         labels[tname] = str(t.get("label", tname))
-        types[tname] = Spec(params + _params(t.get("params")), labels[tname])
+        own = {p.name: p for p in _params(t.get("params"))}
+        merged = [own.pop(p.name, p) for p in params]   # a type may redeclare a common param
+        types[tname] = Spec(merged + list(own.values()), labels[tname])
     return Mode(
         name=name,
         entity=entity,

@@ -1,0 +1,60 @@
+"""Command line: argv → Environment → batch runner or interactive shell. Exit statuses below."""
+from __future__ import annotations
+
+import argparse
+import enum
+import os
+import sys
+
+from cmshell import __version__
+from cmshell.env import Environment
+
+
+class Exit(enum.IntEnum):
+    OK = 0          # every command succeeded
+    FAILED = 1      # a command failed (or the store could not be opened)
+    USAGE = 2       # bad command-line options
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cmshell", description="Cluster management shell (cmsh style).")
+    p.add_argument("-c", dest="commands", metavar="COMMANDS", help='run COMMANDS ("a; b") and exit')
+    p.add_argument("-f", dest="file", metavar="FILE", help="run the commands in FILE and exit")
+    p.add_argument("-x", "--echo", action="store_true", help="echo every command before running it")
+    p.add_argument("-q", "--quit", action="store_true", help="stop at the first failing command")
+    p.add_argument("-n", "--norc", action="store_true", help="do not run ~/.cmshellrc at start-up")
+    p.add_argument("-Q", "--noquitconfirmation", action="store_true",
+                   help="never ask for confirmation on quit")
+    p.add_argument("--db", metavar="PATH", help="the store (default: $CMSHELL_DB, else "
+                   "$XDG_DATA_HOME/cmshell/cluster.db)")
+    p.add_argument("--demo", action="store_true",
+                   help="work on a fresh temporary copy of the demo cluster (basecm10)")
+    p.add_argument("--load", metavar="FILE", help="load a cluster YAML file into an empty store")
+    p.add_argument("--dump", action="store_true", help="write the store as cluster YAML to stdout")
+    p.add_argument("--color", choices=("yes", "no"), help="colour output (default: on a terminal, "
+                   "unless NO_COLOR is set)")
+    p.add_argument("--show-prompt", action="store_true",
+                   help="echo each command after the prompt it runs at (session transcripts)")
+    p.add_argument("--version", action="version", version=f"cmshell {__version__}")
+    return p
+
+
+def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
+    env = env or Environment()
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+    from cmshell.runner import Runner, StartError
+    try:
+        runner = Runner(args, env)
+    except StartError as e:
+        env.stderr.write(f"{e}\n")
+        return Exit.FAILED
+    try:
+        return runner.run()
+    except KeyboardInterrupt:
+        env.stderr.write("Interrupted\n")
+        return Exit.FAILED
+    finally:
+        runner.close()

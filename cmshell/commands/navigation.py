@@ -1,0 +1,79 @@
+"""Moving around: use, exit, home, quit, help."""
+from __future__ import annotations
+
+from cmshell.commands.registry import command
+from cmshell.shell.location import Level
+from cmshell.shell.session import CommandError, Quit
+
+
+@command("use", "Use the specified object", usage=["use <object>"],
+         examples=["use node001", "use docker::host"])
+def use(s, args):
+    if len(args) != 1:
+        raise CommandError("Usage: use <object>")
+    s.use(args[0])
+
+
+@command("exit", "Exit from current object or mode", scope="top", usage=["exit"])
+def exit_(s, args):
+    if not s.path:
+        raise Quit()
+    last = s.path[-1]
+    if last.key is not None:
+        s.go(s.path[:-1] + [last.select(None)])
+    else:
+        s.go(s.path[:-1])
+
+
+@command("home", "Go to the top level", scope="top", usage=["home"])
+def home(s, args):
+    s.go([])
+
+
+@command("quit", "Quit the shell", scope="top", usage=["quit"])
+def quit_(s, args):
+    raise Quit()
+
+
+@command("help", "Display the commands of this level, or help on one command", scope="top",
+         usage=["help", "help <command>"], examples=["help", "help set"])
+def help_(s, args):
+    reg = s.commands
+    if args:
+        name = args[0]
+        d = reg.defs.get(name) or reg.defs.get(reg.aliases.get(name, ""))
+        if d is None:
+            mode = s.schema.modes.get(name)
+            if mode is not None and mode.top:
+                s.write(f"Name:\n{name} - {mode.help}\n\nUsage:\n{name}\n{name} <command> [arguments]")
+                return
+            raise CommandError(f"No help for unknown command: {name}")
+        s.write("Name:")
+        s.write(f"{d.name} - {d.summary}")
+        if d.usage:
+            s.write("\nUsage:")
+            for u in d.usage:
+                s.write(u)
+        if d.examples:
+            s.write("\nExamples:")
+            for e in d.examples:
+                s.write(e)
+        return
+    top = [d for d in reg.defs.values() if d.scope == "top"]
+    top += [_ModeEntry(m.name, m.help) for m in s.schema.top_modes()]
+    _block(s, "Top", top)
+    if s.path:
+        local = [d for d in reg.visible(s) if d.scope != "top"]
+        local += [_ModeEntry(p.name, f"Enter {p.name} submode") for p in s.submodes().values()]
+        _block(s, s.path[-1].mode.name, local)
+
+
+class _ModeEntry:
+    def __init__(self, name, summary):
+        self.name, self.summary = name, summary
+
+
+def _block(s, title, entries):
+    s.write(f" {title} ".center(62, "=") if title else "")
+    for e in sorted(entries, key=lambda e: e.name):
+        s.write(f"{e.name} {'.' * max(3, 30 - len(e.name))} {e.summary}")

@@ -1,0 +1,96 @@
+"""Staged changes: commit, refresh, modified, validate."""
+from __future__ import annotations
+
+from cmshell.commands.registry import command
+from cmshell.output import table
+from cmshell.shell.session import CommandError
+from cmshell.store.base import StoreError
+
+
+class Failed(CommandError):
+    """A failure whose explanation was already printed (the validation table)."""
+
+    def __init__(self):
+        super().__init__("")
+
+
+def _scope(s) -> tuple[list[str], str | None]:
+    """The top-level objects the command covers here, and the mode when at a mode's list level."""
+    if not s.path:
+        return [rid for _, _, rid in s.ws.pending()], None
+    top = s.path[0]
+    if top.key is not None:
+        return [top.key], None
+    return [rid for _, _, rid in s.ws.pending(top.mode.name)], top.mode.name
+
+
+def problems(s, rids) -> list:
+    fallback = s.path[0].mode.name if s.path else None
+    return s.ws.validate([(s.ws.staged[r].mode if r in s.ws.staged else fallback, r) for r in rids])
+
+
+def _print_problems(s, probs) -> None:
+    rows = [[str(p.code), p.field, p.message] for p in probs]
+    s.err.write("\n".join(table.simple(["Code", "Field", "Message"], [5, 24, 26], rows)) + "\n")
+
+
+@command("commit", "Commit local changes", usage=["commit"],
+         examples=["commit"])
+def commit(s, args):
+    if args:
+        raise CommandError(f"commit: unexpected argument {args[0]}")
+    rids, mode = _scope(s)
+    rids = [r for r in rids if s.ws.state(r) is not None]
+    probs = problems(s, rids)
+    if probs:
+        _print_problems(s, probs)
+        raise Failed()
+    counts: dict[str, list[int]] = {}
+    for rid in rids:
+        st = s.ws.staged[rid]
+        c = counts.setdefault(st.mode, [0, 0])
+        c[0 if st.doc is None else 1] += 1
+    try:
+        s.ws.commit(rids, user=s.user)
+    except StoreError as e:
+        raise CommandError(str(e)) from None
+    if s.path and s.path[0].key is not None:
+        return          # object level: silent, as cmsh
+    modes = [mode] if mode else sorted(counts)
+    for m in modes:
+        removed, committed = counts.get(m, [0, 0])
+        plural = s.schema.mode(m).plural
+        if removed:
+            s.write(f"Successfully removed {removed} {plural}")
+        s.write(f"Successfully committed {committed} {plural}")
+
+
+@command("refresh", "Discard local changes", usage=["refresh"])
+def refresh(s, args):
+    if not s.path:
+        s.ws.refresh_all()
+        return
+    rids, _ = _scope(s)
+    s.ws.discard(rids)
+
+
+@command("modified", "List modified objects", scope="top", usage=["modified"])
+def modified(s, args):
+    mode = s.path[0].mode.name if s.path else None
+    pending = s.ws.pending(mode)
+    if not pending:
+        s.write(f"No modified objects of type {mode}" if mode else "No modified objects")
+        return
+    rows = sorted([[st, s.schema.mode(m).entity, s.ws.name_of(m, rid)] for st, m, rid in pending],
+                  key=lambda r: (r[1], r[2]))
+    s.write("\n".join(table.simple(["State", "Type", "Name"], [6, 24, 34], rows)))
+
+
+@command("validate", "Validate local changes without committing", usage=["validate"])
+def validate(s, args):
+    rids, _ = _scope(s)
+    probs = problems(s, rids)
+    if probs:
+        _print_problems(s, probs)
+        raise Failed()
+    s.write("All good")

@@ -1,0 +1,1 @@
+"""Rendering: cmsh's fixed-width tables, `show` pairs, delimiters and JSON."""

@@ -1,0 +1,126 @@
+"""Open the store, build the session, and run -c / -f / stdin / the interactive shell."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+from cmshell.cli import Exit
+from cmshell.env import Environment
+
+DEMO = os.path.join(os.path.dirname(__file__), "fixtures", "basecm10.yaml")
+if not os.path.exists(DEMO):     # running from a source checkout
+    DEMO = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "basecm10.yaml")
+
+
+class StartError(Exception):
+    pass
+
+
+class Runner:
+    def __init__(self, args, env: Environment):
+        from cmshell.model.schema import load_schema
+        from cmshell.shell.session import CommandError, Session
+        from cmshell.store import StoreError, open_store
+        from cmshell.workspace import Workspace
+
+        self.args, self.env = args, env
+        self._tmp = None
+        if args.demo:
+            self._tmp = tempfile.mkdtemp(prefix="cmshell-demo-")
+            path = os.path.join(self._tmp, "cluster.db")
+        else:
+            path = args.db or env.default_db()
+        try:
+            self.store = open_store(path)
+        except StoreError as e:
+            self.close()
+            raise StartError(str(e)) from None
+        self.schema = load_schema()
+        self.ws = Workspace(self.store, self.schema)
+        try:
+            if args.demo:
+                self._load(DEMO)
+            if args.load:
+                self._load(args.load)
+        except (CommandError, StoreError) as e:
+            self.close()
+            raise StartError(str(e)) from None
+        interactive = env.stdin_isatty and not (args.commands or args.file)
+        self.session = Session(self.ws, self.schema, user=env.user, out=env.stdout, err=env.stderr,
+                               interactive=interactive)
+        self.session.settings.quit_confirmation = not args.noquitconfirmation
+
+    def _load(self, path):
+        from cmshell.shell import cluster_io
+        cluster_io.load(self.ws, self.schema, path, user=self.env.user)
+
+    def close(self) -> None:
+        store = getattr(self, "store", None)
+        if store is not None:
+            store.close()
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    # -- running ----------------------------------------------------------------------------
+    def run(self) -> int:
+        args, env = self.args, self.env
+        if args.dump:
+            from cmshell.shell import cluster_io
+            cluster_io.dump(self.ws, self.schema, env.stdout)
+        if not args.norc:
+            self._rc()
+        if args.commands is not None:
+            return self._batch([args.commands], echo=args.echo, split_commands=True)
+        if args.file is not None:
+            try:
+                with open(args.file, encoding="utf-8") as fh:
+                    lines = fh.read().splitlines()
+            except OSError as e:
+                env.stderr.write(f"Cannot read {args.file}: {e.strerror}\n")
+                return Exit.FAILED
+            return self._batch(lines, echo=args.echo)
+        if args.dump or args.load:
+            return Exit.OK
+        if not env.stdin_isatty:
+            return self._batch(env.stdin, echo=True)
+        from cmshell.shell.interactive import loop
+        return loop(self.session, env)
+
+    def _rc(self) -> None:
+        path = self.env.rc_file()
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as fh:
+                for line in fh.read().splitlines():
+                    self.session.run_line(line)
+
+    def _batch(self, lines, *, echo: bool, split_commands: bool = False) -> int:
+        from cmshell.shell.session import Quit
+        from cmshell.syntax.line import LineError, split
+        s, out = self.session, self.env.stdout
+        ok = True
+        try:
+            for line in lines:
+                line = line.rstrip("\n")
+                if split_commands:
+                    try:
+                        units = [c.text for c in split(line)]
+                    except LineError as e:
+                        s.error(str(e))
+                        return Exit.FAILED
+                else:
+                    units = [line]
+                for unit in units:
+                    if self.args.show_prompt:
+                        out.write(s.prompt() + unit + "\n")
+                    elif echo or self.args.echo:
+                        out.write(unit + "\n")
+                    good = s.run_line(unit)
+                    out.flush()
+                    ok = ok and good
+                    if not good and self.args.quit:
+                        return Exit.FAILED
+        except Quit:
+            pass
+        return Exit.OK if ok else Exit.FAILED

@@ -1,0 +1,1 @@
+"""The shell: session state, command dispatch, prompts. Knows no backend internals."""

@@ -1,0 +1,83 @@
+"""`--load FILE` and `--dump`: whole clusters as YAML documents (docs/schema.md)."""
+from __future__ import annotations
+
+from cmshell.model.schema import Mode, Schema
+from cmshell.shell.session import CommandError
+from cmshell.workspace import Workspace
+
+
+def _yaml():
+    import yaml
+    return yaml
+
+
+def load(ws: Workspace, schema: Schema, path: str, *, user: str) -> int:
+    """Stage every object of the file, validate, commit in one transaction; the object count."""
+    yaml = _yaml()
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except OSError as e:
+        raise CommandError(f"Cannot read {path}: {e.strerror}") from None
+    except yaml.YAMLError as e:
+        raise CommandError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise CommandError(f"{path}: expected a mapping of mode names to lists of objects")
+    if not ws.store.is_empty():
+        raise CommandError("The store is not empty; --load needs an empty store (use another --db)")
+    rids = []
+    for mode_name, docs in data.items():
+        mode = schema.modes.get(mode_name)
+        if mode is None or not mode.top:
+            raise CommandError(f"{path}: unknown mode {mode_name}")
+        for doc in docs or []:
+            if not isinstance(doc, dict) or not doc.get(mode.key):
+                raise CommandError(f"{path}: a {mode_name} object without {mode.key}")
+            _check_keys(schema, mode, doc, f"{path}: {mode_name} {doc[mode.key]}")
+            rids.append(ws.add(mode_name, ws.normalise(mode, doc)))
+    probs = ws.validate([(ws.staged[r].mode, r) for r in rids])
+    if probs:
+        p = probs[0]
+        raise CommandError(f"{path}: {p.field}: {p.message}" + (f" (and {len(probs) - 1} more)" if len(probs) > 1 else ""))
+    ws.commit(rids, user=user, comment=f"load {path}")
+    return len(rids)
+
+
+def _check_keys(schema: Schema, mode: Mode, doc: dict, where: str) -> None:
+    spec = mode.spec(doc)
+    if mode.roles is not None and mode.roles.find(str(doc.get("name", ""))) is None:
+        raise CommandError(f"{where}: unknown role {doc.get('name')}")
+    if mode.types and doc.get("type") not in mode.types:
+        raise CommandError(f"{where}: unknown type {doc.get('type')}")
+    for k, v in doc.items():
+        if k == "extra" and mode.extras:
+            continue
+        if k == "type" and (mode.types or mode.roles is not None):
+            continue
+        p = spec.param(k)
+        if p is None:
+            raise CommandError(f"{where}: unknown parameter {k}")
+        if p.is_submode:
+            sub = schema.mode(p.mode)
+            for row in v or []:
+                _check_keys(schema, sub, row, f"{where} {p.name}")
+
+
+def dump(ws: Workspace, schema: Schema, out) -> None:
+    yaml = _yaml()
+    data = {}
+    for mode in sorted((m for m in schema.modes.values() if m.top), key=lambda m: m.name):
+        recs = sorted(ws.store.load(mode.name), key=lambda r: r.name)
+        if recs:
+            data[mode.name] = [r.doc for r in recs]
+
+    class Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
+        pass
+
+    def text(dumper, value):
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, text)
+    yaml.dump(data, out, Dumper=Dumper, sort_keys=False, default_flow_style=False,
+              allow_unicode=True, width=100)

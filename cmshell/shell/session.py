@@ -1,0 +1,304 @@
+"""A session: the workspace, the current location, and running parsed commands."""
+from __future__ import annotations
+
+import io
+import sys
+from dataclasses import dataclass, field
+
+from cmshell.model.schema import Mode, Schema
+from cmshell.shell.location import Level, find_row, row_key
+from cmshell.syntax.line import Command, LineError, split
+from cmshell.workspace import Workspace
+
+
+class CommandError(Exception):
+    """A command failed; the message is the one line the user sees."""
+
+
+class Quit(Exception):
+    """The session ends (quit, or exit at the top level)."""
+
+
+@dataclass
+class Settings:
+    delimiter: str = " "
+    events: bool = True
+    quit_confirmation: bool = True
+    formats: dict = field(default_factory=dict)      # mode -> list format set with `format`
+
+
+class Session:
+    def __init__(self, ws: Workspace, schema: Schema, *, user: str, host: str | None = None,
+                 out=None, err=None, interactive: bool = False):
+        self.ws = ws
+        self.schema = schema
+        self.user = user
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.interactive = interactive
+        self.settings = Settings()
+        self.path: list[Level] = []
+        self.previous: list[Level] = []
+        self._host = host
+        from cmshell.commands import registry
+        self.commands = registry.load()
+
+    # -- the head node --------------------------------------------------------------------
+    @property
+    def host(self) -> str:
+        if self._host is None:
+            self._host = self.head_node() or "cmshell"
+        return self._host
+
+    def head_node(self) -> str | None:
+        if "device" not in self.schema.modes:
+            return None
+        for name, rid in sorted(self.ws.names("device").items()):
+            if (self.ws.doc("device", rid) or {}).get("type") == "headnode":
+                return name
+        return None
+
+    # -- resolving the location ------------------------------------------------------------
+    def element(self, path: list[Level] | None = None, *, editable: bool = False) -> dict | None:
+        """The document of the element selected at the end of `path` (None at list levels)."""
+        path = self.path if path is None else path
+        if not path or path[-1].key is None:
+            return None
+        return self._walk(path, editable)
+
+    def _walk(self, path, editable: bool, base: bool = False):
+        top = path[0]
+        if base:
+            doc = self.ws.base_doc(top.mode.name, top.key)
+        elif editable:
+            doc = self.ws.edit(top.mode.name, top.key)
+        else:
+            doc = self.ws.doc(top.mode.name, top.key)
+        for lvl in path[1:]:
+            if doc is None:
+                return None
+            rows = doc.get(lvl.param)
+            if rows is None and editable:
+                rows = doc[lvl.param] = []
+            if lvl.key is None:
+                return rows
+            doc = find_row(lvl.mode, rows or [], lvl.key)
+        return doc
+
+    def rows(self, path: list[Level] | None = None, *, editable: bool = False) -> list[dict]:
+        """The rows of the collection the path ends in (nested levels only)."""
+        path = self.path if path is None else path
+        parent = path[:-1] + [path[-1].select(None)]
+        got = self._walk(parent, editable)
+        return got if got is not None else []
+
+    def base_of(self, path: list[Level]):
+        """The committed counterpart of the element or collection at the end of `path`."""
+        if self.ws.state(path[0].key) == "+":
+            return None
+        return self._walk(path, False, base=True)
+
+    def valid(self, path: list[Level]) -> bool:
+        if not path:
+            return True
+        top = path[0]
+        if top.key is not None and self.ws.doc(top.mode.name, top.key) is None:
+            return False
+        if len(path) == 1 or top.key is None:
+            return True
+        parent = path[:-1]
+        if parent[-1].key is None:
+            return False
+        if self._walk(parent, False) is None:
+            return False
+        if path[-1].key is not None:
+            return self._walk(path, False) is not None
+        return True
+
+    def fix_path(self) -> None:
+        while self.path and not self.valid(self.path):
+            last = self.path[-1]
+            self.path = self.path[:-1] + ([last.select(None)] if last.key is not None else [])
+
+    # -- prompt -------------------------------------------------------------------------------
+    def prompt(self) -> str:
+        parts = [self.host]
+        for depth, lvl in enumerate(self.path):
+            if depth == 0:
+                text = lvl.mode.name + ("*" if self.ws.mode_changed(lvl.mode.name) else "")
+                if lvl.key is not None:
+                    star = "*" if self.ws.state(lvl.key) else ""
+                    text += f"[{self.ws.name_of(lvl.mode.name, lvl.key)}{star}]"
+            else:
+                coll = self.path[:depth] + [lvl.select(None)]
+                text = lvl.mode.name + ("*" if self._collection_changed(coll) else "")
+                if lvl.key is not None:
+                    sub = self.path[:depth] + [lvl]
+                    text += f"[{self._display_key(sub)}{'*' if self._element_changed(sub) else ''}]"
+            parts.append(text)
+        return "[" + "->".join(parts) + "]% "
+
+    def _display_key(self, path) -> str:
+        row = self._walk(path, False)
+        lvl = path[-1]
+        return str(row_key(lvl.mode, row)) if row is not None else str(lvl.key)
+
+    def _collection_changed(self, path) -> bool:
+        cur = self._walk(path, False) or []
+        base = self.base_of(path) or []
+        mode = path[-1].mode
+        if mode.indexed:
+            # cmsh quirk: rows added to index-keyed submodes do not mark the submode
+            keep = {r.get("index") for r in base}
+            cur = [r for r in cur if r.get("index") in keep]
+        return cur != base
+
+    def _element_changed(self, path) -> bool:
+        cur = self._walk(path, False)
+        base = self.base_of(path)
+        if base is None:
+            return not path[-1].mode.indexed
+        return cur != base
+
+    # -- running lines --------------------------------------------------------------------
+    def run_line(self, line: str) -> bool:
+        """Run one input line; True when every command in it succeeded."""
+        try:
+            commands = split(line)
+        except LineError as e:
+            self.error(str(e))
+            return False
+        ok = True
+        for cmd in commands:
+            ok = self.run_command(cmd) and ok
+        return ok
+
+    def run_command(self, cmd: Command) -> bool:
+        from cmshell.shell import osshell
+        if cmd.shell is not None:
+            return osshell.run(self, cmd.shell)
+        if cmd.pipe is not None or cmd.redirect is not None:
+            return osshell.capture(self, cmd, self._run_words)
+        return self._run_words(cmd.words)
+
+    def _run_words(self, words: list[str]) -> bool:
+        try:
+            self.execute(words)
+            return True
+        except CommandError as e:
+            if str(e):
+                self.error(str(e))
+            return False
+        finally:
+            self.ws.prune()
+            self.fix_path()
+
+    def error(self, message: str) -> None:
+        self.err.write(message.rstrip("\n") + "\n")
+        self.err.flush()
+
+    def write(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+
+    def execute(self, words: list[str]) -> None:
+        """Dispatch one command (already split into words)."""
+        if not words:
+            return
+        name, args = words[0], words[1:]
+        mode = self.schema.modes.get(name.lower())
+        if mode is not None and mode.top:
+            self._mode_word(mode, args)
+            return
+        cmd = self.commands.find(self, name)
+        if cmd is None:
+            sub = self._submode_param(name)
+            if sub is not None:
+                self._submode_word(sub, args)
+                return
+            raise CommandError(f"Unknown command: {name}" + self._hint(name))
+        cmd.run(self, args)
+
+    def _hint(self, name: str) -> str:
+        return "; type 'help' for the commands of this level"
+
+    # -- navigation helpers used by commands ----------------------------------------------------
+    def go(self, path: list[Level]) -> None:
+        if path != self.path:
+            self.previous = self.path
+        self.path = path
+
+    def _mode_word(self, mode: Mode, args: list[str]) -> None:
+        before = self.path
+        self.go([Level(mode)])
+        if not args:
+            if mode.auto_enter:
+                names = self.ws.names(mode.name)
+                if len(names) == 1:
+                    self.path = [Level(mode, None, next(iter(names.values())))]
+            return
+        try:
+            self.execute(args)
+        except CommandError:
+            self.path = before
+            raise
+        if self.path == [Level(mode)]:
+            self.path = before   # a command that did not navigate leaves you where you were
+
+    def submodes(self, path=None) -> dict:
+        """Submode parameters reachable from the current level (by name)."""
+        path = self.path if path is None else path
+        if not path:
+            return {}
+        lvl = path[-1]
+        if lvl.key is not None:
+            return lvl.mode.spec(self.element(path)).submodes
+        out = {}
+        for spec in [lvl.mode.base, *lvl.mode.types.values()]:
+            out.update(spec.submodes)
+        if lvl.mode.roles is not None:
+            for r in lvl.mode.roles.roles:
+                out.update(r.spec(lvl.mode.params).submodes)
+        return out
+
+    def _submode_param(self, name: str):
+        return self.submodes().get(name.lower())
+
+    def _submode_word(self, param, args: list[str]) -> None:
+        if args:
+            self.use(args[0])
+            if param.name not in self.submodes():
+                raise CommandError(f"{args[0]} has no submode {param.name}")
+            args = args[1:]
+        elif self.path[-1].key is None:
+            raise CommandError(f"No object selected; use '{param.name} <object>' or 'use <object>' first")
+        sub = self.schema.mode(param.mode)
+        self.go(self.path + [Level(sub, param.name)])
+        if args:
+            self.execute(args)
+
+    def use(self, name: str) -> None:
+        """Select object `name` at the current level (a sibling if one is selected)."""
+        if not self.path:
+            raise CommandError("Enter a mode first (e.g. 'device'), then 'use <object>'")
+        lvl = self.path[-1]
+        if len(self.path) == 1:
+            rid = self.lookup(lvl.mode, name)
+            self.go([lvl.select(rid)])
+            return
+        rows = self.rows()
+        row = find_row(lvl.mode, rows, name)
+        if row is None:
+            raise CommandError(f"No {lvl.mode.name} entry named {name}" if not lvl.mode.indexed
+                               else f"No {lvl.mode.name} entry with index {name}")
+        self.go(self.path[:-1] + [lvl.select(row_key(lvl.mode, row))])
+
+    def lookup(self, mode: Mode, name: str) -> str:
+        """The id of the top-level object `name` of `mode` (`master` is the head node)."""
+        rid = self.ws.find(mode.name, name)
+        if rid is None and mode.name == "device" and name == "master":
+            head = self.head_node()
+            rid = self.ws.find(mode.name, head) if head else None
+        if rid is None:
+            raise CommandError(f"No {mode.entity.lower()} named {name}" if mode.name != "device"
+                               else f"No device named {name}")
+        return rid
