@@ -215,25 +215,51 @@ def _mode_from(d: dict) -> Mode:
     )
 
 
-def load_schema(directory: str = MODES_DIR) -> Schema:
-    modes: dict[str, Mode] = {}
-    for fn in sorted(os.listdir(directory)):
-        if fn.endswith(".yaml"):
-            m = _mode_from(_load_yaml(os.path.join(directory, fn)))
-            modes[m.name] = m
-    roles = []
+def _raw_schema(directory: str) -> tuple[list[dict], list[dict]]:
+    """The parsed YAML of every mode and role file, through a JSON cache keyed by the files'
+    names, sizes and mtimes (parsing 27 YAML files costs more than the rest of a start-up)."""
+    import hashlib
+    import json
+    files = []
+    for sub in ("", "roles"):
+        d = os.path.join(directory, sub)
+        if os.path.isdir(d):
+            files += sorted(os.path.join(d, e.name) for e in os.scandir(d) if e.name.endswith(".yaml"))
+    stamp = hashlib.sha1(repr([(f, os.stat(f).st_mtime_ns, os.stat(f).st_size) for f in files])
+                         .encode()).hexdigest()[:16]
+    cache_dir = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "cmshell")
+    cache = os.path.join(cache_dir, f"schema-{stamp}.json")
+    try:
+        with open(cache, encoding="utf-8") as fh:
+            data = json.load(fh)
+        return data["modes"], data["roles"]
+    except (OSError, ValueError, KeyError):
+        pass
     rdir = os.path.join(directory, "roles")
-    if os.path.isdir(rdir):
-        for fn in sorted(os.listdir(rdir)):
-            if fn.endswith(".yaml"):
-                d = _load_yaml(os.path.join(rdir, fn))
-                roles.append(Role(
-                    name=str(d["role"]), type=str(d.get("type", "")),
-                    params=_params(d.get("params")),
-                    aliases=tuple(str(a) for a in d.get("aliases", ()) or ()),
-                    generic=bool(d.get("generic", False)), help=str(d.get("help", "")),
-                    commands=tuple(d.get("commands", ()) or ()),
-                ))
+    modes = [_load_yaml(f) for f in files if os.path.dirname(f) != rdir]
+    roles = [_load_yaml(f) for f in files if os.path.dirname(f) == rdir]
+    try:
+        os.makedirs(cache_dir, mode=0o700, exist_ok=True)
+        tmp = f"{cache}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump({"modes": modes, "roles": roles}, fh)
+        os.replace(tmp, cache)
+    except OSError:
+        pass      # a read-only home only costs speed
+    return modes, roles
+
+
+def load_schema(directory: str = MODES_DIR) -> Schema:
+    raw_modes, raw_roles = _raw_schema(directory)
+    modes: dict[str, Mode] = {}
+    for d in raw_modes:
+        m = _mode_from(d)
+        modes[m.name] = m
+    roles = [Role(name=str(d["role"]), type=str(d.get("type", "")), params=_params(d.get("params")),
+                  aliases=tuple(str(a) for a in d.get("aliases", ()) or ()),
+                  generic=bool(d.get("generic", False)), help=str(d.get("help", "")),
+                  commands=tuple(d.get("commands", ()) or ()))
+             for d in raw_roles]
     if "roles" in modes:
         modes["roles"].roles = Roles(roles)
     return Schema(modes)
