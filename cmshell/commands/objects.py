@@ -343,6 +343,9 @@ def _parse(p, words):
 
 def _insert(s, listpath, doc):
     lvl = listpath[-1]
+    for p in lvl.mode.spec(doc).params:
+        if p.initial is not None and p.name not in doc:
+            doc[p.name] = p.initial
     if len(listpath) == 1:
         rid = s.ws.add(lvl.mode.name, doc)
         s.go([lvl.select(rid)])

@@ -16,6 +16,7 @@ class Param:
     label: str
     type: str = "string"
     default: object = None
+    initial: object = None         # value `add` gives a new object (e.g. a node's category)
     help: str = ""
     choices: tuple = ()
     target: str | None = None      # pointer / list of pointers: mode of the target
@@ -34,6 +35,7 @@ class Param:
             label=str(d.get("label", name)),
             type=str(d.get("type", "string")),
             default=d.get("default"),
+            initial=d.get("initial"),
             help=str(d.get("help", "")),
             choices=tuple(str(c) for c in d.get("choices", ()) or ()),
             target=d.get("target"),
