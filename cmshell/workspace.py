@@ -29,6 +29,7 @@ class Workspace:
         self._docs: dict[str, dict] = {}                 # id -> normalised base doc
         self._names: dict[str, dict[str, str]] = {}      # mode -> name -> id (current view)
         self.staged: dict[str, Staged] = {}
+        self._touched: set[str] = set()                  # edited since the last prune()
 
     # -- reading ---------------------------------------------------------------------------
     def _load(self, mode: str) -> dict[str, Record]:
@@ -95,6 +96,7 @@ class Workspace:
             st = self.staged[rid] = Staged(mode, base, copy.deepcopy(self.base_doc(mode, rid)))
         if st.doc is None:
             raise KeyError(rid)
+        self._touched.add(rid)
         return st.doc
 
     def add(self, mode: str, doc: dict) -> str:
@@ -151,10 +153,12 @@ class Workspace:
         return any(st.mode == mode and self.state(rid) for rid, st in self.staged.items())
 
     def prune(self) -> None:
-        """Forget staged copies that ended up equal to the base (so stars vanish)."""
-        for rid in [r for r, st in self.staged.items() if st.base is not None and st.doc is not None
-                    and st.doc == self.base_doc(st.mode, r)]:
-            del self.staged[rid]
+        """Forget staged copies edited back to their base (so stars vanish)."""
+        for rid in self._touched:
+            st = self.staged.get(rid)
+            if st is not None and st.base is not None and st.doc == self.base_doc(st.mode, rid):
+                del self.staged[rid]
+        self._touched.clear()
 
     # -- validation ------------------------------------------------------------------------
     def validate(self, items) -> list[checks.Problem]:
