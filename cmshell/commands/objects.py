@@ -77,9 +77,7 @@ def list_(s, args):
     delim = opts.get("delimiter", s.settings.delimiter)
     indent = table.json_indent(delim)
     if indent is not None:
-        keys = [c.field for c in cols]
-        full = rows  # JSON carries whole values
-        lines = table.render_json(keys, full, indent)
+        lines = table.render_json([c.field for c in cols], rows, indent)   # whole values
     else:
         lines = table.render(headers, cols, rows, delimiter=delim, verbose=opts.flag("verbose"))
     s.write("\n".join(lines))

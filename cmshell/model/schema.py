@@ -148,7 +148,6 @@ class Roles:
         for r in self.roles:
             for n in (r.name, *r.aliases):
                 self._by[n.lower()] = r
-        self._specs: dict[str, Spec] = {}
 
     def find(self, name: str) -> Role | None:
         role = self._by.get(name.lower())

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import os
 import subprocess
+import sys
 
 
 def run(session, command: str) -> bool:
@@ -34,13 +35,9 @@ def capture(session, cmd, runner) -> bool:
     if cmd.pipe is not None:
         session.out.flush()
         proc = subprocess.run(cmd.pipe, shell=True, input=text, text=True,
-                              stdout=None if session.out is _stdout() else subprocess.PIPE)
+                              stdout=None if session.out is sys.stdout else subprocess.PIPE)
         if proc.stdout is not None:
             session.out.write(proc.stdout)
         ok = ok and proc.returncode in (0, 1)   # grep finding nothing is not a failure
     return ok
 
-
-def _stdout():
-    import sys
-    return sys.stdout

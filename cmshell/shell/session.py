@@ -215,11 +215,8 @@ class Session:
             if sub is not None:
                 self._submode_word(sub, args)
                 return
-            raise CommandError(f"Unknown command: {name}" + self._hint(name))
+            raise CommandError(f"Unknown command: {name}; type 'help' for the commands of this level")
         cmd.run(self, args)
-
-    def _hint(self, name: str) -> str:
-        return "; type 'help' for the commands of this level"
 
     # -- navigation helpers used by commands ----------------------------------------------------
     def go(self, path: list[Level]) -> None:
