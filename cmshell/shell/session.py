@@ -1,7 +1,7 @@
 """A session: the workspace, the current location, and running parsed commands."""
 from __future__ import annotations
 
-import io
+import os
 import sys
 from dataclasses import dataclass, field
 
@@ -188,6 +188,13 @@ class Session:
         except CommandError as e:
             if str(e):
                 self.error(str(e))
+            return False
+        except (Quit, KeyboardInterrupt):
+            raise
+        except Exception as e:   # a bug: one line for the user; CMSHELL_DEBUG=1 shows the trace
+            if os.environ.get("CMSHELL_DEBUG"):
+                raise
+            self.error(f"Internal error: {type(e).__name__}: {e} (CMSHELL_DEBUG=1 shows details)")
             return False
         finally:
             self.ws.prune()
