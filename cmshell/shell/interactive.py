@@ -12,13 +12,21 @@ def loop(session, env) -> int:
     while True:
         try:
             line = input(session.prompt())
-        except EOFError:
-            env.stdout.write("\n")
-            return 0
-        except KeyboardInterrupt:
-            env.stdout.write("\n")
-            continue
-        try:
             session.run_line(line)
-        except Quit:
-            return 0
+        except KeyboardInterrupt:          # clears the line; staged edits stay
+            env.stdout.write("\n")
+        except (EOFError, Quit):
+            if confirm_quit(session, env):
+                return 0
+
+
+def confirm_quit(session, env) -> bool:
+    """With uncommitted changes, ask once (unless -Q)."""
+    pending = session.ws.pending()
+    if not pending or not session.settings.quit_confirmation:
+        return True
+    try:
+        answer = input(f"\nThere are {len(pending)} uncommitted changes; quit anyway? (yes/no) ")
+    except (EOFError, KeyboardInterrupt):
+        return True
+    return answer.strip().lower() in ("y", "yes")
