@@ -1,6 +1,7 @@
 """The shell on a real pseudo-terminal: prompts with stars, Ctrl-C, quit confirmation."""
 import os
 import sys
+import time
 
 import pytest
 
@@ -22,6 +23,7 @@ def test_prompt_follows_staging_and_ctrl_c_keeps_edits(tmp_path):
     c.sendline("roles; use docker::host; set iptables no")
     c.expect_exact("[basecm10->category*[default*]->roles*[Docker::Host*]]% ")
     c.send("half a line")
+    time.sleep(0.3)   # let readline take the typed text before the interrupt
     c.sendcontrol("c")
     c.expect_exact("[basecm10->category*[default*]->roles*[Docker::Host*]]% ")
     c.sendline("get iptables")
