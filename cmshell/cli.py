@@ -56,5 +56,8 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
     except KeyboardInterrupt:
         env.stderr.write("Interrupted\n")
         return Exit.FAILED
+    except BrokenPipeError:     # `cmshell … | head`: the reader left; stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return Exit.FAILED
     finally:
         runner.close()

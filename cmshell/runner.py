@@ -113,7 +113,8 @@ class Runner:
                     units = [line]
                 for unit in units:
                     if self.args.show_prompt:
-                        out.write(s.prompt() + unit + "\n")
+                        # a blank line shows the bare prompt, as transcripts print it
+                        out.write((s.prompt() + unit if unit else s.prompt().rstrip()) + "\n")
                     elif echo or self.args.echo:
                         out.write(unit + "\n")
                     good = s.run_line(unit)
