@@ -75,7 +75,7 @@ def display(s, path, p: Param, doc: dict, *, annotate: bool = True) -> str:
             return spec_of(s, path).type_label
         t = doc.get("type", "")
         return mode.type_labels.get(t, t)
-    if p.is_submode and p.list_render == "names" and not annotate:
+    if p.is_submode and p.list_render == "names":     # list and show (S:1976, S:6254)
         sub = s.schema.mode(p.mode)
         return ", ".join(str(r.get(sub.key, "")) for r in doc.get(p.name) or [])
     v = raw(doc, p)
