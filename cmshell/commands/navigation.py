@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from cmshell.commands.registry import command
-from cmshell.shell.location import Level
 from cmshell.shell.session import CommandError, Quit
 
 
