@@ -59,12 +59,13 @@ def _command(line: str, i: int) -> tuple[Command, int]:
             i = n
             break
         if c == "|" and depth == 0:
-            cmd.pipe = line[i + 1:].strip()
+            end = _shell_end(line, i + 1)
+            cmd.pipe = line[i + 1:end].strip()
             if not cmd.pipe:
                 raise LineError("Missing command after '|'")
-            cmd.text = line[start:].strip()
+            cmd.text = line[start:end].strip()
             cmd.words = words
-            return cmd, n
+            return cmd, end
         if c == ">" and depth == 0:
             op = ">>" if line.startswith(">>", i) else ">"
             i += len(op)
@@ -87,6 +88,23 @@ def _command(line: str, i: int) -> tuple[Command, int]:
     cmd.words = words
     cmd.text = line[start:i].strip()
     return cmd, i
+
+
+def _shell_end(line: str, i: int) -> int:
+    """Where a pipeline for the OS shell ends: the first `;` outside its quotes, or the end."""
+    quote = None
+    for j in range(i, len(line)):
+        c = line[j]
+        if quote:
+            if c == quote:
+                quote = None
+        elif c in "'\"":
+            quote = c
+        elif c == ";":
+            return j
+    if quote:
+        raise LineError("Unbalanced quotes")
+    return len(line)
 
 
 def _word(line: str, i: int) -> tuple[str, int]:

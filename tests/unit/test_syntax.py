@@ -35,6 +35,8 @@ def test_shell_escape_takes_the_rest_of_the_line():
 def test_pipe_and_redirect():
     (cmd,) = split("list | grep node001")
     assert cmd.words == ["list"] and cmd.pipe == "grep node001"
+    a, b = split("list | awk '{print $1; }' | sort; home")
+    assert a.pipe == "awk '{print $1; }' | sort" and b.words == ["home"]
     a, b = split("list > /tmp/out; list >> /tmp/out")
     assert a.redirect == (">", "/tmp/out") and b.redirect == (">>", "/tmp/out")
 
