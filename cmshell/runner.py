@@ -80,6 +80,9 @@ class Runner:
             except OSError as e:
                 env.stderr.write(f"Cannot read {args.file}: {e.strerror}\n")
                 return Exit.FAILED
+            except UnicodeDecodeError:
+                env.stderr.write(f"Cannot read {args.file}: not UTF-8 text\n")
+                return Exit.FAILED
             return self._batch(lines, echo=args.echo)
         if args.dump or args.load:
             return Exit.OK
@@ -91,9 +94,15 @@ class Runner:
     def _rc(self) -> None:
         path = self.env.rc_file()
         if os.path.isfile(path):
-            with open(path, encoding="utf-8") as fh:
-                for line in fh.read().splitlines():
-                    self.session.run_line(line)
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    lines = fh.read().splitlines()
+            except (OSError, UnicodeDecodeError) as e:
+                self.session.error(f"Cannot read {path}: "
+                                   f"{getattr(e, 'strerror', None) or 'not UTF-8 text'}")
+                return
+            for line in lines:
+                self.session.run_line(line)
 
     def _batch(self, lines, *, echo: bool, split_commands: bool = False) -> int:
         from cmshell.shell.session import Quit

@@ -123,7 +123,16 @@ class Workspace:
             if st is not None:
                 modes.add(st.mode)
         for m in modes:
-            self._names.pop(m, None)
+            self._forget(m)        # refresh re-reads the store (e.g. after a refused commit)
+
+    def _forget(self, mode: str) -> None:
+        """Re-read a mode from the store on next use. Cached docs go too (a fresh record with a
+        stale doc would let a later edit overwrite another session's commit); staged objects
+        keep theirs, which their edits are compared against."""
+        for rid in self._base.pop(mode, {}):
+            if rid not in self.staged:
+                self._docs.pop(rid, None)
+        self._names.pop(mode, None)
 
     # -- state -----------------------------------------------------------------------------
     def state(self, rid: str) -> str | None:
@@ -204,8 +213,7 @@ class Workspace:
         self.store.commit(changes, user=user, comment=comment)
         for rid in rids:
             st = self.staged.pop(rid)
-            self._base.pop(st.mode, None)
-            self._names.pop(st.mode, None)
+            self._forget(st.mode)
             self._docs.pop(rid, None)
 
     def refresh_all(self) -> None:

@@ -19,6 +19,8 @@ def load(ws: Workspace, schema: Schema, path: str, *, user: str) -> int:
             data = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except OSError as e:
         raise CommandError(f"Cannot read {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise CommandError(f"Cannot read {path}: not UTF-8 text") from None
     except yaml.YAMLError as e:
         raise CommandError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
     if not isinstance(data, dict):
@@ -30,6 +32,8 @@ def load(ws: Workspace, schema: Schema, path: str, *, user: str) -> int:
         mode = schema.modes.get(mode_name)
         if mode is None or not mode.top:
             raise CommandError(f"{path}: unknown mode {mode_name}")
+        if docs is not None and not isinstance(docs, list):
+            raise CommandError(f"{path}: {mode_name} must be a list of objects")
         for doc in docs or []:
             if not isinstance(doc, dict) or not doc.get(mode.key):
                 raise CommandError(f"{path}: a {mode_name} object without {mode.key}")
@@ -44,6 +48,11 @@ def load(ws: Workspace, schema: Schema, path: str, *, user: str) -> int:
 
 
 def _check_keys(schema: Schema, mode: Mode, doc: dict, where: str) -> None:
+    if not isinstance(doc, dict):
+        raise CommandError(f"{where}: expected a mapping, got {type(doc).__name__}")
+    if not isinstance(doc.get("type", ""), str) or (mode.roles is not None
+                                                    and not isinstance(doc.get("name", ""), str)):
+        raise CommandError(f"{where}: type and role names must be strings")
     spec = mode.spec(doc)
     if mode.roles is not None and mode.roles.find(str(doc.get("name", ""))) is None:
         raise CommandError(f"{where}: unknown role {doc.get('name')}")
@@ -59,8 +68,29 @@ def _check_keys(schema: Schema, mode: Mode, doc: dict, where: str) -> None:
             raise CommandError(f"{where}: unknown parameter {k}")
         if p.is_submode:
             sub = schema.mode(p.mode)
+            if v is not None and not isinstance(v, list):
+                raise CommandError(f"{where}: {p.name} must be a list")
             for row in v or []:
                 _check_keys(schema, sub, row, f"{where} {p.name}")
+        elif v is not None:
+            doc[k] = _check_value(p, v, where)
+
+
+def _check_value(p, v, where: str):
+    """A loaded value of the parameter's type (canonical enum case), or a one-line error."""
+    from cmshell.model import values
+    if p.is_list:
+        if isinstance(v, list) and not any(isinstance(x, (dict, list)) for x in v):
+            return v
+        raise CommandError(f"{where}: {p.name} must be a list of values")
+    if isinstance(v, (dict, list)):
+        raise CommandError(f"{where}: {p.name} must be a single value")
+    if p.type in ("boolean", "integer", "enum") and type(v) is not {"boolean": bool, "integer": int}.get(p.type):
+        try:
+            return values.parse(p, [str(v)])
+        except values.ValueError_ as e:
+            raise CommandError(f"{where}: {e}") from None
+    return v
 
 
 def dump(ws: Workspace, schema: Schema, out) -> None:

@@ -1,0 +1,164 @@
+"""Shared fixtures: run the real `python -m cmshell` entry point against throw-away stores.
+
+The demo cluster (fixtures/basecm10.yaml) is loaded once per test session into a template
+store; every test that asks for `db` gets its own copy in tmp_path. Child processes get
+HOME / XDG_* pointing at temporary directories, so the user's ~/.cmshellrc, schema cache
+and default store are never read or written.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_YAML = ROOT / "fixtures" / "basecm10.yaml"
+GENERATE = ROOT / "fixtures" / "generate.py"
+if str(ROOT) not in sys.path:       # plain `pytest tests/` (no __init__.py, no install)
+    sys.path.insert(0, str(ROOT))
+
+# variables of the parent environment that would change what a child cmshell does
+_SCRUB = ("CMSHELL_DB", "CMSHELL_DEBUG", "NO_COLOR", "XDG_DATA_HOME", "XDG_CONFIG_HOME",
+          "VISUAL", "EDITOR", "PYTHONSTARTUP", "PYTHONINSPECT")
+
+
+def child_env(home: Path, cache: Path, **extra: str) -> dict[str, str]:
+    """An environment for a cmshell child: private HOME and caches, the checkout on the path."""
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
+    env.update(HOME=str(home), XDG_CACHE_HOME=str(cache), XDG_DATA_HOME=str(home / ".local" / "share"),
+               USER="tester", LOGNAME="tester", LC_ALL="C.UTF-8",
+               PYTHONPATH=os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    env.update(extra)
+    return env
+
+
+def copy_store(src: Path, dst: Path) -> Path:
+    for suffix in ("", "-wal", "-shm"):
+        if Path(str(src) + suffix).exists():
+            shutil.copyfile(str(src) + suffix, str(dst) + suffix)
+    os.chmod(dst, 0o600)
+    return dst
+
+
+def snapshot(db: Path) -> tuple:
+    """Everything a store holds (objects with revisions, journal, meta), for equality checks."""
+    conn = sqlite3.connect(str(db))
+    try:
+        return (tuple(conn.execute("SELECT id, mode, name, revision, doc FROM objects ORDER BY id")),
+                tuple(conn.execute("SELECT seq, user, comment, objects, changes FROM journal ORDER BY seq")),
+                tuple(conn.execute("SELECT key, value FROM meta ORDER BY key")))
+    finally:
+        conn.close()
+
+
+@dataclass
+class Result:
+    args: list
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def err_lines(self) -> list[str]:
+        return self.stderr.splitlines()
+
+    def __str__(self) -> str:   # shown by failing asserts
+        return (f"cmshell {self.args!r} -> {self.returncode}\n--- stdout ---\n{self.stdout}"
+                f"--- stderr ---\n{self.stderr}")
+
+
+class Cmshell:
+    """Runs `python -m cmshell` as a child process: `cm("-c", "device; list")`.
+
+    `--db <the test's store>` and `-n` are added unless `db=None` / `norc=False`."""
+
+    def __init__(self, home: Path, cache: Path, db: Path | None, cwd: Path):
+        self.home, self.cache, self.db, self.cwd = home, cache, db, cwd
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return child_env(self.home, self.cache, **extra)
+
+    def argv(self, *args: str, db: Path | str | None | bool = True, norc: bool = True) -> list[str]:
+        out = [sys.executable, "-m", "cmshell"]
+        store = self.db if db is True else db
+        if store:
+            out += ["--db", str(store)]
+        if norc:
+            out.append("-n")
+        return out + list(args)
+
+    def __call__(self, *args: str, input: str | None = None, db: Path | str | None | bool = True,
+                 norc: bool = True, env: dict | None = None, timeout: float = 60) -> Result:
+        argv = self.argv(*args, db=db, norc=norc)
+        proc = subprocess.run(argv, input=input if input is not None else "", capture_output=True,
+                              text=True, cwd=self.cwd, env=self.env(**(env or {})), timeout=timeout)
+        return Result(argv[3:], proc.returncode, proc.stdout, proc.stderr)
+
+    def popen(self, *args: str, db: Path | str | None | bool = True, norc: bool = True,
+              env: dict | None = None) -> subprocess.Popen:
+        return subprocess.Popen(self.argv(*args, db=db, norc=norc), stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+                                cwd=self.cwd, env=self.env(**(env or {})))
+
+
+def assert_clean(res: Result) -> None:
+    """No Python traceback leaked to the user, whatever happened."""
+    assert "Traceback" not in res.stdout and "Traceback" not in res.stderr, str(res)
+
+
+def assert_one_error(res: Result) -> None:
+    """A failure the way the user should see it: status 1, exactly one line on stderr."""
+    assert_clean(res)
+    assert res.returncode == 1, str(res)
+    assert len(res.err_lines) == 1 and res.err_lines[0].strip(), str(res)
+
+
+def assert_ok(res: Result) -> None:
+    assert_clean(res)
+    assert res.returncode == 0 and res.stderr == "", str(res)
+
+
+# -- fixtures --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory) -> Path:
+    """One schema cache for the whole run (a temp dir): spares every child the YAML parse."""
+    return tmp_path_factory.mktemp("xdg-cache")
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory, shared_cache) -> Path:
+    """The demo cluster loaded once into a store; copy it, never write it."""
+    d = tmp_path_factory.mktemp("template")
+    home = d / "home"
+    home.mkdir()
+    db = d / "demo.db"
+    res = Cmshell(home, shared_cache, db, d)("--load", str(DEMO_YAML))
+    assert_ok(res)
+    assert not Path(str(db) + "-wal").exists() or Path(str(db) + "-wal").stat().st_size == 0
+    return db
+
+
+@pytest.fixture
+def home(tmp_path) -> Path:
+    h = tmp_path / "home"
+    h.mkdir()
+    return h
+
+
+@pytest.fixture
+def db(tmp_path, template_db) -> Path:
+    """A private copy of the demo store."""
+    return copy_store(template_db, tmp_path / "cluster.db")
+
+
+@pytest.fixture
+def cm(tmp_path, home, shared_cache, db) -> Cmshell:
+    """Runs cmshell on this test's copy of the demo store (see Cmshell)."""
+    return Cmshell(home, shared_cache, db, tmp_path)
