@@ -15,6 +15,7 @@ processes wait for each other (busy timeout) instead of failing.
 """
 from __future__ import annotations
 
+import errno
 import gc
 import json
 import os
@@ -96,7 +97,10 @@ class SqliteStore:
         self._conn: sqlite3.Connection | None = None
         self._create_file()
         try:
-            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+            # any thread may use the connection, one at a time (the interactive shell completes
+            # in a worker thread while the main thread waits for input)
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
+                                   check_same_thread=False)
         except sqlite3.Error as exc:
             raise self._error(exc) from None
         self._conn = conn
@@ -126,6 +130,13 @@ class SqliteStore:
         try:
             if not os.path.isdir(parent):
                 os.makedirs(parent, mode=0o700, exist_ok=True)
+            if os.path.isfile(self.path):
+                # closing a descriptor of a file drops every POSIX lock this process holds on
+                # it, those of SQLite connections already open on the store included (a second
+                # store in the same process then reads a stale snapshot): check, don't open
+                if not os.access(self.path, os.R_OK | os.W_OK):
+                    raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+                return
             fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
             os.close(fd)
         except OSError as exc:

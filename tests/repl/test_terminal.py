@@ -1,5 +1,13 @@
-"""The shell on a real pseudo-terminal: prompts with stars, Ctrl-C, quit confirmation."""
+"""The real `cmshell` on a pseudo-terminal (pexpect): the prompt_toolkit shell as a user meets it.
+
+Output is read raw and compared with its escape sequences removed (prompt_toolkit draws the
+line with cursor moves and colours between the characters).
+"""
+from __future__ import annotations
+
 import os
+import re
+import stat
 import sys
 import time
 
@@ -7,50 +15,354 @@ import pytest
 
 pexpect = pytest.importorskip("pexpect")
 
-
-def spawn(tmp_path, *args):
-    env = dict(os.environ, HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "cache"),
-               PROMPT_TOOLKIT_NO_CPR="1")
-    return pexpect.spawn(sys.executable, ["-m", "cmshell", "--demo", "-n", *args], env=env,
-                         encoding="utf-8", timeout=15)
+_ESC = re.compile(r"\x1b\[[0-9;?<=>]*[A-Za-z~]|\x1b[()][A-Za-z0-9]|\x1b[=>78]|[\x07\x08\r]")
 
 
-def test_prompt_follows_staging_and_ctrl_c_keeps_edits(tmp_path):
-    c = spawn(tmp_path)
-    c.expect_exact("[basecm10]% ")
-    c.sendline("category use default")
-    c.expect_exact("[basecm10->category[default]]% ")
-    c.sendline("roles; use docker::host; set iptables no")
-    c.expect_exact("[basecm10->category*[default*]->roles*[Docker::Host*]]% ")
-    c.send("half a line")
-    time.sleep(0.3)   # let readline take the typed text before the interrupt
-    c.sendcontrol("c")
-    c.expect_exact("[basecm10->category*[default*]->roles*[Docker::Host*]]% ")
-    c.sendline("get iptables")
-    c.expect_exact("no")
-    c.sendline("commit")
-    c.expect_exact("[basecm10->category[default]->roles[Docker::Host]]% ")
-    c.sendline("quit")
-    c.expect(pexpect.EOF)   # nothing pending: no question
+class Term:
+    def __init__(self, cm, *args, db=True, env=None, rows=24, cols=100):
+        extra = {"PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color", "PAGER": "cat"}
+        extra.update(env or {})
+        argv = cm.argv(*args, db=db)
+        self.child = pexpect.spawn(argv[0], argv[1:], env=cm.env(**extra), cwd=str(cm.cwd),
+                                   encoding="utf-8", timeout=15, dimensions=(rows, cols))
+        self.raw = ""
+        self.pos = 0
+
+    @property
+    def text(self) -> str:
+        return _ESC.sub("", self.raw)
+
+    def _pump(self, wait: float) -> bool:
+        try:
+            self.raw += self.child.read_nonblocking(65536, timeout=wait)
+            return True
+        except pexpect.TIMEOUT:
+            return True
+        except pexpect.EOF:
+            return False
+
+    def expect(self, what: str, timeout: float = 15) -> str:
+        """Wait until `what` appears after what was already matched; the text before it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.text
+            i = text.find(what, self.pos)
+            if i >= 0:
+                before = text[self.pos:i]
+                self.pos = i + len(what)
+                return before
+            if time.monotonic() > deadline or not self._pump(0.05):
+                raise AssertionError(f"{what!r} never appeared; after the last match:\n"
+                                     f"{text[self.pos:][-3000:]}")
+
+    def settle(self, quiet: float = 0.3) -> None:
+        """Read until the terminal has been quiet for a moment (completions are asynchronous)."""
+        while True:
+            before = len(self.raw)
+            self._pump(quiet)
+            if len(self.raw) == before:
+                return
+
+    def send(self, keys: str) -> None:
+        self.child.send(keys)
+
+    def line(self, text: str) -> None:
+        self.child.send(text + "\r")
+
+    def eof(self, timeout: float = 15) -> int:
+        self.child.expect(pexpect.EOF, timeout=timeout)
+        self.raw += self.child.before or ""
+        self.child.close()
+        return self.child.exitstatus
 
 
-def test_quit_with_uncommitted_changes_asks_once(tmp_path):
-    c = spawn(tmp_path)
-    c.expect_exact("[basecm10]% ")
-    c.sendline("device use node001; set notes pending")
-    c.expect_exact("[basecm10->device*[node001*]]% ")
-    c.sendline("quit")
-    c.expect_exact("quit anyway? (yes/no) ")
-    c.sendline("no")
-    c.expect_exact("[basecm10->device*[node001*]]% ")
-    c.sendeof()
-    c.expect_exact("quit anyway? (yes/no) ")
-    c.sendline("yes")
-    c.expect(pexpect.EOF)
+def prompt(inner: str) -> str:
+    """A fresh prompt with nothing typed yet (prompt_toolkit reserves lines below it for the
+    completion menu; a prompt redrawn with the accepted line has text after it)."""
+    return f"[basecm10{inner}]%\n"
 
 
-def test_no_quit_confirmation_with_Q(tmp_path):
-    c = spawn(tmp_path, "-Q")
-    c.expect_exact("[basecm10]% ")
-    c.sendline("device use node001; set notes pending; quit")
-    c.expect(pexpect.EOF)
+# -- prompt, Tab, stars, Ctrl-C, quitting ---------------------------------------------------------------
+def test_typing_with_tab(cm):
+    t = Term(cm)
+    t.expect(prompt(""))
+    t.send("categ\t")                       # unique: completed with a space after it
+    t.send("use def\t")
+    t.settle()
+    t.send("\r")
+    t.expect(prompt("->category[default]"))
+    t.send("role\t; use dock\t\r")          # "dock" matches Docker::Host in any case
+    t.expect(prompt("->category[default]->roles[Docker::Host]"))
+    t.send("home; device use no\t")         # the common part: node00
+    t.send("5\t\r")
+    t.expect(prompt("->device[node005]"))
+    t.line("quit")
+    assert t.eof() == 0
+
+
+def test_stars_through_set_and_commit_and_ctrl_c_keeps_edits(cm):
+    t = Term(cm)
+    t.expect(prompt(""))
+    t.line("category use default")
+    t.expect(prompt("->category[default]"))
+    t.line("roles; use docker::host; set iptables no")
+    t.expect(prompt("->category*[default*]->roles*[Docker::Host*]"))
+    t.send("half a line")
+    t.settle()
+    t.child.sendcontrol("c")                 # drops the typed line, keeps the staged edit
+    t.expect(prompt("->category*[default*]->roles*[Docker::Host*]"))
+    t.line("get iptables")
+    assert t.expect(prompt("->category*[default*]->roles*[Docker::Host*]")).strip().endswith("no")
+    t.line("commit")
+    t.expect(prompt("->category[default]->roles[Docker::Host]"))
+    t.line("quit")                           # nothing pending: no question
+    assert t.eof() == 0
+    assert "quit anyway" not in t.text
+    res = cm("-c", "category use default; roles; get docker::host iptables")
+    assert res.stdout == "no\n"
+
+
+def test_quit_with_uncommitted_changes_asks_once(cm):
+    t = Term(cm)
+    t.expect(prompt(""))
+    t.line("device use node001; set notes pending")
+    t.expect(prompt("->device*[node001*]"))
+    t.line("quit")
+    t.expect("There is 1 uncommitted change; quit anyway? (yes/no)")
+    t.line("no")
+    t.expect(prompt("->device*[node001*]"))
+    t.child.sendeof()                        # Ctrl-D asks the same question
+    t.expect("quit anyway? (yes/no)")
+    t.child.sendcontrol("c")                 # Ctrl-C at the question: stay
+    t.expect(prompt("->device*[node001*]"))
+    t.line("quit")
+    t.expect("quit anyway? (yes/no)")
+    t.line("yes")
+    assert t.eof() == 0
+
+
+def test_no_question_with_Q_or_quitconfirmation_off(cm):
+    t = Term(cm, "-Q")
+    t.expect(prompt(""))
+    t.line("device use node001; set notes pending; quit")
+    assert t.eof() == 0
+    t = Term(cm)
+    t.expect(prompt(""))
+    t.line("quitconfirmation off")
+    t.expect("Quit confirmation: off")
+    t.line("device use node001; set notes pending")
+    t.expect(prompt("->device*[node001*]"))
+    t.child.sendeof()
+    assert t.eof() == 0
+    assert "quit anyway" not in t.text
+
+
+def test_a_pasted_block_runs_line_by_line(cm):
+    t = Term(cm)
+    t.expect(prompt(""))
+    t.send("\x1b[200~device use node001\nget ip\nhome\x1b[201~")   # bracketed paste
+    t.settle()
+    t.send("\r")
+    assert "10.141.0.1" in t.expect(prompt(""))
+    t.line("quit")
+    assert t.eof() == 0
+
+
+# -- history ----------------------------------------------------------------------------------------
+def test_history_across_two_runs(cm, home):
+    t = Term(cm)
+    t.expect(prompt(""))
+    t.line("device use node003")
+    t.expect(prompt("->device[node003]"))
+    t.line("home")
+    t.expect(prompt(""))
+    t.line("quit")
+    t.eof()
+    path = home / ".cmshell_history"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+    t = Term(cm)
+    t.expect(prompt(""))
+    t.settle()                               # prompt_toolkit loads the history in a thread
+    t.send("\x1b[A\x1b[A\x1b[A")            # Up three times: `device use node003` of the last run
+    t.settle()
+    t.send("\r")
+    t.expect(prompt("->device[node003]"))
+    t.line("home")
+    t.expect(prompt(""))
+    t.child.sendcontrol("r")                 # Ctrl-R: reverse search; Enter runs what it found
+    t.send("node0")
+    t.settle()
+    t.send("\r")
+    t.expect(prompt("->device[node003]"))
+    t.line("history")
+    out = t.expect(prompt("->device[node003]"))
+    assert out.strip().splitlines()[1:] == [
+        "1 device use node003", "2 home", "3 quit",             # the first run
+        "4 device use node003", "5 home", "6 device use node003", "7 history"]
+    t.line("history -t 1")
+    out = t.expect(prompt("->device[node003]"))
+    assert re.search(r"^\d+ \w{3} \w{3} \d{1,2} \d\d:\d\d:\d\d \d{4} history -t 1$", out.strip().splitlines()[-1])
+    t.line("quit")
+    t.eof()
+
+
+# -- the editor ---------------------------------------------------------------------------------------
+EDITOR = """#!/bin/sh
+# a scripted editor: appends a line, or leaves the file alone when $KEEP is set
+[ -n "$KEEP" ] && exit 0
+echo "# edited by the test" >> "$1"
+"""
+
+
+def test_set_blob_without_value_opens_the_editor(cm, tmp_path):
+    editor = tmp_path / "editor.sh"
+    editor.write_text(EDITOR)
+    editor.chmod(0o755)
+    app = "kubernetes; appgroups; use system; applications; use calico"
+    before = cm("-c", f"{app}; get config").stdout
+    t = Term(cm, env={"EDITOR": str(editor)})
+    t.expect(prompt(""))
+    t.line(app)
+    where = "->kubernetes[default]->appgroups[system]->applications[calico]"
+    t.expect(prompt(where))
+    t.line("set config")
+    t.expect(prompt(where.replace("kubernetes[default]", "kubernetes*[default*]")
+                    .replace("appgroups[system]", "appgroups*[system*]")
+                    .replace("applications[calico]", "applications*[calico*]")))
+    t.line("commit")
+    t.expect(prompt(where))
+    t.line("quit")
+    t.eof()
+    after = cm("-c", f"{app}; get config").stdout
+    assert after == before + "# edited by the test\n"
+
+
+def test_an_unchanged_save_changes_nothing(cm, tmp_path):
+    editor = tmp_path / "editor.sh"
+    editor.write_text(EDITOR)
+    editor.chmod(0o755)
+    t = Term(cm, env={"VISUAL": str(editor), "KEEP": "1"})
+    t.expect(prompt(""))
+    t.line("kubernetes; appgroups; use system; applications; use calico; set config; modified")
+    assert "No modified objects" in t.expect(prompt(
+        "->kubernetes[default]->appgroups[system]->applications[calico]"))
+    t.line("quit")
+    assert t.eof() == 0
+
+
+# -- events ---------------------------------------------------------------------------------------------
+def test_events_print_above_the_prompt_without_breaking_the_typed_line(cm):
+    t = Term(cm)
+    t.expect(prompt(""))
+    t.line("device use node001; set notes mine; commit")
+    t.expect("[notice] basecm10: Committed 1 Device (node001)")   # this session's commit
+    t.expect(prompt("->device[node001]"))
+    t.send("use nod")                                              # half typed …
+    t.settle()
+    res = cm("-c", "device use node002; set notes theirs; commit")   # … another session commits
+    assert res.returncode == 0
+    t.expect("[notice] basecm10: Committed 1 Device (node002) by tester")
+    t.send("e004\r")                                              # … the line is still there
+    t.expect(prompt("->device[node004]"))
+    assert re.search(r"\w{3} \w{3} \d{1,2} \d\d:\d\d:\d\d \d{4} \[notice\] basecm10: Committed 1 Device "
+                     r"\(node002\) by tester", t.text)
+    t.line("events off")
+    t.expect("Broadcast events: off")
+    t.expect(prompt("->device[node004]"))
+    assert cm("-c", "device use node003; set notes theirs; commit").returncode == 0
+    deadline = time.monotonic() + 15                             # the watcher polls twice a second
+    while True:
+        t.line("events 1")
+        if "(node003)" in t.expect(prompt("->device[node004]")) or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    t.line("events")
+    out = t.expect(prompt("->device[node004]"))
+    assert "Private events: off\nBroadcast events: off\nLevel: notice\n" in out
+    assert "Committed 1 Device (node003) by tester" in out          # kept, shown on request
+    t.line("quit")
+    assert t.eof() == 0
+
+
+# -- the OS shell, pipes, the pager, colours --------------------------------------------------------------
+def test_shell_escapes_and_pipes(cm):
+    t = Term(cm, env={"SHELL": "/bin/sh"})
+    t.expect(prompt(""))
+    t.line("!echo from-the-shell")
+    t.expect("from-the-shell")
+    t.expect(prompt(""))
+    t.line("!")                                 # a bare ! opens $SHELL
+    t.settle()
+    t.line("echo inside-$((6*7)); exit")
+    t.expect("inside-42")
+    t.expect(prompt(""))
+    t.line("device; list | grep gpu0 | wc -l")
+    assert t.expect(prompt("->device")).strip().splitlines()[-1].strip() == "2"
+    t.line("quit")
+    assert t.eof() == 0
+
+
+def test_pager_only_when_the_output_does_not_fit(cm, tmp_path):
+    pager = tmp_path / "pager.sh"
+    pager.write_text('#!/bin/sh\necho "PAGER($(wc -l))"\n')
+    pager.chmod(0o755)
+    t = Term(cm, env={"PAGER": str(pager)})
+    t.expect(prompt(""))
+    t.line("device get node001 ip")
+    assert t.expect(prompt("")).strip().endswith("10.141.0.1")
+    t.line("device; help")                      # the Top and device blocks: more than 24 lines
+    out = t.expect(prompt("->device"))
+    m = re.search(r"PAGER\((\d+)\)", out)
+    assert m and int(m.group(1)) > 24, out
+    assert "PAGER" not in t.text.split("device; help")[0]
+    t.line("quit")
+    t.eof()
+
+
+def test_colours_follow_the_terminal_and_can_be_turned_off(cm):
+    colour = re.compile(r"\x1b\[[0-9;]*3[0-7](;1)?m|\x1b\[[0-9;]*9[0-7]m")
+
+    def typed_colour(*args, env=None, wait=15.0):
+        t = Term(cm, *args, env=env)
+        t.expect(prompt(""))
+        start = len(t.raw)
+        t.send("device use node001")         # highlighted as soon as pygments is loaded
+        deadline = time.monotonic() + wait
+        while not colour.search(t.raw, start) and time.monotonic() < deadline:
+            t._pump(0.1)
+        found = colour.search(t.raw, start) is not None
+        t.send("\x15")                         # Ctrl-U: clear the line
+        t.line("quit")
+        t.eof()
+        return found
+
+    assert typed_colour()
+    assert not typed_colour("--color", "no", wait=1.5)
+    assert not typed_colour(env={"NO_COLOR": "1"}, wait=1.5)
+
+
+def test_time_to_first_prompt_is_short(cm):
+    start = time.monotonic()
+    t = Term(cm)
+    t.expect(prompt(""))
+    took = time.monotonic() - start
+    t.line("quit")
+    t.eof()
+    assert took < 3.0          # generous for loaded CI machines; benchmarks/bench_repl.py measures it
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="Linux terminal behaviour")
+def test_no_terminal_output_when_stdout_is_redirected(cm, tmp_path):
+    out = tmp_path / "out.txt"
+    argv = cm.argv()
+    cmd = " ".join(f"'{a}'" for a in argv) + f" > '{out}'"
+    child = pexpect.spawn("/bin/sh", ["-c", cmd], env=cm.env(PROMPT_TOOLKIT_NO_CPR="1", TERM="xterm"),
+                          cwd=str(cm.cwd), encoding="utf-8", timeout=15, dimensions=(24, 100))
+    child.expect(r"basecm10\]%")
+    child.send("device get node001 ip\r")
+    child.expect(r"basecm10\]%")
+    child.send("quit\r")
+    child.expect(pexpect.EOF)
+    assert out.read_text() == "10.141.0.1\n"      # results on stdout, the prompt on the terminal
+    assert os.path.getsize(out) == len("10.141.0.1\n")

@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Figures of the interactive shell, each beside a baseline measured in the same run.
+
+    python3 benchmarks/bench_repl.py [--runs N] [--nodes N] [--samples N] [--big-db PATH] [--keep]
+
+1. Time to first prompt: `cmshell --db demo.db` on a pseudo-terminal (pexpect,
+   PROMPT_TOOLKIT_NO_CPR=1) until the prompt `[basecm10]%` is drawn      - target <= 400 ms.
+   Baselines: a bare prompt_toolkit prompt (`python3 -c "from prompt_toolkit import prompt;
+   prompt('> ')"`) and `python3 -c "input('> ')"`, spawned and timed the same way.
+   Also shown, without a target: the first prompt on the N-node store.
+2. Completion latency of suggest() for `device use node0` on an N-node store (100,000 by
+   default: `fixtures/generate.py --nodes N`, loaded with `cmshell --db … --load`), in-process,
+   after one warm-up call; p50 and p95 of --samples calls              - target p95 <= 20 ms.
+   Baseline: the same call on the demo cluster (9 devices). Also shown: other completions on the
+   big store, the prompt_toolkit adapter (Completion objects) and the highlighter (classify).
+
+Loading 100,000 nodes takes about 20 s; `--big-db PATH` reuses a store (created there when
+missing). Children run with HOME and XDG_CACHE_HOME in a temporary directory.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "fixtures" / "basecm10.yaml"
+GENERATE = ROOT / "fixtures" / "generate.py"
+sys.path.insert(0, str(ROOT))
+
+TARGET_FIRST_PROMPT_S = 0.400
+TARGET_P95_S = 0.020
+
+
+def child_env(tmp: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONDONTWRITEBYTECODE", "CMSHELL_DB", "CMSHELL_DEBUG", "PYTHONSTARTUP",
+                        "NO_COLOR", "PAGER")}
+    env.update(HOME=str(tmp / "home"), XDG_CACHE_HOME=str(tmp / "cache"),
+               XDG_DATA_HOME=str(tmp / "data"), USER="bench", TERM="xterm-256color",
+               PROMPT_TOOLKIT_NO_CPR="1",
+               PYTHONPATH=os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    return env
+
+
+def cmshell(*args: str) -> list[str]:
+    return [sys.executable, "-m", "cmshell", "-n", *args]
+
+
+def first_prompt(argv: list[str], env: dict, pattern: str) -> float:
+    """Seconds from spawning `argv` on a pty until `pattern` (a regex) is on the screen."""
+    import pexpect
+    t0 = time.perf_counter()
+    child = pexpect.spawn(argv[0], argv[1:], env=env, cwd=str(ROOT), encoding="utf-8", timeout=60,
+                          dimensions=(24, 100))
+    child.expect(pattern)
+    took = time.perf_counter() - t0
+    child.sendcontrol("d")
+    child.sendcontrol("c")
+    child.close(force=True)
+    return took
+
+
+def series(fn, runs: int) -> list[float]:
+    fn()                                             # warm-up: .pyc files, page cache
+    return [fn() for _ in range(runs)]
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, max(0, int(round(p / 100 * len(xs) + 0.5)) - 1))]
+
+
+def session_on(path: Path):
+    from cmshell.model.schema import load_schema
+    from cmshell.shell.session import Session
+    from cmshell.store import open_store
+    from cmshell.workspace import Workspace
+    schema = load_schema()
+    ws = Workspace(open_store(path), schema)
+    return Session(ws, schema, user="bench", out=io.StringIO(), err=io.StringIO())
+
+
+def latencies(fn, samples: int) -> list[float]:
+    fn()
+    out = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=15, help="timed start-ups per figure (default 15)")
+    ap.add_argument("--nodes", type=int, default=100_000, help="nodes of the big store (default 100000)")
+    ap.add_argument("--samples", type=int, default=300, help="completion calls timed (default 300)")
+    ap.add_argument("--big-db", help="reuse (or create) the big store at this path")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    a = ap.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="cmshell-bench-repl-"))
+    try:
+        for d in ("home", "cache", "data"):
+            (tmp / d).mkdir()
+        env = child_env(tmp)
+        os.environ["XDG_CACHE_HOME"] = env["XDG_CACHE_HOME"]     # the in-process schema cache too
+        print(f"cmshell interactive-shell benchmark  (python {sys.version.split()[0]}, {os.cpu_count()} CPUs)")
+        print()
+
+        demo_db = tmp / "demo.db"
+        subprocess.run(cmshell("--db", str(demo_db), "--load", str(DEMO)), env=env, check=True)
+        big_db = Path(a.big_db) if a.big_db else tmp / "big.db"
+        if not big_db.exists():
+            t0 = time.perf_counter()
+            yaml_path = tmp / f"cluster{a.nodes}.yaml"
+            with open(yaml_path, "w") as fh:
+                subprocess.run([sys.executable, str(GENERATE), "--nodes", str(a.nodes)], stdout=fh, check=True)
+            subprocess.run(cmshell("--db", str(big_db), "--load", str(yaml_path)), env=env, check=True)
+            print(f"setup: {a.nodes}-node store loaded in {time.perf_counter() - t0:.1f} s")
+        n_dev = len(session_on(big_db).ws.names("device"))
+        print(f"big store: {big_db} ({n_dev} devices)")
+        print()
+
+        # -- 1. time to first prompt ---------------------------------------------------------------
+        bare_input = series(lambda: first_prompt(
+            [sys.executable, "-c", "input('> ')"], env, r"> "), a.runs)
+        bare_ptk = series(lambda: first_prompt(
+            [sys.executable, "-c", "from prompt_toolkit import prompt; prompt('> ')"], env, r">"), a.runs)
+        demo = series(lambda: first_prompt(cmshell("--db", str(demo_db)), env, r"\[basecm10\]%"), a.runs)
+        big = series(lambda: first_prompt(cmshell("--db", str(big_db)), env, r"\[basecm10\]%"),
+                     max(3, a.runs // 3))
+        base = statistics.median(bare_ptk)
+
+        def row(name, xs, target=None, baseline=base):
+            med = statistics.median(xs)
+            tgt = "" if target is None else f"target <= {target * 1000:.0f} ms" + \
+                ("  OK" if med <= target else "  MISSED")
+            print(f"  {name:<50} {med * 1000:8.1f} ms  {med / baseline:6.2f}x   {tgt}")
+
+        print(f"time to first prompt on a pty (median of {a.runs}; ratio to the bare prompt_toolkit prompt)")
+        row('python3 -c "input(\'> \')"', bare_input)
+        row("bare prompt_toolkit prompt            (baseline)", bare_ptk)
+        row("cmshell --db demo.db                  demo", demo, TARGET_FIRST_PROMPT_S)
+        row(f"cmshell --db big.db                   {n_dev} devices", big)
+        print(f"  cmshell above the bare prompt: +{(statistics.median(demo) - base) * 1000:.0f} ms (demo)")
+        print()
+
+        # -- 2. completion latency ---------------------------------------------------------------------
+        from prompt_toolkit.completion import CompleteEvent
+        from prompt_toolkit.document import Document
+
+        from cmshell.repl.app import _completer
+        from cmshell.shell.complete import LIMIT, classify, suggest
+
+        small, large = session_on(demo_db), session_on(big_db)
+        t0 = time.perf_counter()
+        got = suggest(large, "device use node0")
+        cold = time.perf_counter() - t0
+        text = "device use node0"
+        base_l = latencies(lambda: suggest(small, text), a.samples)
+        cases = [
+            ("suggest('device use node0')", lambda: suggest(large, text), TARGET_P95_S),
+            ("suggest('device use node09999')", lambda: suggest(large, "device use node09999"), None),
+            ("suggest('device use ')  (all names, capped)", lambda: suggest(large, "device use "), None),
+            ("suggest(overlay 'append nodes node0')", lambda: suggest(
+                large, "configurationoverlay use kube-default-worker; append nodes node0"), None),
+            ("suggest('')  (commands of the top level)", lambda: suggest(large, ""), None),
+        ]
+        adapter = _completer(large, threading.RLock())
+        cases.append(("prompt_toolkit adapter, 'device use node0'",
+                      lambda: list(adapter.get_completions(Document(text), CompleteEvent())), None))
+        cases.append(("classify('device use node012345; set notes x') (lexer)",
+                      lambda: classify(large, "device use node012345; set notes x"), None))
+        b50, b95 = pct(base_l, 50), pct(base_l, 95)
+        print(f"completion latency, in-process ({a.samples} calls after a warm-up; ratio of p95 to the "
+              "baseline's p95)")
+        print(f"  {'suggest(device use node0) on the demo  (baseline)':<56} p50 {b50 * 1000:6.3f} ms  "
+              f"p95 {b95 * 1000:6.3f} ms")
+        for name, fn, target in cases:
+            xs = latencies(fn, a.samples)
+            p50, p95 = pct(xs, 50), pct(xs, 95)
+            tgt = "" if target is None else f"  target p95 <= {target * 1000:.0f} ms" + \
+                ("  OK" if p95 <= target else "  MISSED")
+            print(f"  {name:<56} p50 {p50 * 1000:6.3f} ms  p95 {p95 * 1000:6.3f} ms  {p95 / b95:7.1f}x{tgt}")
+        print(f"  first call on the big store (loads {n_dev} names): {cold * 1000:.0f} ms, "
+              f"{len(got)} candidates returned (cap {LIMIT})")
+        return 0
+    finally:
+        if a.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,357 @@
+"""The interactive shell: a prompt_toolkit prompt over a Session.
+
+One loop: show the prompt (recomputed after every command, with its `*` marks), read a line
+(completion from shell/complete.py in a worker thread, highlighting by repl/lexer.py, history
+in ~/.cmshell_history with suggestions that never offer a destructive line), run it command by
+command with the output paged when it does not fit, print events above the prompt.
+
+Threads: the main thread runs commands and the prompt; the completer runs in prompt_toolkit's
+worker thread; a watcher thread polls the store's journal for other sessions' commits. The
+session is touched by one of them at a time (`self.lock`): the main thread holds it while a
+command runs, the completer while it suggests, the lexer when it can get it at once.
+"""
+from __future__ import annotations
+
+import io
+import threading
+
+from cmshell.repl import history, keys, pager
+from cmshell.shell import events as events_mod
+from cmshell.shell.complete import destructive, suggest
+from cmshell.shell.session import Quit
+from cmshell.syntax.line import LineError, split
+
+POLL_SECONDS = 0.5          # how often other sessions' commits are looked for
+STREAM_AFTER = 0.3          # output of a command still running after this is not held back
+
+
+def run(session, env, *, color: bool) -> int:
+    """Run the interactive shell until quit; the exit status."""
+    return Repl(session, env, color=color).loop()
+
+
+class Repl:
+    def __init__(self, session, env, *, color: bool):
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.completion import ThreadedCompleter
+        from prompt_toolkit.output import ColorDepth, create_output
+
+        self.session, self.env, self.color = session, env, color
+        self.lock = threading.RLock()
+        self.app = None
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self.history_path = history.default_path(env.environ)
+        # stdout redirected: results go there, the prompt to the terminal (stderr); otherwise
+        # prompt_toolkit's own choice (which also copes with TERM=dumb)
+        self.output = None if env.stdout_isatty else create_output(always_prefer_tty=True)
+        completer = _completer(session, self.lock)
+        kwargs = {}
+        if color:
+            from prompt_toolkit.styles import Style
+
+            from cmshell.repl.style import STYLE
+            kwargs.update(style=Style.from_dict(STYLE), include_default_pygments_style=False)
+        else:
+            kwargs.update(color_depth=ColorDepth.DEPTH_1_BIT)
+        self.ps = PromptSession(
+            history=history.prompt_history(self.history_path),
+            completer=ThreadedCompleter(completer),
+            complete_while_typing=True,
+            auto_suggest=_suggester(),
+            enable_history_search=False,          # Up/Down walk the history; Ctrl-R searches it
+            reserve_space_for_menu=6,
+            key_bindings=keys.bindings(completer),
+            output=self.output,
+            **kwargs,
+        )
+        self._confirm = None
+        self._started = False
+        self._seen: int | None = None       # the journal's last commit when the shell started
+
+    # -- the loop ------------------------------------------------------------------------------
+    def loop(self) -> int:
+        s = self.session
+        s.events.listener = self._notify
+        try:
+            got = s.ws.store.journal(1)
+            self._seen = got[-1].seq if got else 0
+        except Exception:
+            self._seen = None
+        try:
+            while True:
+                try:
+                    with self.lock:
+                        message = self._message()
+                    text = self.ps.prompt(message, pre_run=self._pre_run)
+                except KeyboardInterrupt:       # Ctrl-C: the line is dropped, staged edits stay
+                    continue
+                except EOFError:                # Ctrl-D on an empty line
+                    if self._confirm_quit():
+                        return 0
+                    continue
+                finally:
+                    self.app = None
+                try:
+                    with self.lock:
+                        self.run_text(text)
+                except KeyboardInterrupt:
+                    self.env.stdout.write("\n")
+                    self.env.stdout.flush()
+                except Quit:
+                    if self._confirm_quit():
+                        return 0
+        finally:
+            s.events.listener = None
+            self._stop.set()
+            if self._watcher is not None:
+                self._watcher.join(timeout=2)
+
+    def run_text(self, text: str) -> None:
+        """Run what was entered; a pasted block runs line by line."""
+        s = self.session
+        for line in text.split("\n"):
+            try:
+                commands = split(line)
+            except LineError as e:
+                s.error(str(e))
+                continue
+            for cmd in commands:
+                self._run_command(cmd)
+
+    def _run_command(self, cmd) -> None:
+        s = self.session
+        real = s.out
+        out = _HeldOutput(real)
+        s.out = out
+        try:
+            s.run_command(cmd)
+        finally:
+            s.out = real
+            held = out.release()
+            if held:
+                pager.show(held, real, terminal=self.env.stdout_isatty, environ=self.env.environ)
+            real.flush()
+
+    # -- the prompt ----------------------------------------------------------------------------
+    def _message(self):
+        text = self.session.prompt()
+        if not self.color:
+            return text
+        parts = []
+        for i, piece in enumerate(text.split("*")):
+            if i:
+                parts.append(("class:prompt.star", "*"))
+            if piece:
+                parts.append(("class:prompt", piece))
+        return parts
+
+    def _pre_run(self) -> None:
+        self.app = self.ps.app
+        if self.session.events.pending:
+            self.app.create_background_task(self._print_events(self.app))
+        if not self._started:
+            # after the first prompt is drawn: the highlighter (pygments costs ~100 ms to
+            # import) and the watcher of other sessions' commits
+            self._started = True
+            self.app.loop.call_later(0.05, self._start_background)
+
+    def _start_background(self) -> None:
+        if self.color:
+            threading.Thread(target=self._load_lexer, name="cmshell-lexer", daemon=True).start()
+        self._start_watcher()
+
+    def _load_lexer(self) -> None:
+        try:
+            from prompt_toolkit.lexers import PygmentsLexer
+
+            from cmshell.repl.lexer import CmshellLexer
+            self.ps.lexer = PygmentsLexer(CmshellLexer.bind(self.session, self.lock))
+        except Exception:        # no highlighting is better than no shell
+            return
+        app = self.app
+        if app is not None:
+            app.invalidate()
+
+    def _confirm_quit(self) -> bool:
+        """With uncommitted changes ask once (unless -Q / quitconfirmation off). Ctrl-D at the
+        question leaves, Ctrl-C stays."""
+        s = self.session
+        pending = s.ws.pending()
+        if not pending or not s.settings.quit_confirmation:
+            return True
+        n = len(pending)
+        question = (f"There {'is' if n == 1 else 'are'} {n} uncommitted change{'' if n == 1 else 's'}; "
+                    "quit anyway? (yes/no) ")
+        if self._confirm is None:
+            from prompt_toolkit import PromptSession
+            from prompt_toolkit.output import ColorDepth
+            self._confirm = PromptSession(output=self.output, color_depth=None if self.color
+                                          else ColorDepth.DEPTH_1_BIT)
+        try:
+            answer = self._confirm.prompt(question)
+        except EOFError:
+            return True
+        except KeyboardInterrupt:
+            return False
+        return answer.strip().lower() in ("y", "yes")
+
+    # -- events -----------------------------------------------------------------------------------
+    def _notify(self) -> None:
+        """An event is pending (called from any thread): print it if the prompt is showing;
+        otherwise the next prompt prints it."""
+        app = self.app
+        loop = getattr(app, "loop", None) if app is not None else None
+        if loop is None:
+            return
+        try:
+            loop.call_soon_threadsafe(self._schedule, app)
+        except RuntimeError:          # the loop has just closed: the next prompt prints it
+            pass
+
+    def _schedule(self, app) -> None:
+        if app.is_running:
+            app.create_background_task(self._print_events(app))
+
+    async def _print_events(self, app) -> None:
+        from prompt_toolkit.application import in_terminal
+        from prompt_toolkit.application.current import set_app
+        evs = self.session.events.take_pending()
+        if not evs:
+            return
+        with set_app(app):
+            async with in_terminal():
+                out = self.env.stdout
+                out.write("".join(e.line() + "\n" for e in evs))
+                out.flush()
+
+    def _start_watcher(self) -> None:
+        path = getattr(self.session.ws.store, "path", None)
+        if not path or self._seen is None or self._stop.is_set():
+            return
+        self._watcher = threading.Thread(target=self._watch, args=(path,), name="cmshell-events",
+                                         daemon=True)
+        self._watcher.start()
+
+    def _watch(self, path: str) -> None:
+        """Other sessions' commits to the same store become broadcast events."""
+        from cmshell.store import open_store
+        try:
+            store = open_store(path)
+        except Exception:
+            return
+        s = self.session
+        last = self._seen
+        try:
+            while not self._stop.wait(POLL_SECONDS):
+                with self.lock:            # never between a commit and its being marked own
+                    entries = [e for e in store.journal(50) if e.seq > last]
+                    own = set(s.events.own)
+                for e in entries:
+                    last = max(last, e.seq)
+                    if e.seq in own:
+                        continue
+                    text = events_mod.summary(s.schema, e.objects) or "Committed"
+                    note = f' "{e.comment}"' if e.comment else ""
+                    s.events.post("notice", s.host, f"{text} by {e.user}{note}", broadcast=True,
+                                  when=e.time)
+        except Exception:          # the store went away (the shell is ending): stop quietly
+            pass
+        finally:
+            try:
+                store.close()
+            except Exception:
+                pass
+
+
+class _HeldOutput:
+    """Holds a command's output so that, when the command ends quickly, it can go to the pager
+    if it does not fit; a command still running after STREAM_AFTER seconds (watch, a slow
+    list) streams instead. Thread-safe: a timer releases the output."""
+
+    def __init__(self, real):
+        self.real = real
+        self.buf = io.StringIO()
+        self.streaming = False
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(STREAM_AFTER, self._stream)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _stream(self) -> None:
+        with self._lock:
+            if not self.streaming:
+                self.streaming = True
+                self.real.write(self.buf.getvalue())
+                self.real.flush()
+                self.buf = io.StringIO()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            if self.streaming:
+                return self.real.write(text)
+            return self.buf.write(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self.streaming:
+                self.real.flush()
+
+    def isatty(self) -> bool:
+        return bool(getattr(self.real, "isatty", lambda: False)())
+
+    def release(self) -> str:
+        """Stop holding; the text still held (for the pager)."""
+        self._timer.cancel()
+        with self._lock:
+            self.streaming = True
+            text = self.buf.getvalue()
+            self.buf = io.StringIO()
+        return text
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+def _completer(session, lock):
+    from prompt_toolkit.completion import Completer, Completion
+
+    class SessionCompleter(Completer):
+        """prompt_toolkit adapter over complete.suggest (runs in a worker thread)."""
+
+        def get_completions(self, document, complete_event):
+            if not lock.acquire(timeout=2):
+                return
+            try:
+                cands = suggest(session, document.text_before_cursor)
+            except Exception:          # completion must never break typing
+                return
+            finally:
+                lock.release()
+            for c in cands:
+                yield Completion(c.text + (" " if c.final else ""), start_position=c.start,
+                                 display=c.shown, display_meta=c.meta)
+
+    return SessionCompleter()
+
+
+def _suggester():
+    from prompt_toolkit.auto_suggest import AutoSuggest, Suggestion
+
+    class SafeHistorySuggest(AutoSuggest):
+        """Fish-style suggestions from history (→ accepts), never a line that commits,
+        removes, refreshes or rolls back."""
+
+        def get_suggestion(self, buffer, document):
+            text = document.text
+            if not text.strip() or "\n" in text:
+                return None
+            for line in reversed(buffer.history.get_strings()):
+                if "\n" in line or not line.startswith(text) or line == text:
+                    continue
+                if destructive(line):
+                    continue
+                return Suggestion(line[len(text):])
+            return None
+
+    return SafeHistorySuggest()

@@ -1,0 +1,55 @@
+"""Long output through a pager: only on a terminal, only when it does not fit.
+
+`$PAGER` (default `less -FRX`; an empty PAGER turns paging off). If the pager cannot be
+started the text is written directly.
+"""
+from __future__ import annotations
+
+import os
+
+DEFAULT = "less -FRX"
+
+
+def rows_needed(text: str, columns: int) -> int:
+    """Terminal rows `text` takes when long lines wrap at `columns`."""
+    if not text:
+        return 0
+    columns = max(columns, 1)
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return sum(max(1, -(-len(line) // columns)) for line in lines)
+
+
+def fits(text: str, size: os.terminal_size) -> bool:
+    """Whether `text` fits the terminal with a line left for the next prompt."""
+    return rows_needed(text, size.columns) < size.lines
+
+
+def pager_command(environ=None) -> str:
+    environ = os.environ if environ is None else environ
+    cmd = environ.get("PAGER")
+    return DEFAULT if cmd is None else cmd.strip()
+
+
+def show(text: str, out, *, terminal: bool, environ=None) -> None:
+    """Write `text` to `out`, through the pager when `terminal` and it does not fit."""
+    if not text:
+        return
+    cmd = pager_command(environ)
+    if terminal and cmd and not fits(text, _terminal_size()):
+        import subprocess
+        out.flush()
+        try:
+            proc = subprocess.run(cmd, shell=True, input=text.encode("utf-8", "replace"))
+        except OSError:
+            proc = None
+        if proc is not None and proc.returncode != 127:      # 127: no such pager
+            return
+    out.write(text)
+    out.flush()
+
+
+def _terminal_size() -> os.terminal_size:
+    import shutil
+    return shutil.get_terminal_size()
