@@ -1,44 +1,30 @@
-"""Node names: compress `node001,node002,node003` to `node001..node003`, expand ranges back."""
+"""Node names in values: print lists compressed, read them with cmsh's node-list grammar.
+
+The grammar itself lives in cmshell/syntax/nodelist.py (pure); this module keeps the names the
+model has always used.
+"""
 from __future__ import annotations
 
-import re
+from cmshell.syntax.nodelist import NodeListError, parse, render
 
-_TAIL = re.compile(r"^(.*?)(\d+)$")
+__all__ = ["NodeListError", "compress", "expand", "expand_words"]
 
 
 def compress(names: list[str]) -> str:
     """Runs of three or more consecutive, equally padded names print as `first..last`."""
-    parts: list[str] = []
-    run: list[str] = []
-    prev = None  # (prefix, width, number)
-
-    def flush():
-        if len(run) >= 3:
-            parts.append(f"{run[0]}..{run[-1]}")
-        else:
-            parts.extend(run)
-        run.clear()
-
-    for name in names:
-        m = _TAIL.match(name)
-        cur = (m.group(1), len(m.group(2)), int(m.group(2))) if m else None
-        if cur and prev and cur[:2] == prev[:2] and cur[2] == prev[2] + 1:
-            run.append(name)
-        else:
-            flush()
-            run.append(name)
-        prev = cur
-    flush()
-    return ",".join(parts)
+    return render(names)
 
 
 def expand(word: str) -> list[str]:
-    """`node001..node003` → node001, node002, node003; anything else stands for itself."""
-    if ".." not in word:
+    """`node001..node003` → node001, node002, node003; a word the grammar cannot read stands
+    for itself."""
+    try:
+        return parse([word])
+    except NodeListError:
         return [word]
-    first, _, last = word.partition("..")
-    a, b = _TAIL.match(first), _TAIL.match(last)
-    if not a or not b or a.group(1) != b.group(1) or int(a.group(2)) > int(b.group(2)):
-        return [word]
-    width = len(a.group(2))
-    return [f"{a.group(1)}{i:0{width}d}" for i in range(int(a.group(2)), int(b.group(2)) + 1)]
+
+
+def expand_words(words: list[str]) -> list[str]:
+    """The names a list value typed as `words` stands for (`node00[1-4],-node002`, `^file` …);
+    raises NodeListError when the list cannot be read."""
+    return parse(words)

@@ -1,0 +1,575 @@
+"""Bulk work over lists of objects: `foreach` and `range` (cmsh-behaviour §4.14), and the
+node-list grammar wherever commands take several objects (cmshell/syntax/nodelist.py).
+
+    foreach [options] [objects] ( cmd; cmd … )     run the commands in every object
+    range [options] [objects]                       later commands apply to every member
+
+Selection (device mode; combined as a union, `-i` for the intersection): `-n` node list,
+`-c` categories, `-e` configuration overlays, `-l` roles, `-m` software images, `-t` device
+types; plain objects and `*` (everything `list` shows) work in every mode. `-s` (status) is
+refused: cmshell has no status data. See docs/bulk-and-lists.md.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+
+from cmshell.commands.registry import command
+from cmshell.shell.location import Level, find_row, row_key
+from cmshell.shell.session import CommandError
+from cmshell.syntax.nodelist import NodeListError, parse, parse_parts, render, short, split_number
+
+GROUPS = {"-n": "nodes", "--nodes": "nodes", "-c": "category", "--category": "category",
+          "-e": "overlay", "--overlay": "overlay", "-l": "role", "--role": "role",
+          "-m": "image", "--image": "image", "-t": "type", "--type": "type",
+          "-s": "status", "--status": "status", "-g": "group", "--group": "group",
+          "-r": "rack", "--rack": "rack", "-h": "chassis", "--chassis": "chassis"}
+FLAGS = {"-i": "intersection", "--intersection": "intersection", "-u": "union", "--union": "union",
+         "-v": "verbose", "--verbose": "verbose", "-q": "quit", "--quitonunknown": "quit",
+         "--next-ip": "next_ip"}
+SHORT = {"nodes": "-n", "category": "-c", "overlay": "-e", "role": "-l", "image": "-m", "type": "-t"}
+
+# commands that work on one object: in a range they run once per member
+OBJECT_COMMANDS = {"get", "set", "clear", "append", "removefrom", "show"}
+# commands that run once for the whole range, even below a member (`->roles`)
+RANGE_ONCE = {"commit", "refresh", "modified", "validate", "help", "range"}
+
+
+def names(s, words: list[str]) -> list[str]:
+    """The names a list of objects typed as `words` stands for (node-list grammar)."""
+    try:
+        return parse(words)
+    except NodeListError as e:
+        raise CommandError(str(e)) from None
+
+
+# -- selection ---------------------------------------------------------------------------------
+@dataclass
+class Selection:
+    objects: list[str] = field(default_factory=list)          # positional words (grammar, `*`)
+    groups: list[tuple[str, str]] = field(default_factory=list)   # (kind, value) in typed order
+    flags: set = field(default_factory=set)
+    clone: str | None = None
+    rest: list[str] = field(default_factory=list)              # words from `(` on
+
+    @property
+    def empty(self) -> bool:
+        return not self.objects and not self.groups
+
+
+def parse_options(cmd: str, args: list[str], extra_flags=()) -> Selection:
+    sel = Selection()
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "(":
+            sel.rest = args[i:]
+            break
+        if a in GROUPS or a in ("-o", "--clone"):
+            if i + 1 >= len(args) or args[i + 1] == "(":
+                raise CommandError(f"{cmd}: missing value after {a}")
+            if a in ("-o", "--clone"):
+                sel.clone = args[i + 1]
+            else:
+                sel.groups.append((GROUPS[a], args[i + 1]))
+            i += 2
+            continue
+        if a in FLAGS or a in extra_flags:
+            sel.flags.add(FLAGS.get(a) or a.lstrip("-"))
+        elif a.startswith("-") and a != "-" and len(a) > 1 and not _negated_list(a):
+            raise CommandError(f"{cmd}: unknown option {a}")
+        else:
+            sel.objects.append(a)
+        i += 1
+    if "intersection" in sel.flags and "union" in sel.flags:
+        raise CommandError(f"{cmd}: -i (intersection) and -u (union) exclude each other")
+    for kind, _ in sel.groups:
+        if kind == "status":
+            raise CommandError(f"{cmd} -s: cmshell has no device status data (no monitoring "
+                               "backend), so it cannot select by status; use -n, -c, -e, -l, -m or -t")
+        if kind in ("group", "rack", "chassis"):
+            raise CommandError(f"{cmd}: cmshell's schema has no node groups, racks or chassis "
+                               f"(-g, -r, -h); use -n, -c, -e, -l, -m or -t")
+    return sel
+
+
+def _negated_list(word: str) -> bool:
+    """`-node002` (or `-3` for a row) as a positional word is an exclusion, not an option."""
+    return len(word) > 1 and word[1] != "-" and (len(word) > 2 or word[1].isdigit())
+
+
+def listpath(s, cmd: str) -> list[Level]:
+    if not s.path:
+        raise CommandError(f"{cmd}: enter a mode first (e.g. 'device')")
+    lvl = s.path[-1]
+    return s.path[:-1] + [lvl.select(None)]
+
+
+def select(s, cmd: str, lp: list[Level], sel: Selection) -> list:
+    """The keys (store ids at the top, row keys below) the selection names, in order."""
+    mode = lp[-1].mode
+    top = len(lp) == 1
+    sets: list[list] = []
+    gone: set = set()                  # `-name` among the objects leaves the whole selection
+    if sel.objects:
+        sets.append(_named(s, cmd, lp, sel.objects, gone))
+    if sel.groups:
+        if not (top and mode.name == "device"):
+            kinds = sorted({SHORT.get(k, k) for k, _ in sel.groups})
+            raise CommandError(f"{cmd} {' '.join(kinds)}: selects devices; use it in device mode")
+        by_kind: dict[str, list[str]] = {}
+        for kind, value in sel.groups:
+            by_kind.setdefault(kind, []).append(value)
+        for kind, vals in by_kind.items():
+            sets.append(_group(s, cmd, kind, vals))
+    if sel.objects and not any(w != "*" and not w.startswith("-") for w in sel.objects) \
+            and "*" not in sel.objects:
+        sets = sets[1:]                # only exclusions: they do not make a set of their own
+    if not sets:
+        return []
+    if "intersection" in sel.flags:
+        keep = sets[0]
+        for other in sets[1:]:
+            o = set(other)
+            keep = [k for k in keep if k in o]
+    else:
+        keep = list(dict.fromkeys(k for part in sets for k in part))
+    return [k for k in keep if k not in gone]
+
+
+def _all(s, lp) -> list:
+    mode = lp[-1].mode
+    if len(lp) == 1:
+        return [rid for _, rid in sorted(s.ws.names(mode.name).items())]
+    rows = s.rows(lp)
+    keys = [row_key(mode, r) for r in rows]
+    return sorted(keys, key=(lambda k: int(k)) if mode.indexed else (lambda k: str(k)))
+
+
+def _named(s, cmd, lp, words, drop_out=None) -> list:
+    """Keys of the objects named by `words` (`*` for all). Names after `-` are excluded from
+    the result (or, with `drop_out`, collected there for the caller to exclude)."""
+    mode = lp[-1].mode
+    out, missing = [], []
+    if "*" in words:
+        out += _all(s, lp)
+        words = [w for w in words if w != "*"]
+    try:
+        keep, drop = parse_parts(words)
+    except NodeListError as e:
+        raise CommandError(str(e)) from None
+    if len(lp) == 1:
+        for name in keep:
+            try:
+                out.append(s.lookup(mode, name))
+            except CommandError:
+                missing.append(name)
+    else:
+        rows = s.rows(lp)
+        for name in keep:
+            row = find_row(mode, rows, name)
+            if row is None:
+                missing.append(name)
+            else:
+                out.append(row_key(mode, row))
+    if missing:
+        what = mode.entity.lower() if len(lp) == 1 else f"{mode.name} entry"
+        raise CommandError(f"{cmd}: no {what} named {render(missing)}")
+    gone = set()
+    for name in drop:
+        if len(lp) == 1:
+            rid = s.ws.find(mode.name, name)
+            if rid is not None:
+                gone.add(rid)
+        else:
+            row = find_row(mode, s.rows(lp), name)
+            if row is not None:
+                gone.add(row_key(mode, row))
+    if drop_out is not None:
+        drop_out.update(gone)
+        return list(dict.fromkeys(out))
+    return [k for k in dict.fromkeys(out) if k not in gone]
+
+
+def _group(s, cmd, kind, vals) -> list[str]:
+    """Devices in the named categories / overlays / with the roles / images / types."""
+    want = names(s, vals)
+    devices = sorted(s.ws.names("device").items())
+    docs = [(rid, s.ws.doc("device", rid) or {}) for _, rid in devices]
+    if kind == "nodes":
+        return _named(s, cmd, [Level(s.schema.mode("device"))], vals)
+    if kind == "type":
+        mode = s.schema.mode("device")
+        known = {t.lower(): t for t in mode.types} | {lbl.lower(): t for t, lbl in mode.type_labels.items()}
+        bad = [w for w in want if w.lower() not in known]
+        if bad:
+            raise CommandError(f"{cmd} -t: unknown device type {bad[0]}; types: {', '.join(sorted(mode.types))}")
+        types = {known[w.lower()] for w in want}
+        return [rid for rid, d in docs if d.get("type") in types]
+    if kind == "category":
+        cats = set(_existing(s, cmd, "-c", "category", want))
+        return [rid for rid, d in docs if d.get("category") in cats]
+    if kind == "image":
+        images = set(_existing(s, cmd, "-m", "softwareimage", want))
+        cat_image = {c.get("name"): c.get("softwareimage") for c in s.ws.docs("category") if c}
+        return [rid for rid, d in docs
+                if (d.get("softwareimage") or cat_image.get(d.get("category"))) in images]
+    overlays = [o for o in s.ws.docs("configurationoverlay") if o]
+    if kind == "overlay":
+        chosen = set(_existing(s, cmd, "-e", "configurationoverlay", want))
+        ovs = [o for o in overlays if o.get("name") in chosen]
+        return [rid for rid, d in docs if any(_covers(o, d) for o in ovs)]
+    # roles: the device's own, its category's, and those of the overlays that are on (§6)
+    roles = s.schema.mode("roles").roles
+    canon = set()
+    for w in want:
+        c = roles.canonical(w)
+        if c is None:
+            raise CommandError(f"{cmd} -l: unknown role {w}; roles: {', '.join(roles.names())}")
+        canon.add(c.lower())
+
+    def has(role_docs):
+        return any(str(r.get("name", "")).lower() in canon for r in role_docs or ())
+
+    cat_has = {c.get("name"): has(c.get("roles")) for c in s.ws.docs("category") if c}
+    ov_has = [o for o in overlays if has(o.get("roles")) and int(o.get("priority", 500)) >= 0]
+    return [rid for rid, d in docs
+            if has(d.get("roles")) or cat_has.get(d.get("category")) or any(_covers(o, d) for o in ov_has)]
+
+
+def _covers(overlay: dict, dev: dict) -> bool:
+    return (dev.get("hostname") in (overlay.get("nodes") or ())
+            or dev.get("category") in (overlay.get("categories") or ())
+            or (bool(overlay.get("allheadnodes")) and dev.get("type") == "headnode"))
+
+
+def _existing(s, cmd, opt, mode_name, want) -> list[str]:
+    out, missing = [], []
+    for w in want:
+        rid = s.ws.find(mode_name, w)
+        if rid is None:
+            missing.append(w)
+        else:
+            out.append(s.ws.name_of(mode_name, rid))
+    if missing:
+        raise CommandError(f"{cmd} {opt}: no {s.schema.mode(mode_name).entity.lower()} named {render(missing)}")
+    return out
+
+
+def label(s, sel: Selection, lp, keys) -> str:
+    """How the prompt shows a range: `-n node001..024`, `-c default`, `*`."""
+    parts = []
+    for kind, value in sel.groups:
+        if kind == "nodes":
+            value = short(names(s, [value]))
+        parts.append(f"{SHORT[kind]} {value}")
+    if sel.objects:
+        stars = ["*"] if "*" in sel.objects else []
+        rest = [w for w in sel.objects if w != "*"]
+        parts += stars + ([short(names(s, rest))] if rest else [])
+    if "intersection" in sel.flags:
+        parts.insert(0, "-i")
+    return " ".join(parts)
+
+
+# -- running commands in objects --------------------------------------------------------------
+def body(cmd: str, rest: list[str]) -> list[list[str]]:
+    """`( a b ; c )` → [[a, b], [c]] (parentheses nest)."""
+    if not rest or rest[0] != "(":
+        raise CommandError(f"Usage: {cmd} [options] <objects> ( <command>; <command> ... )")
+    depth, end = 0, None
+    for i, w in enumerate(rest):
+        depth += (w == "(") - (w == ")")
+        if depth == 0:
+            end = i
+            break
+    if end is None:
+        raise CommandError(f"{cmd}: missing ')'")
+    if end != len(rest) - 1:
+        raise CommandError(f"{cmd}: unexpected {rest[end + 1]} after ')'")
+    out, cur, depth = [], [], 0
+    for w in rest[1:end]:
+        if w == ";" and depth == 0:
+            if cur:
+                out.append(cur)
+            cur = []
+            continue
+        depth += (w == "(") - (w == ")")
+        cur.append(w)
+    if cur:
+        out.append(cur)
+    return out
+
+
+class Errors:
+    """Failures of a bulk run: the same message for many objects prints once, with the objects
+    compressed (`node001..node010: Unknown parameter ...`)."""
+
+    def __init__(self):
+        self.by_message: dict[str, list[str]] = {}
+        self.failed = False
+
+    def add(self, name: str, e: CommandError) -> None:
+        self.failed = True
+        if str(e):
+            self.by_message.setdefault(str(e), []).append(name)
+
+    def report(self, s) -> None:
+        for msg, who in self.by_message.items():
+            s.error(f"{render(who)}: {msg}")
+        if self.failed:
+            raise CommandError("")
+
+
+def run_in(s, lp: list[Level], keys: list, commands: list[list[str]], *, verbose=False,
+           quit_first=False) -> None:
+    """Run `commands` with each object of `keys` selected, then come back."""
+    saved = s.path
+    lvl = lp[-1]
+    errors = Errors()
+    try:
+        for key in keys:
+            name = s.ws.name_of(lvl.mode.name, key) if len(lp) == 1 else str(key)
+            if verbose:
+                s.write(f"== {name} == {time.strftime('%Y-%m-%d %H:%M:%S')}")
+            here = lp[:-1] + [lvl.select(key)]
+            s.path = here                   # the commands run in turn, starting at the object
+            for words in commands:
+                if not s.valid(here):
+                    break                   # an earlier command removed the object
+                if not s.valid(s.path):
+                    s.fix_path()
+                try:
+                    s.execute(words)
+                except CommandError as e:
+                    errors.add(name, e)
+                    if quit_first:
+                        break
+            if quit_first and errors.failed:
+                break
+    finally:
+        s.path = saved
+    errors.report(s)
+
+
+@command("foreach", "Run commands in each of a list of objects", usage=[
+    "foreach [options] <objects> ( <command>; <command> ... )",
+    "foreach * ( ... )                     every object of this level",
+    "  -n|--nodes <list>      nodes (node00[1-4], node001..node004, node001..node005,-node003, ^file)",
+    "  -c|--category <list>   nodes in these categories",
+    "  -e|--overlay <list>    nodes in these configuration overlays",
+    "  -l|--role <list>       nodes with these roles (own, category or overlay)",
+    "  -m|--image <list>      nodes with these software images (own or category)",
+    "  -t|--type <list>       devices of these types (physicalnode, headnode, switch ...)",
+    "  -u|--union (default), -i|--intersection   how the selections combine",
+    "  -o|--clone <object>    clone <object> as each of the objects named, then run the commands",
+    "  --next-ip              with --clone: the next free IP for every clone",
+    "  -v|--verbose           a header line before each object",
+    "  -q|--quitonunknown     stop at the first command that fails",
+    "  -s|--status <regex>    refused: cmshell has no status data"],
+    examples=["foreach node001 node002 (get ip)", "foreach -n node00[1-4] (set notes rack1)",
+              "foreach -c default -l kubelet -i (get hostname)", "foreach * (get ip)",
+              "foreach -t physicalnode (roles; assign docker::host)",
+              "foreach --clone node001 -n node022..node024 ()"], args=("object*",))
+def foreach(s, args):
+    lp = listpath(s, "foreach")
+    sel = parse_options("foreach", args)
+    commands = body("foreach", sel.rest)
+    if sel.clone is not None:
+        keys = clone_all(s, lp, sel)
+    else:
+        if sel.empty:
+            raise CommandError("Usage: foreach [options] <objects> ( <command>; ... ); "
+                               "'help foreach' lists the options")
+        keys = select(s, "foreach", lp, sel)
+    if commands:
+        run_in(s, lp, keys, commands, verbose="verbose" in sel.flags, quit_first="quit" in sel.flags)
+
+
+# -- foreach --clone -------------------------------------------------------------------------------
+def clone_all(s, lp, sel) -> list:
+    if len(lp) != 1:
+        raise CommandError("foreach --clone: only for objects of a top-level mode")
+    mode = lp[0].mode
+    src_id = s.lookup(mode, sel.clone)
+    src = s.ws.doc(mode.name, src_id)
+    new = names(s, sel.objects + [v for k, v in sel.groups if k == "nodes"])
+    if not new or any(k != "nodes" for k, _ in sel.groups):
+        raise CommandError("Usage: foreach --clone <object> [-n] <new names> ( <command>; ... )")
+    taken = [n for n in new if s.ws.find(mode.name, n) is not None]
+    if taken:
+        raise CommandError(f"foreach --clone: {render(taken)} already exist{'s' if len(taken) == 1 else ''}")
+    ips = _ip_plan(s, mode, src, new, "next_ip" in sel.flags) if mode.name == "device" else {}
+    keys = []
+    for name in new:
+        doc = copy.deepcopy(src)
+        doc[mode.key] = name
+        if mode.name == "device":
+            doc.pop("mac", None)        # a MAC belongs to one machine: the clone gets its own
+            if ips.get(name):
+                doc["ip"] = ips[name]
+            else:
+                s.write("Base name mismatch, IP settings will not be modified!")
+        keys.append(s.ws.add(mode.name, doc))
+    return keys
+
+
+def _ip_plan(s, mode, src, new, next_ip) -> dict[str, str | None]:
+    """cmsh's guess (§4.9): a clone with the source's base name gets the source's IP moved by
+    the difference of their numbers (the next free one if that is taken); another base name
+    keeps the IP unless --next-ip, which takes the next free address after the source's."""
+    import ipaddress
+    try:
+        base_ip = ipaddress.ip_address(str(src.get("ip") or ""))
+    except ValueError:
+        return {}
+    used = {str(d.get("ip")) for d in s.ws.docs(mode.name) if d}
+    m = split_number(str(src.get(mode.key, "")))
+    out: dict[str, str | None] = {}
+    for name in new:
+        n = split_number(name)
+        if m and n and m[0] == n[0]:
+            cand = base_ip + (int(n[1]) - int(m[1]))
+        elif next_ip:
+            cand = base_ip + 1
+        else:
+            out[name] = None
+            continue
+        while str(cand) in used:
+            cand += 1
+        used.add(str(cand))
+        out[name] = str(cand)
+    return out
+
+
+# -- range -----------------------------------------------------------------------------------
+class Range:
+    """The objects later commands apply to (`range -n node0[01-24]`), and where below each
+    member the session is (`->roles`)."""
+
+    def __init__(self, mode, label_text: str, keys: list[str]):
+        self.mode = mode
+        self.label = label_text
+        self.keys = keys
+        self.sub: list[Level] = []
+        self.running = False
+
+    def members(self, s) -> list[str]:
+        return [k for k in self.keys if s.ws.doc(self.mode.name, k) is not None]
+
+    def prompt(self, s) -> str:
+        star = "*" if s.ws.mode_changed(self.mode.name) else ""
+        parts = [s.host, f"{self.mode.name}{star}{{{self.label}}}"]
+        for lvl in self.sub:
+            parts.append(lvl.mode.name + (f"[{lvl.key}]" if lvl.key is not None else ""))
+        return "[" + "->".join(parts) + "]% "
+
+
+@command("range", "Apply later commands to every object of a list", usage=[
+    "range [options] <objects>     the options of foreach: -n -c -e -l -m -t -i -u",
+    "range --show                  the members",
+    "range --clear                 leave the range (also '..')"],
+    examples=["range -n node0[01-24]", "range -c default", "range --show", "range --clear"],
+    args=("object*",))
+def range_(s, args):
+    if args == ["--clear"]:
+        s.range = None
+        return
+    if args == ["--show"]:
+        r = s.range
+        if r is None:
+            raise CommandError("range --show: no range is active")
+        s.write(render(s.ws.name_of(r.mode.name, k) for k in r.members(s)))
+        return
+    if not args:
+        if s.range is None:
+            raise CommandError("Usage: range [options] <objects>; 'help range' lists the options")
+        return range_(s, ["--show"])
+    lp = listpath(s, "range")
+    if len(lp) != 1:
+        raise CommandError("range: only in a top-level mode (e.g. device)")
+    sel = parse_options("range", args)
+    if sel.rest:
+        raise CommandError("range: takes no ( ... ); use foreach for that")
+    if sel.clone is not None:
+        raise CommandError("range: --clone belongs to foreach")
+    keys = select(s, "range", lp, sel)
+    if not keys:
+        raise CommandError("range: the list names no objects")
+    s.range = Range(lp[0].mode, label(s, sel, lp, keys), keys)
+    s.go([Level(lp[0].mode)])
+
+
+def in_range(s, words: list[str]) -> bool:
+    """Session.execute's hook: True when the command was run for the range."""
+    r = s.range
+    if r.running:
+        return False
+    if s.path != [Level(r.mode)]:
+        s.range = None                       # the session left the range's mode
+        return False
+    name = words[0]
+    reg = s.commands
+    d = reg.defs.get(name) or reg.defs.get(reg.aliases.get(name, ""))
+    cname = d.name if d is not None else None
+    if cname == "exit":
+        if r.sub:
+            last = r.sub[-1]
+            r.sub = r.sub[:-1] + ([last.select(None)] if last.key is not None else [])
+        else:
+            s.range = None
+        return True
+    if cname in ("home", "quit", "range", "use"):
+        if cname == "use":
+            s.range = None
+        return False
+    mode = s.schema.modes.get(name.lower())
+    per_member = False
+    if mode is None or not mode.top:
+        if r.sub:
+            per_member = cname not in RANGE_ONCE
+        elif d is None:
+            per_member = name.lower() in s.submodes()
+        else:
+            per_member = cname in OBJECT_COMMANDS or d.scope in ("element", "custom")
+    r.running = True
+    try:
+        if not per_member:
+            if cname == "list" and not r.sub:
+                from cmshell.commands import objects
+                objects.list_(s, words[1:], only=r.members(s))
+            else:
+                s.execute(words)
+            return True
+        _each_member(s, r, words)
+    finally:
+        r.running = False
+        if s.range is r and s.path != [Level(r.mode)] and not per_member:
+            s.range = None                   # a command that navigated away ends the range
+    return True
+
+
+def _each_member(s, r: Range, words: list[str]) -> None:
+    errors = Errors()
+    new_sub = None
+    try:
+        for rid in r.members(s):
+            name = s.ws.name_of(r.mode.name, rid)
+            s.path = [Level(r.mode, None, rid)] + r.sub
+            if not s.valid(s.path):
+                errors.add(name, CommandError(f"has no {'->'.join(lv.mode.name for lv in r.sub)} "
+                                              f"entry {r.sub[-1].key}" if r.sub else "is gone"))
+                continue
+            try:
+                s.execute(words)
+            except CommandError as e:
+                errors.add(name, e)
+                continue
+            if new_sub is None and s.path[:1] == [Level(r.mode, None, rid)]:
+                new_sub = s.path[1:]
+    finally:
+        s.path = [Level(r.mode)]
+    if new_sub is not None:
+        r.sub = new_sub
+    errors.report(s)
