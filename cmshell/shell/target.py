@@ -1,7 +1,7 @@
 """Which object a command works on: the selected one, or one named as the first argument."""
 from __future__ import annotations
 
-from cmshell.model import values
+from cmshell.model import inherit, values
 from cmshell.model.schema import Param, Spec
 from cmshell.shell.location import Level, find_row, row_key
 from cmshell.shell.session import CommandError
@@ -26,11 +26,14 @@ def sibling(s, name: str) -> list[Level]:
         return [lvl.select(s.lookup(lvl.mode, name))]
     row = find_row(lvl.mode, s.rows(), name)
     if row is None:
-        raise CommandError(f"No {lvl.mode.name} entry named {name}")
+        raise CommandError(inherited_role_hint(s, s.path, name) or f"No {lvl.mode.name} entry named {name}")
     return s.path[:-1] + [lvl.select(row_key(lvl.mode, row))]
 
 
 def spec_of(s, path) -> Spec:
+    top = path[0]
+    if len(path) == 1 and top.key is not None:          # once per `list` row: the short way
+        return top.mode.spec(s.ws.doc(top.mode.name, top.key))
     return path[-1].mode.spec(s.element(path))
 
 
@@ -48,23 +51,77 @@ def raw(doc: dict, p: Param):
     return values.empty(p) if v is None else v
 
 
-def inherited(s, path, p: Param, doc: dict):
-    """(value, source) of a value the object inherits, e.g. ('default-image', 'category:default')."""
-    if not p.inherit or len(path) != 1:
+# -- inheritance (device <- configuration overlays <- category; model/inherit.py) -------------
+def _memo(s) -> dict:
+    """Per-command cache (Session.memo, cleared by every execute): category and overlay
+    look-ups are made once per command, never once per row of a `list`."""
+    memo = getattr(s, "memo", None)
+    return memo if memo is not None else {}
+
+
+def own_layer(path) -> inherit.Layer:
+    """The layer of the object itself: `node` for a device, else the mode's name."""
+    mode = path[0].mode
+    return inherit.Layer("node" if mode.name == "device" else mode.name, "",
+                         inherit.NODE_PRIORITY, own=True)
+
+
+def parent_of(s, path, p: Param, doc: dict) -> inherit.Parent | None:
+    """The object `p` inherits from (e.g. the node's category), or None."""
+    if not p.inherit or len(path) != 1 or p.type == "submode":
         return None
-    spec = spec_of(s, path)
-    ptr = spec.param(p.inherit)
     holder = doc.get(p.inherit)
-    if ptr is None or not holder or not ptr.target:
+    if not holder:
         return None
-    rid = s.ws.find(ptr.target, str(holder))
-    if rid is None:
+    memo = _memo(s)
+    known = memo.get(id(p))                           # this parameter's parents, by holder name
+    if known is None:
+        known = memo[id(p)] = {}
+    elif holder in known:
+        return known[holder]
+    found = None
+    ptr = path[0].mode.spec(doc).param(p.inherit)
+    if ptr is not None and ptr.target and ptr.target in s.schema.modes:
+        rid = s.ws.find(ptr.target, str(holder))
+        tdoc = s.ws.doc(ptr.target, rid) if rid is not None else None
+        if tdoc is not None:
+            tparam = s.schema.mode(ptr.target).spec(tdoc).param(p.name)
+            if tparam is not None and not tparam.is_submode:
+                found = inherit.Parent(inherit.Layer(p.inherit, str(holder)), tdoc, tparam)
+    known[holder] = found
+    return found
+
+
+def effective(s, path, p: Param, doc: dict) -> inherit.Resolved:
+    """The value of `p` on the object at `path` with the layer it comes from."""
+    key = ("own", path[0].mode.name)
+    memo = _memo(s)
+    own = memo.get(key) or memo.setdefault(key, own_layer(path))
+    return inherit.resolve(p, doc, own, parent_of(s, path, p, doc))
+
+
+def inherited(s, path, p: Param, doc: dict):
+    """(value, source) of a value the object inherits, e.g. ('default-image', 'category:default');
+    None when the object's own value (or the default) applies."""
+    if not p.inherit:
         return None
-    tdoc = s.ws.doc(ptr.target, rid) or {}
-    v = tdoc.get(p.name)
-    if v in (None, "", []):
-        return None
-    return v, f"{p.inherit}:{holder}"
+    r = effective(s, path, p, doc)
+    return (r.value, str(r.layer)) if r.inherited else None
+
+
+def get_lines(s, path, p: Param, doc: dict) -> list[str]:
+    """`get` of a parameter: an inherited value carries its source, `default-image
+    (category:default)`, on the (last) line; lists print one element a line."""
+    if p.name == "type":
+        return [display(s, path, p, doc)]
+    if not p.inherit:
+        return values.get_lines(p, raw(doc, p))
+    r = effective(s, path, p, doc)
+    lines = values.get_lines(p, r.value)
+    if r.inherited:
+        lines = (lines or [""])
+        lines[-1] = f"{lines[-1]} ({r.layer})"
+    return lines
 
 
 def display(s, path, p: Param, doc: dict, *, annotate: bool = True) -> str:
@@ -72,16 +129,235 @@ def display(s, path, p: Param, doc: dict, *, annotate: bool = True) -> str:
     if p.name == "type":
         mode = path[-1].mode
         if mode.roles is not None:
-            return spec_of(s, path).type_label
+            return mode.spec(doc).type_label
         t = doc.get("type", "")
         return mode.type_labels.get(t, t)
     if p.is_submode and p.list_render == "names":     # list and show (S:1976, S:6254)
         sub = s.schema.mode(p.mode)
         return ", ".join(str(r.get(sub.key, "")) for r in doc.get(p.name) or [])
-    v = raw(doc, p)
-    if v in ("", [], None):
-        inh = inherited(s, path, p, doc)
-        if inh:
-            text = values.show(p, inh[0])
-            return f"{text} ({inh[1]})" if annotate else text
-    return values.show(p, v)
+    if p.inherit and len(path) == 1 and not p.is_submode:
+        v = doc.get(p.name)
+        if v is not None and v != "" and v != [] and p.type != "boolean":
+            return values.show(p, v)                  # the node's own value: no look-up
+        if not annotate:                              # `list`: the value alone, no provenance
+            return values.show(p, inherit.value(p, doc, parent_of(s, path, p, doc)))
+        r = effective(s, path, p, doc)
+        text = values.show(p, r.value)
+        return f"{text} ({r.layer})" if annotate and r.inherited else text
+    return values.show(p, raw(doc, p))
+
+
+# -- roles a node inherits (its category's, its configuration overlays') ----------------------
+OVERLAY_MODE = "configurationoverlay"
+
+
+def _overlays(s) -> inherit.OverlayIndex:
+    memo = _memo(s)
+    idx = memo.get("overlays")
+    if idx is None:
+        docs = s.ws.docs(OVERLAY_MODE) if OVERLAY_MODE in s.schema.modes else []
+        idx = memo["overlays"] = inherit.OverlayIndex(d for d in docs if d is not None)
+    return idx
+
+
+def roles_param(s, path) -> Param | None:
+    """The `roles` submode parameter of the top-level object at path[0] when it inherits roles
+    (`inherit: category` on device `roles`), else None."""
+    top = path[0]
+    if top.key is None or len(path) < 2:
+        return None
+    doc = s.ws.doc(top.mode.name, top.key)
+    if doc is None:
+        return None
+    p = top.mode.spec(doc).param(path[1].param or "")
+    if p is None or not p.is_submode or not p.inherit or path[1].mode.roles is None:
+        return None
+    return p
+
+
+def effective_roles(s, path, p: Param | None = None) -> list[inherit.EffectiveRole]:
+    """Every role of the top-level object at path[0], each with the source that wins."""
+    top = path[0]
+    doc = s.ws.doc(top.mode.name, top.key) or {}
+    p = p or top.mode.spec(doc).param("roles")
+    own = own_layer(path)
+    category = None
+    category_roles: list = []
+    if p is not None and p.inherit:
+        holder = doc.get(p.inherit)
+        ptr = top.mode.spec(doc).param(p.inherit)
+        if holder and ptr is not None and ptr.target in s.schema.modes:
+            category = str(holder)
+            rid = s.ws.find(ptr.target, category)
+            tdoc = s.ws.doc(ptr.target, rid) if rid is not None else None
+            category_roles = (tdoc or {}).get(p.name) or []
+    overlays = []
+    if p is not None and p.inherit:
+        hostname = str(doc.get(top.mode.key, ""))
+        overlays = _overlays(s).applying(hostname, category, doc.get("type") == "headnode")
+    sources = inherit.role_sources(doc.get(p.name if p else "roles") or [], own, category,
+                                   category_roles, overlays)
+    return inherit.effective_roles(sources)
+
+
+def inherited_role_rows(s, cols) -> list[list[str]]:
+    """Rows a node's `roles` list adds for its inherited roles: the key column reads
+    `[category:default] Docker::Host` / `[overlay:kube-default-worker] kubelet`."""
+    path = s.path
+    if len(path) != 2:
+        return []
+    p = roles_param(s, path)
+    if p is None:
+        return []
+    mode = path[-1].mode
+    rows = []
+    for text, e in inherit.inherited_entries(effective_roles(s, path, p)):
+        spec = mode.spec(e.doc)
+        cells = []
+        for c in cols:
+            q = spec.param(c.field)
+            if c.field == mode.key:
+                cells.append(text)
+            elif q is None:
+                cells.append("")
+            elif q.name == "type":
+                cells.append(spec.type_label)
+            elif q.is_submode and q.list_render == "names":
+                sub = s.schema.mode(q.mode)
+                cells.append(", ".join(str(r.get(sub.key, "")) for r in e.doc.get(q.name) or []))
+            else:
+                cells.append(values.show(q, raw(e.doc, q)))
+        rows.append(cells)
+    return rows
+
+
+def inherited_role_hint(s, listpath, name: str) -> str | None:
+    """Why `use`/`show`/`unassign NAME` finds no role of the node's own, when NAME is one it
+    inherits: where to change it instead (one line)."""
+    if len(listpath) != 2 or roles_param(s, listpath) is None:
+        return None
+    mode = listpath[-1].mode
+    text = str(name).strip()
+    canon = (mode.roles.canonical(text) or text).lower()
+    for label, e in inherit.inherited_entries(effective_roles(s, listpath)):
+        if e.name.lower() == canon or label.lower() == text.lower():
+            node = s.ws.name_of(listpath[0].mode.name, listpath[0].key)
+            where = (f"{e.layer.kind} use {e.layer.name}" if e.layer.kind != "overlay"
+                     else f"{OVERLAY_MODE} use {e.layer.name}")
+            return (f"{e.name} is inherited from {e.layer}: change it with '{where}; roles; use "
+                    f"{e.name}', or 'assign {e.name}' to give {node} its own")
+    return None
+
+
+# -- show --effective ---------------------------------------------------------------------------
+def effective_rows(s, path) -> list[list[str]]:
+    """[parameter, value, source, overrides] for every parameter of the object at `path`:
+    the value in force, the layer it comes from (`node`, `category:default`,
+    `overlay:kube-default-worker`, `default`) and what it hides or is OR-ed with."""
+    doc = s.element(path) or {}
+    spec = path[-1].mode.spec(doc)
+    own = own_layer(path)
+    rows = [[k, str(v), str(own), ""] for k, v in sorted((doc.get("extra") or {}).items())]
+    for p in spec.params:
+        if len(path) == 1 and p.is_submode and p.inherit and path[0].mode.spec(doc).param(p.name) is p:
+            rows.extend(_role_rows(s, path, p))
+            continue
+        if p.name == "type" or p.is_submode or p.type == "internal":
+            mine = p.name == "type" or p.name in doc or p.is_submode
+            rows.append([p.label, display(s, path, p, doc), str(own if mine else inherit.DEFAULT), ""])
+            continue
+        r = inherit.resolve(p, doc, own, parent_of(s, path, p, doc))
+        note = ""
+        if r.overrides:
+            note = ", ".join(f"{layer} = {values.show(p, v)}" for layer, v in r.overrides)
+        elif r.ored and any(v for _, v in r.ored):
+            others = [(layer, v) for layer, v in r.ored if layer != r.layer]
+            note = "OR-ed with " + ", ".join(f"{layer} = {values.show(p, v)}" for layer, v in others)
+        rows.append([p.label, values.show(p, r.value), str(r.layer), note])
+    return rows
+
+
+def _role_rows(s, path, p: Param) -> list[list[str]]:
+    roles = effective_roles(s, path, p)
+    if not roles:
+        return [[p.label, values.show(p, []), str(own_layer(path)), ""]]
+    out = []
+    for i, e in enumerate(roles):
+        note = ""
+        if e.shadowed:      # `priority 510 over overlay:kube-default-worker (500)`
+            note = f"priority {e.layer.priority} over " + ", ".join(
+                f"{layer} ({layer.priority})" for layer in e.shadowed)
+        out.append([p.label if i == 0 else "", e.name, str(e.layer), note])
+    return out
+
+
+def effective_table(s, path) -> list[str]:
+    from cmshell.output import table
+    return table.simple(["Parameter", "Value", "Source", "Overrides"], [24, 20, 16, 0],
+                        effective_rows(s, path))
+
+
+# -- help <parameter> ---------------------------------------------------------------------------
+def _accepts(p: Param) -> str:
+    t = p.type
+    if t == "boolean":
+        return "yes or no"
+    if t == "enum":
+        return "one of " + ", ".join(c.lower() for c in p.choices if c)
+    if t == "integer":
+        return "an integer"
+    if t == "pointer":
+        return f"the name of a {p.target} object"
+    if t == "list":
+        what = f"names of {p.target} objects" if p.target else "values"
+        return f"a list of {what} (set {p.name} a b c, or a,b,c; append; removefrom)"
+    if t == "blob":
+        return f"text: 'set {p.name} FILE' loads a file, 'set {p.name}' opens an editor"
+    if t == "secret":
+        return "a secret value (shown as *****)"
+    if t == "submode":
+        return f"a submode: enter it with '{p.name}'"
+    if t == "internal":
+        return "managed internally (read-only)"
+    return "any text"
+
+
+def param_help(s, name: str) -> list[str] | None:
+    """`help <parameter>`: what the parameter of this level means, what it takes and its
+    default (the manual's parameter tables live in the schema's `help:` texts); in the
+    `environments` submode of a documented generic role, its variables (tables 3.1, 3.2)."""
+    if not s.path:
+        return None
+    lvl = s.path[-1]
+    if lvl.key is not None:
+        params = dict(spec_of(s, s.path).by_name)
+    else:
+        params = lvl.mode.all_params()
+        if lvl.mode.roles is not None:
+            for r in lvl.mode.roles.roles:
+                params.update(r.spec(lvl.mode.params).by_name)
+    p = params.get(name.lower())
+    if p is not None:
+        lines = ["Parameter:", f"{p.name} ({p.label}) - {p.help or p.label}", "", "Value:", _accepts(p)]
+        if p.readonly:
+            lines[-1] += " (read-only)"
+        if p.inherit:
+            lines.append(f"inherited from the {p.inherit} when not set here"
+                         + (" (OR-ed)" if p.type == "boolean" else ""))
+        if p.default not in (None, "", []) and p.type not in ("secret", "submode", "internal"):
+            lines.append(f"default: {values.show(p, values.empty(p))}")
+        return lines
+    # variables of a generic role's environments submode (generic::harbor: port, spool_dir ...)
+    for depth in range(len(s.path) - 1, 0, -1):
+        if s.path[depth].param == "environments" and s.path[depth - 1].mode.roles is not None:
+            role_doc = s.element(s.path[:depth]) or {}
+            role = s.path[depth - 1].mode.roles.find(str(role_doc.get("name", "")))
+            for v in getattr(role, "environment", ()) or ():
+                if v.name == name.lower() or v.label.lower() == name.lower():
+                    lines = ["Environment variable:", f"{v.name} ({v.label}) - {v.help}", "",
+                             "Value:", f"the value of the row: add {v.name}; set value <value>"]
+                    if v.default not in (None, ""):
+                        lines.append(f"default: {v.default}")
+                    return lines
+            break
+    return None
