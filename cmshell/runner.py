@@ -88,8 +88,8 @@ class Runner:
             return Exit.OK
         if not env.stdin_isatty:
             return self._batch(env.stdin, echo=True)
-        from cmshell.shell.interactive import loop
-        return loop(self.session, env)
+        from cmshell.repl.app import run
+        return run(self.session, env, color=env.color(args.color))
 
     def _rc(self) -> None:
         path = self.env.rc_file()

@@ -17,7 +17,8 @@ USAGE = [
 
 
 @command("options", "Manage kubelet container command options", scope="custom", usage=USAGE,
-         examples=["options kube-apiserver.yaml set advertise-address=192.168.200.148"])
+         examples=["options kube-apiserver.yaml set advertise-address=192.168.200.148"],
+         args=("any*",))
 def options(s, args):
     args = list(args)
     if args and args[0].lower() == "kubelet":

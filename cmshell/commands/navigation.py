@@ -6,14 +6,14 @@ from cmshell.shell.session import CommandError, Quit
 
 
 @command("use", "Use the specified object", usage=["use <object>"],
-         examples=["use node001", "use docker::host"])
+         examples=["use node001", "use docker::host"], args=("object",))
 def use(s, args):
     if len(args) != 1:
         raise CommandError("Usage: use <object>")
     s.use(args[0])
 
 
-@command("exit", "Exit from current object or mode", scope="top", usage=["exit"])
+@command("exit", "Exit from current object or mode", scope="top", usage=["exit"], args=())
 def exit_(s, args):
     if not s.path:
         raise Quit()
@@ -24,24 +24,29 @@ def exit_(s, args):
         s.go(s.path[:-1])
 
 
-@command("home", "Go to the top level", scope="top", usage=["home"])
+@command("home", "Go to the top level", scope="top", usage=["home"], args=())
 def home(s, args):
     s.go([])
 
 
-@command("quit", "Quit the shell", scope="top", usage=["quit"])
+@command("quit", "Quit the shell", scope="top", usage=["quit"], args=())
 def quit_(s, args):
     raise Quit()
 
 
 @command("help", "Display the commands of this level, or help on one command", scope="top",
-         usage=["help", "help <command>"], examples=["help", "help set"])
+         usage=["help", "help <command>"], examples=["help", "help set"], args=("command?",))
 def help_(s, args):
     reg = s.commands
     if args:
         name = args[0]
         d = reg.defs.get(name) or reg.defs.get(reg.aliases.get(name, ""))
         if d is None:
+            from cmshell.shell.target import param_help       # `help iptables`: a parameter here
+            lines = param_help(s, name)
+            if lines:
+                s.write("\n".join(lines))
+                return
             mode = s.schema.modes.get(name)
             if mode is not None and mode.top:
                 s.write(f"Name:\n{name} - {mode.help}\n\nUsage:\n{name}\n{name} <command> [arguments]")
@@ -49,9 +54,10 @@ def help_(s, args):
             raise CommandError(f"No help for unknown command: {name}")
         s.write("Name:")
         s.write(f"{d.name} - {d.summary}")
-        if d.usage:
+        usage = d.usage or ([d.synopsis()] if d.args is not None else [])   # what completion reads
+        if usage:
             s.write("\nUsage:")
-            for u in d.usage:
+            for u in usage:
                 s.write(u)
         if d.examples:
             s.write("\nExamples:")

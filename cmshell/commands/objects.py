@@ -10,14 +10,16 @@ from cmshell.model import values
 from cmshell.output import table
 from cmshell.shell.location import Level, find_row, row_key
 from cmshell.shell.session import CommandError
-from cmshell.shell.target import display, param_of, raw, sibling, spec_of, split_target
+from cmshell.shell.target import (display, effective_table, get_lines, inherited_role_rows, param_of,
+                                  raw, sibling, spec_of, split_target)
 
 
 # -- list ------------------------------------------------------------------------------------
 @command("list", "List objects of this level", usage=[
     "list [-f|--format <spec>] [-d|--delimiter <string>] [-v|--verbose] [-s|--sort <fields>]"],
-    examples=["list", "list -f hostname:20,category:10", "list -d {}"])
-def list_(s, args):
+    examples=["list", "list -f hostname:20,category:10", "list -d {}"], args=("any*",))
+def list_(s, args, only=None):
+    """`only`: the ids of the top-level objects to list (listnodes, a range), else all."""
     opts = _options(args, {"-f": "format", "--format": "format", "-d": "delimiter",
                            "--delimiter": "delimiter", "-s": "sort", "--sort": "sort"},
                     {"-v": "verbose", "--verbose": "verbose"})
@@ -47,7 +49,8 @@ def list_(s, args):
         text = c.field if typed else (p.list_label or p.label)
         headers.append(text + (" (key)" if c.field == mode.key and not mode.indexed else ""))
     if len(s.path) == 1:
-        paths = [[Level(mode, None, rid)] for rid in s.ws.names(mode.name).values()]
+        paths = [[Level(mode, None, rid)]
+                 for rid in (s.ws.names(mode.name).values() if only is None else only)]
     else:
         base = s.path[:-1]
         paths = [base + [lvl.select(row_key(mode, r))] for r in s.rows()]
@@ -63,12 +66,11 @@ def list_(s, args):
             p = spec.param(c.field) or known[c.field]
             cells.append(display(s, path, p, doc, annotate=False) if spec.param(c.field) else "")
         rows.append(cells)
-    order = [f.strip() for f in (opts.get("sort") or "").split(",") if f.strip()]
+    rows += inherited_role_rows(s, cols)     # a node's roles from its category and overlays (§6)
+    from cmshell.commands import lists
+    order = lists.sort_columns(s, mode, cols, opts.get("sort"))   # -s, else the mode's `sort`
     if order:
-        idx = [next((i for i, c in enumerate(cols) if c.field == f), None) for f in order]
-        if None in idx:
-            raise CommandError("sort: fields must be columns of the list")
-        rows.sort(key=lambda r: [r[i] for i in idx])
+        rows.sort(key=lists.sort_key(known, cols, order))
     elif mode.indexed:
         rows.sort(key=lambda r: int(r[0]) if cols[0].field == "index" and r[0].isdigit() else 0)
     else:
@@ -84,9 +86,16 @@ def list_(s, args):
 
 
 # -- show / get ----------------------------------------------------------------------------
-@command("show", "Show the parameters of an object", usage=["show [<object>]"],
-         examples=["show", "show node001"])
+@command("show", "Show the parameters of an object", usage=[
+    "show [<object>]",
+    "show --effective [<object>]   (each value with the layer it comes from and what it overrides)"],
+         examples=["show", "show node001", "show --effective node001"], args=("object?",))
 def show(s, args):
+    from cmshell.commands import review
+    if review.shows_changes(s, args):          # `show changes` = `diff`
+        return review.diff(s, args[1:])
+    effective = "--effective" in args          # value, layer and what it overrides (§6)
+    args = [a for a in args if a != "--effective"]
     if args and s.path and s.path[-1].key is not None:
         path, rest = sibling(s, args[0]), args[1:]
     else:
@@ -94,6 +103,9 @@ def show(s, args):
     if rest:
         raise CommandError(f"show: unexpected argument {rest[0]}")
     doc = s.element(path)
+    if effective:
+        s.write("\n".join(effective_table(s, path)))
+        return
     spec = spec_of(s, path)
     rows = [(k, str(v)) for k, v in sorted((doc.get("extra") or {}).items())]
     for p in spec.params:
@@ -102,7 +114,7 @@ def show(s, args):
 
 
 @command("get", "Get the value of a parameter", usage=["get [<object>] <parameter>"],
-         examples=["get softwareimage", "get node001 ip"])
+         examples=["get softwareimage", "get node001 ip"], args=("target", "param"))
 def get(s, args):
     path, rest = split_target(s, args)
     if len(rest) != 1:
@@ -113,14 +125,7 @@ def get(s, args):
         s.write(str(extra[rest[0]]))
         return
     p = param_of(s, path, rest[0])
-    v = raw(doc, p)
-    if v in ("", [], None) and p.inherit:
-        s.write(display(s, path, p, doc))
-        return
-    if p.name == "type":
-        s.write(display(s, path, p, doc))
-        return
-    for line in values.get_lines(p, v):
+    for line in get_lines(s, path, p, doc):      # inherited values name their source (§6)
         s.write(line)
 
 
@@ -131,7 +136,7 @@ def get(s, args):
     "set <blob parameter> <file>      (loads the file's content)",
     "set <blob parameter>             (opens $VISUAL/$EDITOR on the content)"],
     examples=["set iptables no", "set node001 mac 00:11:22:33:44:55", "set config /tmp/app.yaml",
-              "set -e ingress_proxy_enable true"])
+              "set -e ingress_proxy_enable true"], args=("target", "param:set", "value*"))
 def set_(s, args):
     if args and args[0] in ("-e", "--extra"):
         _set_extra(s, args[1:])
@@ -230,7 +235,7 @@ def _set_extra(s, args):
 
 @command("clear", "Clear the value of a parameter (or all parameters)",
          usage=["clear [<object>] [<parameter>]", "clear -e <name>"],
-         examples=["clear softwareimage"])
+         examples=["clear softwareimage"], args=("target", "param:set*"))
 def clear(s, args):
     if args and args[0] in ("-e", "--extra"):
         path, rest = split_target(s, args[1:])
@@ -257,13 +262,14 @@ def clear(s, args):
 
 
 @command("append", "Append values to a list parameter", usage=["append [<object>] <parameter> <value> ..."],
-         examples=["append categories gpu-nodes"])
+         examples=["append categories gpu-nodes"], args=("target", "param:list", "value*"))
 def append(s, args):
     _list_edit(s, args, add=True)
 
 
 @command("removefrom", "Remove values from a list parameter",
-         usage=["removefrom [<object>] <parameter> <value> ..."], examples=["removefrom nodes node003"])
+         usage=["removefrom [<object>] <parameter> <value> ..."], examples=["removefrom nodes node003"],
+         args=("target", "param:list", "member*"))
 def removefrom(s, args):
     _list_edit(s, args, add=False)
 
@@ -291,7 +297,7 @@ def _list_edit(s, args, add):
 # -- add / clone / remove -----------------------------------------------------------------
 @command("add", "Add a new object", usage=["add <name>", "add <type> <name> [<arguments>]"],
          examples=["add amd", "add physicalnode node100 10.141.0.100", "add overlay2 mylargebackend",
-                   "add ACCEPT net 10443 tcp fw"])
+                   "add ACCEPT net 10443 tcp fw"], args=("type", "new", "addarg*"))
 def add(s, args):
     lvl = s.path[-1]
     mode = lvl.mode
@@ -353,7 +359,7 @@ def _insert(s, listpath, doc):
 
 
 @command("clone", "Clone an object under a new name", usage=["clone <object> <new name>"],
-         examples=["clone node001 node100"])
+         examples=["clone node001 node100"], args=("object", "new"))
 def clone(s, args):
     lvl = s.path[-1]
     if len(args) != 2:
@@ -369,11 +375,12 @@ def clone(s, args):
 
 
 @command("remove", "Remove objects", usage=["remove <object> [<object> ...]"],
-         examples=["remove node100", "remove 0"])
+         examples=["remove node100", "remove 0"], args=("object*",))
 def remove(s, args):
     if not args:
         raise CommandError("Usage: remove <object> [<object> ...]")
-    paths = [sibling(s, a) for a in args]
+    from cmshell.commands.bulk import names       # node lists: remove node00[5-6]
+    paths = [sibling(s, a) for a in names(s, args)]
     for path in paths:
         _remove(s, path)
 
@@ -393,7 +400,7 @@ def _remove(s, path):
 
 # -- roles ---------------------------------------------------------------------------------
 @command("assign", "Assign a role", scope="roles", usage=["assign <role>"],
-         examples=["assign docker::host", "assign generic::harbor"])
+         examples=["assign docker::host", "assign generic::harbor"], args=("role",))
 def assign(s, args):
     lvl = s.path[-1]
     if len(args) != 1:
@@ -408,7 +415,7 @@ def assign(s, args):
 
 
 @command("unassign", "Unassign a role", scope="roles", usage=["unassign <role>"],
-         examples=["unassign docker::host"])
+         examples=["unassign docker::host"], args=("object",))
 def unassign(s, args):
     if len(args) != 1:
         raise CommandError("Usage: unassign <role>")

@@ -6,9 +6,11 @@ from typing import Callable
 
 # scopes: "top" everywhere; "mode" inside any mode; "roles" in a roles collection;
 # "element" only with an object selected; "custom" when the selected object's schema names it
+# "mode:NAME" at top-level mode NAME (its list or one of its objects)
 SCOPES = ("top", "mode", "roles", "element", "custom")
 
-BUILTIN_ALIASES = {"..": "exit", "/": "home", "?": "help", "ls": "list"}
+BUILTIN_ALIASES = {"..": "exit", "/": "home", "?": "help", "ls": "list",
+                   "-": "goto -", "ds": "device status"}   # alias text; see commands/scripting.py
 
 
 @dataclass
@@ -20,6 +22,13 @@ class CommandDef:
     usage: list[str] = field(default_factory=list)
     examples: list[str] = field(default_factory=list)
     navigates: bool = False
+    # what each argument is, for completion, highlighting and `help` (see ARG_KINDS); None:
+    # not described (nothing is completed after the command)
+    args: tuple | None = None
+
+    def synopsis(self) -> str:
+        """`set [<object>] <parameter> <value> ...` from `args` (help uses it without `usage`)."""
+        return " ".join([self.name] + [arg_label(a) for a in self.args or ()])
 
     def run(self, session, args: list[str]) -> None:
         self.fn(session, args)
@@ -38,15 +47,47 @@ class CommandDef:
             return path[-1].key is not None
         if self.scope == "custom":
             return path[-1].key is not None and self.name in path[-1].mode.spec(session.element()).commands
+        if self.scope.startswith("mode:"):       # "mode:category": at that top-level mode or its objects
+            return len(path) == 1 and path[0].mode.name == self.scope[5:]
         return False
 
 
 _DEFS: dict[str, CommandDef] = {}
 
 
-def command(name: str, summary: str, *, scope: str = "mode", usage=(), examples=()):
+# Argument kinds of CommandDef.args, one entry per argument: KIND, KIND:QUALIFIER, a `?`
+# suffix (optional) or `*` (any number, last). A kind with `|` lists literal words (`on|off`).
+ARG_KINDS = {
+    "target": "[<object>]",     # the object a command works on: named at list levels only
+    "object": "<object>",       # an object of the current level (a sibling when one is selected)
+    "param": "<parameter>",     # a parameter of the target (:set settable only, :list lists only)
+    "value": "<value>",         # a value of the last parameter (yes/no, enum, pointed-to names, files)
+    "member": "<value>",        # an element of the last (list) parameter's current value
+    "role": "<role>",           # a role type that can be assigned here
+    "type": "<type>",           # the type of a new object (modes with types only)
+    "new": "<name>",            # a new name (not completed)
+    "addarg": "<argument>",     # the mode's positional `add` arguments (add_args)
+    "file": "<file>",           # a file name
+    "mode": "<mode>",           # a top-level mode word
+    "command": "<command>",     # a command, alias or mode word
+    "line": "<command> [<arguments>]",   # the rest is a command line of its own (time, watch)
+    "any": "<argument>",        # anything (not completed)
+}
+
+
+def arg_label(arg: str) -> str:
+    rep = arg[-1] if arg[-1:] in "?*" else ""
+    kind = arg.rstrip("?*")
+    label = kind if "|" in kind else ARG_KINDS.get(kind.split(":")[0], f"<{kind}>")
+    if rep == "?" and not label.startswith("["):
+        label = f"[{label}]"
+    return label + (" ..." if rep == "*" else "")
+
+
+def command(name: str, summary: str, *, scope: str = "mode", usage=(), examples=(), args=None):
     def deco(fn):
-        _DEFS[name] = CommandDef(name, summary, fn, scope, list(usage), list(examples))
+        _DEFS[name] = CommandDef(name, summary, fn, scope, list(usage), list(examples),
+                                 args=tuple(args) if args is not None else None)
         return fn
     return deco
 
@@ -64,7 +105,8 @@ class Registry:
         if not d.available(session):
             where = {"mode": "inside a mode", "roles": "in a roles submode",
                      "element": "with an object selected ('use <object>' first)",
-                     "custom": "in the object that defines it"}.get(d.scope, "here")
+                     "custom": "in the object that defines it"}.get(
+                         d.scope, f"in {d.scope[5:]} mode" if d.scope.startswith("mode:") else "here")
             raise CommandError(f"{d.name}: only available {where}")
         return d
 
@@ -74,5 +116,5 @@ class Registry:
 
 def load() -> Registry:
     # importing the families registers their commands
-    from cmshell.commands import kubelet, navigation, objects, staging  # noqa: F401
+    from cmshell.commands import bulk, kubelet, lists, navigation, objects, review, scripting, staging, terminal  # noqa: F401,E501
     return Registry(_DEFS)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from cmshell.commands.registry import command
 from cmshell.output import table
+from cmshell.shell import events
 from cmshell.shell.session import CommandError
 from cmshell.store.base import StoreError
 
@@ -34,12 +35,19 @@ def _print_problems(s, probs) -> None:
     s.err.write("\n".join(table.simple(["Code", "Field", "Message"], [5, 24, 26], rows)) + "\n")
 
 
-@command("commit", "Commit local changes", usage=["commit"],
-         examples=["commit"])
+@command("commit", "Commit local changes", scope="top", usage=["commit [-m|--message <comment>]"],
+         examples=["commit", 'commit -m "rack 4 moved to gpu-nodes"'], args=())
 def commit(s, args):
+    comment = ""
+    if args and args[0] in ("-m", "--message"):
+        if len(args) < 2:
+            raise CommandError(f"commit: {args[0]} needs a comment")
+        comment, args = args[1], args[2:]
     if args:
         raise CommandError(f"commit: unexpected argument {args[0]}")
     rids, mode = _scope(s)
+    from cmshell.commands import lists
+    rids = lists.with_rename_group(s, rids)    # a rename commits with the pointers it moved
     rids = [r for r in rids if s.ws.state(r) is not None]
     probs = problems(s, rids)
     if probs:
@@ -50,13 +58,15 @@ def commit(s, args):
         st = s.ws.staged[rid]
         c = counts.setdefault(st.mode, [0, 0])
         c[0 if st.doc is None else 1] += 1
+    done = events.describe(s, rids)
     try:
-        s.ws.commit(rids, user=s.user)
+        s.ws.commit(rids, user=s.user, comment=comment)
     except StoreError as e:
         raise CommandError(str(e)) from None
+    events.committed(s, done)       # `[notice] basecm10: Committed 1 Device (node001)`
     if s.path and s.path[0].key is not None:
         return          # object level: silent, as cmsh
-    modes = [mode] if mode else sorted(counts)
+    modes = [mode] + sorted(set(counts) - {mode}) if mode else sorted(counts)
     for m in modes:
         removed, committed = counts.get(m, [0, 0])
         plural = s.schema.mode(m).plural
@@ -65,7 +75,7 @@ def commit(s, args):
         s.write(f"Successfully committed {committed} {plural}")
 
 
-@command("refresh", "Discard local changes", usage=["refresh"])
+@command("refresh", "Discard local changes", scope="top", usage=["refresh"], args=())
 def refresh(s, args):
     if not s.path:
         s.ws.refresh_all()
@@ -74,7 +84,7 @@ def refresh(s, args):
     s.ws.discard(rids)
 
 
-@command("modified", "List modified objects", scope="top", usage=["modified"])
+@command("modified", "List modified objects", scope="top", usage=["modified"], args=())
 def modified(s, args):
     mode = s.path[0].mode.name if s.path else None
     pending = s.ws.pending(mode)
@@ -86,9 +96,11 @@ def modified(s, args):
     s.write("\n".join(table.simple(["State", "Type", "Name"], [6, 24, 34], rows)))
 
 
-@command("validate", "Validate local changes without committing", usage=["validate"])
+@command("validate", "Validate local changes without committing", usage=["validate"], args=())
 def validate(s, args):
     rids, _ = _scope(s)
+    from cmshell.commands import lists
+    rids = lists.with_rename_group(s, rids)
     probs = problems(s, rids)
     if probs:
         _print_problems(s, probs)

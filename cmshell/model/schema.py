@@ -68,7 +68,7 @@ class Spec:
         return {p.name: p for p in self.params}
 
     def param(self, name: str) -> Param | None:
-        return self.by_name.get(name.lower()) or self.by_name.get(name)
+        return self.by_name.get(name) or self.by_name.get(name.lower())    # exact first: cheaper
 
     @cached_property
     def submodes(self) -> dict[str, Param]:
@@ -84,6 +84,8 @@ class Role:
     generic: bool = False
     help: str = ""
     commands: tuple = ()
+    environment: tuple = ()        # Params: documented variables of its `environments` submode
+    extends: str | None = None     # a documented instance of a generic role (generic::harbor)
 
     def spec(self, common: list[Param]) -> Spec:
         """Common role parameters (Name, Revision, Type) followed by this role's."""
@@ -143,9 +145,10 @@ class Roles:
     """The role types that `assign` knows, matched case-insensitively."""
 
     def __init__(self, roles: list[Role]):
-        self.roles = sorted(roles, key=lambda r: r.name.lower())
+        # the role types; documented generic instances (`extends:`) are found by name only
+        self.roles = sorted((r for r in roles if not r.extends), key=lambda r: r.name.lower())
         self._by = {}
-        for r in self.roles:
+        for r in sorted(roles, key=lambda r: bool(r.extends)):
             for n in (r.name, *r.aliases):
                 self._by[n.lower()] = r
 
@@ -256,10 +259,16 @@ def load_schema(directory: str = MODES_DIR) -> Schema:
     for d in raw_modes:
         m = _mode_from(d)
         modes[m.name] = m
-    roles = [Role(name=str(d["role"]), type=str(d.get("type", "")), params=_params(d.get("params")),
+    by_name = {str(d["role"]): d for d in raw_roles}
+    roles = [Role(name=str(d["role"]), type=str(d.get("type", "")),
+                  # `extends: generic::*`: the named role's params first (a specific generic role)
+                  params=_params((by_name.get(str(d.get("extends")), {}).get("params") or [])
+                                 + (d.get("params") or [])),
                   aliases=tuple(str(a) for a in d.get("aliases", ()) or ()),
                   generic=bool(d.get("generic", False)), help=str(d.get("help", "")),
-                  commands=tuple(d.get("commands", ()) or ()))
+                  commands=tuple(d.get("commands", ()) or ()),
+                  environment=tuple(_params(d.get("environment"))),
+                  extends=str(d["extends"]) if d.get("extends") else None)
              for d in raw_roles]
     if "roles" in modes:
         modes["roles"].roles = Roles(roles)

@@ -25,12 +25,15 @@ def parse(param: Param, words: list[str]):
     """Turn the words after `set <param>` into the stored value."""
     t = param.type
     if t == "list":
+        if param.target == "device":     # node lists: node00[1-4],-node002, ^file (nodelist.py)
+            from cmshell.model.nodeset import NodeListError, expand_words
+            try:
+                return expand_words(words)
+            except NodeListError as e:
+                raise ValueError_(f"Invalid value for {param.name}: {e}") from None
         out: list[str] = []
         for w in words:
             out.extend(split_list(w))
-        if param.target == "device":
-            from cmshell.model.nodeset import expand
-            out = [n for w in out for n in expand(w)]
         return out
     text = " ".join(words)
     if t == "boolean":

@@ -25,6 +25,7 @@ class Settings:
     events: bool = True
     quit_confirmation: bool = True
     formats: dict = field(default_factory=dict)      # mode -> list format set with `format`
+    sorts: dict = field(default_factory=dict)        # mode -> sort fields set with `sort`
 
 
 class Session:
@@ -40,6 +41,10 @@ class Session:
         self.path: list[Level] = []
         self.previous: list[Level] = []
         self._host = host
+        self.memo: dict = {}      # per-command caches (inheritance look-ups), cleared by execute
+        self.range = None         # commands/bulk.py Range: `range -n …` applies commands to its members
+        from cmshell.shell.events import EventQueue
+        self.events = EventQueue()   # notices (commits, backends); any thread may post
         from cmshell.commands import registry
         self.commands = registry.load()
 
@@ -122,6 +127,8 @@ class Session:
 
     # -- prompt -------------------------------------------------------------------------------
     def prompt(self) -> str:
+        if self.range is not None and self.path == [Level(self.range.mode)]:
+            return self.range.prompt(self)          # [basecm10->device{-n node001..024}]%
         parts = [self.host]
         for depth, lvl in enumerate(self.path):
             if depth == 0:
@@ -182,6 +189,7 @@ class Session:
         return self._run_words(cmd.words)
 
     def _run_words(self, words: list[str]) -> bool:
+        here, previous = self.path, self.previous
         try:
             self.execute(words)
             return True
@@ -199,6 +207,9 @@ class Session:
         finally:
             self.ws.prune()
             self.fix_path()
+            # `goto -`: the previous location is where this command started, whatever steps
+            # (mode words, submode words) it took on the way
+            self.previous = here if self.path != here else previous
 
     def error(self, message: str) -> None:
         self.err.write(message.rstrip("\n") + "\n")
@@ -209,9 +220,18 @@ class Session:
 
     def execute(self, words: list[str]) -> None:
         """Dispatch one command (already split into words)."""
+        self.memo.clear()
         if not words:
             return
         name, args = words[0], words[1:]
+        if name in self.commands.aliases:              # aliases expand to command text
+            from cmshell.commands import scripting
+            if scripting.run_alias(self, name, args):
+                return
+        if self.range is not None:                     # `range`: run for every member
+            from cmshell.commands import bulk
+            if bulk.in_range(self, words):
+                return
         mode = self.schema.modes.get(name.lower())
         if mode is not None and mode.top:
             self._mode_word(mode, args)
@@ -221,6 +241,9 @@ class Session:
             sub = self._submode_param(name)
             if sub is not None:
                 self._submode_word(sub, args)
+                return
+            from cmshell.commands import scripting
+            if scripting.run_script_alias(self, name, args):     # ~/.cmshell/NAME.cmsh
                 return
             raise CommandError(f"Unknown command: {name}; type 'help' for the commands of this level")
         cmd.run(self, args)
@@ -292,8 +315,10 @@ class Session:
         rows = self.rows()
         row = find_row(lvl.mode, rows, name)
         if row is None:
-            raise CommandError(f"No {lvl.mode.name} entry named {name}" if not lvl.mode.indexed
-                               else f"No {lvl.mode.name} entry with index {name}")
+            from cmshell.shell.target import inherited_role_hint   # a role the node inherits (§6)
+            hint = inherited_role_hint(self, self.path, name)
+            raise CommandError(hint or (f"No {lvl.mode.name} entry named {name}" if not lvl.mode.indexed
+                                        else f"No {lvl.mode.name} entry with index {name}"))
         self.go(self.path[:-1] + [lvl.select(row_key(lvl.mode, row))])
 
     def lookup(self, mode: Mode, name: str) -> str:

@@ -81,6 +81,9 @@ def _command(line: str, i: int) -> tuple[Command, int]:
             words.append(c)
             i += 1
             continue
+        if c in "|>":       # inside ( … ): a pipe or redirection would take the rest of the line
+            raise LineError(f"'{c}' inside ( ... ) is not supported; put it after the ')' "
+                            f"(foreach * (get ip) {c} ...)")
         w, i = _word(line, i)
         words.append(w)
     if depth:

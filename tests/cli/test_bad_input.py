@@ -38,7 +38,7 @@ BAD_COMMANDS = [
     ("get-no-object", "device; get", "object"),
     ("blob-from-missing-file", APP + "; set config /no/such/file", "/no/such/file"),
     ("blob-from-directory", "kubernetes use default; set modulefiletemplate /", "/"),
-    ("readonly", "device use node001; set revision 7", "revision"),
+    ("readonly", "device use node001; set type switch", "type"),
     ("list-bad-option", "device; list --bogus", "--bogus"),
     ("list-bad-field", "device; list -f nosuchfield", "nosuchfield"),
     ("commit-with-argument", "device; commit now", "now"),
@@ -59,7 +59,7 @@ def test_bad_command_is_one_line_status_1_and_store_unchanged(cm, db, commands, 
 
 # bad commands that fail where node001 is selected, so the `get notes` after them still works
 IN_PLACE = ["nosuchcommand", "set nosuch 1", "get nosuch", "set notes", "set", "get", "use nosuch",
-            "set revision 3", "list -f nosuchfield", "commit now", "set datanode maybe",
+            "set type switch", "list -f nosuchfield", "commit now", "set datanode maybe",
             "roles; assign nosuch::role; exit"]
 
 
