@@ -22,40 +22,78 @@ class Staged:
 
 
 class Workspace:
+    # after this many single-object reads in one mode, read the whole mode in one query
+    BULK_AFTER = 32
+
     def __init__(self, store: Store, schema: Schema):
         self.store = store
         self.schema = schema
-        self._base: dict[str, dict[str, Record]] = {}
+        self._index: dict[str, dict[str, str]] = {}      # mode -> id -> name (committed)
+        self._recs: dict[str, dict[str, Record]] = {}    # mode -> id -> record read so far
+        self._complete: set[str] = set()                 # modes whose records are all read
+        self._reads: dict[str, int] = {}                 # mode -> single reads so far
         self._docs: dict[str, dict] = {}                 # id -> normalised base doc
         self._names: dict[str, dict[str, str]] = {}      # mode -> name -> id (current view)
         self.staged: dict[str, Staged] = {}
         self._touched: set[str] = set()                  # edited since the last prune()
 
     # -- reading ---------------------------------------------------------------------------
-    def _load(self, mode: str) -> dict[str, Record]:
-        recs = self._base.get(mode)
-        if recs is None:
-            recs = {r.id: r for r in self.store.load(mode)}
-            self._base[mode] = recs
-            self._names.pop(mode, None)
-        return recs
+    def _ids(self, mode: str) -> dict[str, str]:
+        idx = self._index.get(mode)
+        if idx is None:
+            idx = self._index[mode] = dict(self.store.index(mode))
+        return idx
+
+    def _record(self, mode: str, rid: str) -> Record | None:
+        recs = self._recs.setdefault(mode, {})
+        rec = recs.get(rid)
+        if rec is None and mode not in self._complete and rid in self._ids(mode):
+            self._reads[mode] = self._reads.get(mode, 0) + 1
+            if self._reads[mode] > self.BULK_AFTER:
+                self.prefetch(mode)
+                rec = recs.get(rid)
+            else:
+                got = self.store.records(mode, [rid])
+                if got:
+                    rec = recs[rid] = got[0]
+        return rec
+
+    def prefetch(self, mode: str) -> None:
+        """Read every record of a mode in one query (before walking all its objects)."""
+        if mode in self._complete:
+            return
+        recs = self._recs.setdefault(mode, {})
+        for r in self.store.load(mode):
+            recs.setdefault(r.id, r)     # keep records whose documents are already cached
+        self._complete.add(mode)
+
+    def loaded_modes(self) -> list[str]:
+        return list(self._index)
 
     def names(self, mode: str) -> dict[str, str]:
         """name -> id of every object of the mode as this session sees it."""
         idx = self._names.get(mode)
         if idx is None:
             key = self.schema.mode(mode).key
-            idx = {r.name: rid for rid, r in self._load(mode).items()}
+            idx = {name: rid for rid, name in self._ids(mode).items()}
             for rid, st in self.staged.items():
-                if st.mode != mode:
-                    continue
-                if st.base is not None:
+                if st.mode == mode and st.base is not None:
                     idx.pop(st.base.name, None)
             for rid, st in self.staged.items():
                 if st.mode == mode and st.doc is not None:
                     idx[str(st.doc.get(key, ""))] = rid
             self._names[mode] = idx
         return idx
+
+    def where(self, mode: str, field: str, value) -> list[str]:
+        """Names of the objects (as this session sees them) whose `field` is `value`."""
+        key = self.schema.mode(mode).key
+        staged = {rid: st for rid, st in self.staged.items() if st.mode == mode}
+        gone = {st.base.name for st in staged.values() if st.base is not None}
+        names = {n for n in self.store.where(mode, field, value) if n not in gone}
+        names.update(str(st.doc.get(key, "")) for st in staged.values()
+                     if st.doc is not None and st.doc.get(field) == value)
+        return sorted(names)
 
     def find(self, mode: str, name: str) -> str | None:
         idx = self.names(mode)
@@ -68,7 +106,7 @@ class Workspace:
     def base_doc(self, mode: str, rid: str) -> dict | None:
         doc = self._docs.get(rid)
         if doc is None:
-            rec = self._load(mode).get(rid)
+            rec = self._record(mode, rid)
             if rec is None:
                 return None
             doc = self._docs[rid] = self.normalise(self.schema.mode(mode), rec.doc)
@@ -81,6 +119,7 @@ class Workspace:
         return self.base_doc(mode, rid)
 
     def docs(self, mode: str) -> list[dict]:
+        self.prefetch(mode)
         return [self.doc(mode, rid) for rid in self.names(mode).values()]
 
     def name_of(self, mode: str, rid: str) -> str:
@@ -92,7 +131,9 @@ class Workspace:
         """The staged (mutable) document of an object, copied from the base on first edit."""
         st = self.staged.get(rid)
         if st is None:
-            base = self._load(mode)[rid]
+            base = self._record(mode, rid)
+            if base is None:
+                raise KeyError(rid)
             st = self.staged[rid] = Staged(mode, base, copy.deepcopy(self.base_doc(mode, rid)))
         if st.doc is None:
             raise KeyError(rid)
@@ -110,7 +151,7 @@ class Workspace:
         if st is not None and st.base is None:
             del self.staged[rid]
         else:
-            self.staged[rid] = Staged(mode, self._load(mode)[rid], None)
+            self.staged[rid] = Staged(mode, self._record(mode, rid), None)
         self._names.pop(mode, None)
 
     def renamed(self, mode: str) -> None:
@@ -123,15 +164,18 @@ class Workspace:
             if st is not None:
                 modes.add(st.mode)
         for m in modes:
-            self._forget(m)        # refresh re-reads the store (e.g. after a refused commit)
+            self.forget(m)        # refresh re-reads the store (e.g. after a refused commit)
 
-    def _forget(self, mode: str) -> None:
+    def forget(self, mode: str) -> None:
         """Re-read a mode from the store on next use. Cached docs go too (a fresh record with a
         stale doc would let a later edit overwrite another session's commit); staged objects
         keep theirs, which their edits are compared against."""
-        for rid in self._base.pop(mode, {}):
+        for rid in self._recs.pop(mode, {}):
             if rid not in self.staged:
                 self._docs.pop(rid, None)
+        self._index.pop(mode, None)
+        self._complete.discard(mode)
+        self._reads.pop(mode, None)
         self._names.pop(mode, None)
 
     # -- state -----------------------------------------------------------------------------
@@ -213,14 +257,14 @@ class Workspace:
         self.store.commit(changes, user=user, comment=comment)
         for rid in rids:
             st = self.staged.pop(rid)
-            self._forget(st.mode)
+            self.forget(st.mode)
             self._docs.pop(rid, None)
 
     def refresh_all(self) -> None:
-        self._base.clear()
-        self._docs.clear()
-        self._names.clear()
         self.staged.clear()
+        for mode in list(self._index) + list(self._recs):
+            self.forget(mode)
+        self._docs.clear()
 
     # -- index-keyed rows -----------------------------------------------------------------
     def _walk(self, mode: Mode, doc: dict, fn) -> dict:

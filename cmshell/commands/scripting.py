@@ -462,6 +462,6 @@ def _forget_unstaged(s) -> None:
     """Re-read, on the next use, every mode this session has no staged edits in, so that
     the repeated command sees other sessions' commits."""
     staged = {st.mode for st in s.ws.staged.values()}
-    for mode in list(s.ws._base):
+    for mode in s.ws.loaded_modes():
         if mode not in staged:
-            s.ws._forget(mode)
+            s.ws.forget(mode)

@@ -58,10 +58,8 @@ class Session:
     def head_node(self) -> str | None:
         if "device" not in self.schema.modes:
             return None
-        for name, rid in sorted(self.ws.names("device").items()):
-            if (self.ws.doc("device", rid) or {}).get("type") == "headnode":
-                return name
-        return None
+        heads = self.ws.where("device", "type", "headnode")
+        return heads[0] if heads else None
 
     # -- resolving the location ------------------------------------------------------------
     def element(self, path: list[Level] | None = None, *, editable: bool = False) -> dict | None:

@@ -235,6 +235,42 @@ class SqliteStore:
             raise StoreError(f"Store {self.path} holds a damaged {mode} document: {_one_line(exc)}") from None
         return [Record(r[0], mode, r[1], r[2], d) for r, d in zip(rows, docs)]
 
+    def index(self, mode: str) -> list[tuple[str, str]]:
+        """(id, name) of every object of a mode, without reading documents."""
+        try:
+            return self._db().execute("SELECT id, name FROM objects WHERE mode=?", (mode,)).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    def records(self, mode: str, ids: list[str]) -> list[Record]:
+        """The records of the given ids (missing ones are left out)."""
+        out: list[Record] = []
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            try:
+                rows = self._db().execute(
+                    f"SELECT id, name, revision, doc FROM objects WHERE mode=? AND id IN "
+                    f"({','.join('?' * len(chunk))})", (mode, *chunk)).fetchall()
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+            for r in rows:
+                try:
+                    out.append(Record(r[0], mode, r[1], r[2], _loads(r[3])))
+                except ValueError as exc:
+                    raise StoreError(f"Store {self.path} holds a damaged document for {mode} {r[1]}: "
+                                     f"{_one_line(exc)}") from None
+        return out
+
+    def where(self, mode: str, field: str, value) -> list[str]:
+        """Names of the objects whose top-level `field` equals `value` (e.g. device type)."""
+        try:
+            rows = self._db().execute(
+                "SELECT name FROM objects WHERE mode=? AND json_extract(doc, '$.' || ?) = ? ORDER BY name",
+                (mode, field, value)).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        return [r[0] for r in rows]
+
     def get(self, mode: str, name: str) -> Record | None:
         try:
             row = self._db().execute(
