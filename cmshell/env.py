@@ -29,7 +29,14 @@ class Environment:
 
     @property
     def user(self) -> str:
-        return self.environ.get("USER") or self.environ.get("LOGNAME") or str(os.getuid())
+        name = self.environ.get("USER") or self.environ.get("LOGNAME")
+        if not name:
+            import pwd
+            try:
+                name = pwd.getpwuid(os.getuid()).pw_name
+            except KeyError:
+                name = str(os.getuid())
+        return name
 
     @property
     def home(self) -> str:
