@@ -9,6 +9,7 @@ from cmshell.commands.registry import command
 from cmshell.model import values
 from cmshell.output import table
 from cmshell.shell.location import Level, find_row, row_key
+from cmshell.shell.files import read_text
 from cmshell.shell.session import CommandError
 from cmshell.shell.target import (display, effective_table, get_lines, inherited_role_rows, param_of,
                                   raw, sibling, spec_of, split_target)
@@ -172,14 +173,7 @@ def _check_settable(p):
 
 def _blob_value(s, path, p, words):
     if words:
-        fn = os.path.expanduser(words[0])
-        try:
-            with open(fn, encoding="utf-8") as fh:
-                return fh.read()
-        except OSError as e:
-            raise CommandError(f"Cannot read {words[0]}: {e.strerror}") from None
-        except UnicodeDecodeError:
-            raise CommandError(f"Cannot read {words[0]}: not a text file") from None
+        return read_text(os.path.expanduser(words[0]), words[0])
     from cmshell.shell import editor
     current = raw(s.element(path), p)
     return editor.edit_text(s, current, p.name)

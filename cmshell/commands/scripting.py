@@ -13,6 +13,7 @@ import time
 
 from cmshell.commands.registry import BUILTIN_ALIASES, command
 from cmshell.commands.staging import Failed
+from cmshell.shell.files import read_text
 from cmshell.shell.session import CommandError
 from cmshell.syntax.line import LineError, split
 
@@ -190,13 +191,7 @@ def run(s, args):
 
 
 def run_file(s, path: str, params: list[str], *, echo: bool = False, stop: bool = False) -> None:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
-    except OSError as e:
-        raise CommandError(f"Cannot read {path}: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise CommandError(f"Cannot read {path}: not UTF-8 text") from None
+    lines = read_text(path).splitlines()
 
     def go() -> bool:
         ok = True
@@ -309,13 +304,7 @@ def _save_marks(s, path: str) -> None:
 
 
 def _load_marks(s, path: str) -> None:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
-    except OSError as e:
-        raise CommandError(f"Cannot read {path}: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise CommandError(f"Cannot read {path}: not UTF-8 text") from None
+    lines = read_text(path).splitlines()
     here, before = s.path, s.previous
     bad = []
     try:

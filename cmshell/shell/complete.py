@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 from cmshell.shell.location import Level, find_row, row_key
+from cmshell.syntax.line import shell_end
 
 LIMIT = 1000                   # candidates returned at most (the first LIMIT-1 and the last)
 _VIRTUAL = object()            # the "each object" of a foreach-style `( … )` block
@@ -78,7 +79,7 @@ def scan(line: str) -> list[Tok]:
             break
         if c == "|":
             toks.append(Tok("pipe", i, i + 1))
-            end = _shell_end(line, i + 1)
+            end = shell_end(line, i + 1, strict=False)
             if line[i + 1:end].strip():
                 toks.append(Tok("rest", i + 1, end, line[i + 1:end]))
             i = end
@@ -98,20 +99,6 @@ def scan(line: str) -> list[Tok]:
         i = tok.end
         at_start = False
     return toks
-
-
-def _shell_end(line: str, i: int) -> int:
-    quote = None
-    for j in range(i, len(line)):
-        c = line[j]
-        if quote:
-            if c == quote:
-                quote = None
-        elif c in "'\"":
-            quote = c
-        elif c == ";":
-            return j
-    return len(line)
 
 
 def _word(line: str, i: int) -> Tok:

@@ -59,7 +59,7 @@ def _command(line: str, i: int) -> tuple[Command, int]:
             i = n
             break
         if c == "|" and depth == 0:
-            end = _shell_end(line, i + 1)
+            end = shell_end(line, i + 1)
             cmd.pipe = line[i + 1:end].strip()
             if not cmd.pipe:
                 raise LineError("Missing command after '|'")
@@ -93,8 +93,9 @@ def _command(line: str, i: int) -> tuple[Command, int]:
     return cmd, i
 
 
-def _shell_end(line: str, i: int) -> int:
-    """Where a pipeline for the OS shell ends: the first `;` outside its quotes, or the end."""
+def shell_end(line: str, i: int, *, strict: bool = True) -> int:
+    """Where a pipeline for the OS shell ends: the first `;` outside its quotes, or the end
+    (an unclosed quote is an error unless `strict` is off, as for a line still being typed)."""
     quote = None
     for j in range(i, len(line)):
         c = line[j]
@@ -105,7 +106,7 @@ def _shell_end(line: str, i: int) -> int:
             quote = c
         elif c == ";":
             return j
-    if quote:
+    if quote and strict:
         raise LineError("Unbalanced quotes")
     return len(line)
 
