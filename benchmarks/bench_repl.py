@@ -19,40 +19,21 @@ missing). Children run with HOME and XDG_CACHE_HOME in a temporary directory.
 """
 from __future__ import annotations
 
-import argparse
 import io
 import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "fixtures" / "basecm10.yaml"
-GENERATE = ROOT / "fixtures" / "generate.py"
-sys.path.insert(0, str(ROOT))
+from _bench import (DEMO, ROOT, about, arg_parser, child_env, cmshell, generated_store, load_store,
+                    row, verdict, workdir)
+
+sys.path.insert(0, str(ROOT))                        # cmshell itself, imported in-process below
 
 TARGET_FIRST_PROMPT_S = 0.400
 TARGET_P95_S = 0.020
-
-
-def child_env(tmp: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONDONTWRITEBYTECODE", "CMSHELL_DB", "CMSHELL_DEBUG", "PYTHONSTARTUP",
-                        "NO_COLOR", "PAGER")}
-    env.update(HOME=str(tmp / "home"), XDG_CACHE_HOME=str(tmp / "cache"),
-               XDG_DATA_HOME=str(tmp / "data"), USER="bench", TERM="xterm-256color",
-               PROMPT_TOOLKIT_NO_CPR="1",
-               PYTHONPATH=os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
-    return env
-
-
-def cmshell(*args: str) -> list[str]:
-    return [sys.executable, "-m", "cmshell", "-n", *args]
 
 
 def first_prompt(argv: list[str], env: dict, pattern: str) -> float:
@@ -100,32 +81,23 @@ def latencies(fn, samples: int) -> list[float]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--runs", type=int, default=15, help="timed start-ups per figure (default 15)")
-    ap.add_argument("--nodes", type=int, default=100_000, help="nodes of the big store (default 100000)")
+    ap = arg_parser(__doc__, runs=15, nodes=100_000, runs_help="timed start-ups per figure")
     ap.add_argument("--samples", type=int, default=300, help="completion calls timed (default 300)")
     ap.add_argument("--big-db", help="reuse (or create) the big store at this path")
-    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     a = ap.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="cmshell-bench-repl-"))
-    try:
-        for d in ("home", "cache", "data"):
-            (tmp / d).mkdir()
-        env = child_env(tmp)
+    with workdir("cmshell-bench-repl-", a.keep) as tmp:
+        env = child_env(tmp, drop=("NO_COLOR", "PAGER"), TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1")
         os.environ["XDG_CACHE_HOME"] = env["XDG_CACHE_HOME"]     # the in-process schema cache too
-        print(f"cmshell interactive-shell benchmark  (python {sys.version.split()[0]}, {os.cpu_count()} CPUs)")
+        print(f"cmshell interactive-shell benchmark  ({about()})")
         print()
 
         demo_db = tmp / "demo.db"
-        subprocess.run(cmshell("--db", str(demo_db), "--load", str(DEMO)), env=env, check=True)
+        load_store(demo_db, DEMO, env)
         big_db = Path(a.big_db) if a.big_db else tmp / "big.db"
         if not big_db.exists():
             t0 = time.perf_counter()
-            yaml_path = tmp / f"cluster{a.nodes}.yaml"
-            with open(yaml_path, "w") as fh:
-                subprocess.run([sys.executable, str(GENERATE), "--nodes", str(a.nodes)], stdout=fh, check=True)
-            subprocess.run(cmshell("--db", str(big_db), "--load", str(yaml_path)), env=env, check=True)
+            generated_store(big_db, a.nodes, tmp, env)
             print(f"setup: {a.nodes}-node store loaded in {time.perf_counter() - t0:.1f} s")
         n_dev = len(session_on(big_db).ws.names("device"))
         print(f"big store: {big_db} ({n_dev} devices)")
@@ -141,17 +113,14 @@ def main() -> int:
                      max(3, a.runs // 3))
         base = statistics.median(bare_ptk)
 
-        def row(name, xs, target=None, baseline=base):
-            med = statistics.median(xs)
-            tgt = "" if target is None else f"target <= {target * 1000:.0f} ms" + \
-                ("  OK" if med <= target else "  MISSED")
-            print(f"  {name:<50} {med * 1000:8.1f} ms  {med / baseline:6.2f}x   {tgt}")
+        def line(name, xs, target=None):
+            print(row(name, statistics.median(xs), base, target, width=50))
 
         print(f"time to first prompt on a pty (median of {a.runs}; ratio to the bare prompt_toolkit prompt)")
-        row('python3 -c "input(\'> \')"', bare_input)
-        row("bare prompt_toolkit prompt            (baseline)", bare_ptk)
-        row("cmshell --db demo.db                  demo", demo, TARGET_FIRST_PROMPT_S)
-        row(f"cmshell --db big.db                   {n_dev} devices", big)
+        line('python3 -c "input(\'> \')"', bare_input)
+        line("bare prompt_toolkit prompt            (baseline)", bare_ptk)
+        line("cmshell --db demo.db                  demo", demo, TARGET_FIRST_PROMPT_S)
+        line(f"cmshell --db big.db                   {n_dev} devices", big)
         print(f"  cmshell above the bare prompt: +{(statistics.median(demo) - base) * 1000:.0f} ms (demo)")
         print()
 
@@ -189,17 +158,11 @@ def main() -> int:
         for name, fn, target in cases:
             xs = latencies(fn, a.samples)
             p50, p95 = pct(xs, 50), pct(xs, 95)
-            tgt = "" if target is None else f"  target p95 <= {target * 1000:.0f} ms" + \
-                ("  OK" if p95 <= target else "  MISSED")
-            print(f"  {name:<56} p50 {p50 * 1000:6.3f} ms  p95 {p95 * 1000:6.3f} ms  {p95 / b95:7.1f}x{tgt}")
+            print(f"  {name:<56} p50 {p50 * 1000:6.3f} ms  p95 {p95 * 1000:6.3f} ms  {p95 / b95:7.1f}x"
+                  + verdict(p95, target, what="p95", sep="  "))
         print(f"  first call on the big store (loads {n_dev} names): {cold * 1000:.0f} ms, "
               f"{len(got)} candidates returned (cap {LIMIT})")
         return 0
-    finally:
-        if a.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
