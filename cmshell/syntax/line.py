@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cmshell.syntax.words import pipeline_end, word_at
+
 
 class LineError(Exception):
     """The line cannot be parsed (message fit for the user)."""
@@ -59,7 +61,7 @@ def _command(line: str, i: int) -> tuple[Command, int]:
             i = n
             break
         if c == "|" and depth == 0:
-            end = shell_end(line, i + 1)
+            end = _shell_end(line, i + 1)
             cmd.pipe = line[i + 1:end].strip()
             if not cmd.pipe:
                 raise LineError("Missing command after '|'")
@@ -93,51 +95,18 @@ def _command(line: str, i: int) -> tuple[Command, int]:
     return cmd, i
 
 
-def shell_end(line: str, i: int, *, strict: bool = True) -> int:
-    """Where a pipeline for the OS shell ends: the first `;` outside its quotes, or the end
-    (an unclosed quote is an error unless `strict` is off, as for a line still being typed)."""
-    quote = None
-    for j in range(i, len(line)):
-        c = line[j]
-        if quote:
-            if c == quote:
-                quote = None
-        elif c in "'\"":
-            quote = c
-        elif c == ";":
-            return j
-    if quote and strict:
+def _shell_end(line: str, i: int) -> int:
+    end, unclosed = pipeline_end(line, i)
+    if unclosed:
         raise LineError("Unbalanced quotes")
-    return len(line)
+    return end
 
 
 def _word(line: str, i: int) -> tuple[str, int]:
-    """One word starting at i (after blanks); double quotes group, backslash escapes."""
-    n = len(line)
-    while i < n and line[i] in " \t":
+    """One word starting at i (after blanks)."""
+    while i < len(line) and line[i] in " \t":
         i += 1
-    out: list[str] = []
-    quoted = False
-    while i < n:
-        c = line[i]
-        if c == '"':
-            quoted = True
-            j = i + 1
-            while j < n and line[j] != '"':
-                if line[j] == "\\" and j + 1 < n and line[j + 1] in '"\\':
-                    j += 1
-                out.append(line[j])
-                j += 1
-            if j >= n:
-                raise LineError("Unbalanced quotes")
-            i = j + 1
-            continue
-        if c in " \t;|()>" or (c == "#" and not out and not quoted):
-            break
-        if c == "\\" and i + 1 < n:
-            out.append(line[i + 1])
-            i += 2
-            continue
-        out.append(c)
-        i += 1
-    return "".join(out), i
+    w = word_at(line, i)
+    if w.unclosed:
+        raise LineError("Unbalanced quotes")
+    return w.value, w.end

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cmshell.syntax.line import shell_end
+from cmshell.syntax.words import pipeline_end, word_at
 
 
 @dataclass
@@ -42,7 +42,7 @@ def scan(line: str) -> list[Tok]:
             break
         if c == "|":
             toks.append(Tok("pipe", i, i + 1))
-            end = shell_end(line, i + 1, strict=False)
+            end = pipeline_end(line, i + 1)[0]
             if line[i + 1:end].strip():
                 toks.append(Tok("rest", i + 1, end, line[i + 1:end]))
             i = end
@@ -65,31 +65,5 @@ def scan(line: str) -> list[Tok]:
 
 
 def _word(line: str, i: int) -> Tok:
-    start, n = i, len(line)
-    out: list[str] = []
-    quoted = unclosed = False
-    while i < n:
-        c = line[i]
-        if c == '"':
-            quoted = True
-            j = i + 1
-            while j < n and line[j] != '"':
-                if line[j] == "\\" and j + 1 < n and line[j + 1] in '"\\':
-                    j += 1
-                out.append(line[j])
-                j += 1
-            if j >= n:
-                unclosed = True
-                i = n
-                break
-            i = j + 1
-            continue
-        if c in " \t;|()>" or (c == "#" and not out and not quoted):
-            break
-        if c == "\\" and i + 1 < n:
-            out.append(line[i + 1])
-            i += 2
-            continue
-        out.append(c)
-        i += 1
-    return Tok("word", start, i, "".join(out), quoted, unclosed)
+    w = word_at(line, i)
+    return Tok("word", i, w.end, w.value, w.quoted, w.unclosed)
