@@ -115,6 +115,6 @@ class Registry:
 
 
 def load() -> Registry:
-    # importing the families registers their commands
-    from cmshell.commands import bulk, kubelet, lists, navigation, objects, review, scripting, staging, terminal  # noqa: F401,E501
+    from cmshell.commands import (  # noqa: F401  (importing a family registers its commands)
+        bulk, kubelet, lists, navigation, objects, ranges, review, scripting, staging, terminal)
     return Registry(_DEFS)

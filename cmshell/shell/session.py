@@ -42,7 +42,7 @@ class Session:
         self.previous: list[Level] = []
         self._host = host
         self.memo: dict = {}      # per-command caches (inheritance look-ups), cleared by execute
-        self.range = None         # commands/bulk.py Range: `range -n …` applies commands to its members
+        self.range = None         # commands/ranges.py Range: `range -n …` applies commands to its members
         from cmshell.shell.events import EventQueue
         self.events = EventQueue()   # notices (commits, backends); any thread may post
         from cmshell.commands import registry
@@ -227,8 +227,8 @@ class Session:
             if scripting.run_alias(self, name, args):
                 return
         if self.range is not None:                     # `range`: run for every member
-            from cmshell.commands import bulk
-            if bulk.in_range(self, words):
+            from cmshell.commands import ranges
+            if ranges.in_range(self, words):
                 return
         mode = self.schema.modes.get(name.lower())
         if mode is not None and mode.top:
