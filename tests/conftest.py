@@ -124,6 +124,20 @@ def assert_ok(res: Result) -> None:
     assert res.returncode == 0 and res.stderr == "", str(res)
 
 
+def pytest_configure(config) -> None:
+    """The whole run happens in a network namespace of its own (tests/infra/netns.py)."""
+    from tests.infra import netns
+    netns.enter_private_netns()
+
+
+@pytest.fixture(scope="session")
+def private_network() -> None:
+    """Backend tests need the private network namespace; without it they skip, saying why."""
+    from tests.infra import netns
+    if not netns.isolated():
+        pytest.skip(netns.why_not())
+
+
 # -- fixtures --------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,1 @@
+"""Test infrastructure: a private network namespace, real sshd nodes, a real kube-apiserver."""
