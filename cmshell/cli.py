@@ -2,18 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import enum
 import os
 import sys
 
 from cmshell import __version__
 from cmshell.env import Environment
-
-
-class Exit(enum.IntEnum):
-    OK = 0          # every command succeeded
-    FAILED = 1      # a command failed (or the store could not be opened)
-    USAGE = 2       # bad command-line options
+from cmshell.status import Exit
 
 
 def parser() -> argparse.ArgumentParser:

@@ -1,17 +1,24 @@
-"""The environment a run happens in: streams, terminal, colour, paths, user. Injectable for tests."""
+"""The environment a run happens in: streams, terminal, colour, paths, clock, user.
+
+Everything a run takes from outside comes through here, so that `cli.main(argv, env)` runs
+in-process in tests with its own streams, variables and clock.
+"""
 from __future__ import annotations
 
 import os
 import sys
+import time
 from dataclasses import dataclass, field
+from typing import Any, Callable, MutableMapping
 
 
 @dataclass
 class Environment:
-    stdin: object = field(default_factory=lambda: sys.stdin)
-    stdout: object = field(default_factory=lambda: sys.stdout)
-    stderr: object = field(default_factory=lambda: sys.stderr)
-    environ: dict = field(default_factory=lambda: os.environ)
+    stdin: Any = field(default_factory=lambda: sys.stdin)
+    stdout: Any = field(default_factory=lambda: sys.stdout)
+    stderr: Any = field(default_factory=lambda: sys.stderr)
+    environ: MutableMapping[str, str] = field(default_factory=lambda: os.environ)
+    clock: Callable[[], float] = time.time
 
     @property
     def stdin_isatty(self) -> bool:
@@ -42,18 +49,52 @@ class Environment:
     def home(self) -> str:
         return self.environ.get("HOME") or os.path.expanduser("~")
 
+    @property
+    def debug(self) -> bool:
+        """CMSHELL_DEBUG=1: unexpected errors raise (with a traceback) instead of one line."""
+        return bool(self.environ.get("CMSHELL_DEBUG"))
+
+    @property
+    def editor(self) -> str:
+        return self.environ.get("VISUAL") or self.environ.get("EDITOR") or "vi"
+
+    @property
+    def shell(self) -> str:
+        return self.environ.get("SHELL") or "/bin/sh"
+
+    def expand(self, path: str) -> str:
+        """`~` and `~/x` against this environment's HOME (not the process's)."""
+        if path == "~" or path.startswith("~/"):
+            return self.home + path[1:]
+        return os.path.expanduser(path)
+
     def default_db(self) -> str:
         if self.environ.get("CMSHELL_DB"):
             return self.environ["CMSHELL_DB"]
         data = self.environ.get("XDG_DATA_HOME") or os.path.join(self.home, ".local", "share")
         return os.path.join(data, "cmshell", "cluster.db")
 
+    def cache_dir(self) -> str:
+        return os.path.join(self.environ.get("XDG_CACHE_HOME") or os.path.join(self.home, ".cache"),
+                            "cmshell")
+
+    def config_dir(self) -> str:
+        return os.path.join(self.environ.get("XDG_CONFIG_HOME") or os.path.join(self.home, ".config"),
+                            "cmshell")
+
     def rc_file(self) -> str:
         return os.path.join(self.home, ".cmshellrc")
 
+    def history_file(self) -> str:
+        return os.path.join(self.home, ".cmshell_history")
 
-def _isatty(stream) -> bool:
+    def scripts_dir(self) -> str:
+        """Where `NAME.cmsh` script aliases live."""
+        return os.path.join(self.home, ".cmshell")
+
+
+def _isatty(stream: Any) -> bool:
     try:
-        return stream.isatty()
+        return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False

@@ -5,7 +5,7 @@ import os
 import shutil
 import tempfile
 
-from cmshell.cli import Exit
+from cmshell.status import Exit
 from cmshell.env import Environment
 
 DEMO = os.path.join(os.path.dirname(__file__), "fixtures", "basecm10.yaml")
@@ -19,8 +19,10 @@ class StartError(Exception):
 
 class Runner:
     def __init__(self, args, env: Environment):
+        from cmshell.commands import registry
+        from cmshell.errors import CommandError
         from cmshell.model.schema import load_schema
-        from cmshell.shell.session import CommandError, Session
+        from cmshell.shell.session import Session
         from cmshell.store import StoreError, open_store
         from cmshell.workspace import Workspace
 
@@ -36,8 +38,11 @@ class Runner:
         except StoreError as e:
             self.close()
             raise StartError(str(e)) from None
-        self.schema = load_schema()
+        self.schema = load_schema(cache_dir=env.cache_dir())
         self.ws = Workspace(self.store, self.schema)
+        interactive = env.stdin_isatty and not (args.commands or args.file)
+        self.session = Session(self.ws, self.schema, registry.load(), env=env, interactive=interactive)
+        self.session.settings.quit_confirmation = not args.noquitconfirmation
         try:
             if args.demo:
                 self._load(DEMO)
@@ -46,14 +51,10 @@ class Runner:
         except (CommandError, StoreError) as e:
             self.close()
             raise StartError(str(e)) from None
-        interactive = env.stdin_isatty and not (args.commands or args.file)
-        self.session = Session(self.ws, self.schema, user=env.user, out=env.stdout, err=env.stderr,
-                               interactive=interactive)
-        self.session.settings.quit_confirmation = not args.noquitconfirmation
 
     def _load(self, path):
         from cmshell.shell import cluster_io
-        cluster_io.load(self.ws, self.schema, path, user=self.env.user)
+        cluster_io.load(self.session.committer, path)
 
     def close(self) -> None:
         store = getattr(self, "store", None)
@@ -105,9 +106,10 @@ class Runner:
                 self.session.run_line(line)
 
     def _batch(self, lines, *, echo: bool, split_commands: bool = False) -> int:
-        from cmshell.shell.session import Quit
+        from cmshell.errors import Quit
         from cmshell.syntax.line import LineError, split
         s, out = self.session, self.env.stdout
+        s.events.listener = lambda: None      # events go to `pending`; printed after each command
         ok = True
         try:
             for line in lines:
@@ -127,10 +129,27 @@ class Runner:
                     elif echo or self.args.echo:
                         out.write(unit + "\n")
                     good = s.run_line(unit)
+                    self._print_events()
                     out.flush()
                     ok = ok and good
                     if not good and self.args.quit:
                         return Exit.FAILED
         except Quit:
             pass
+        finally:
+            s.events.listener = None
         return Exit.OK if ok else Exit.FAILED
+
+    def _print_events(self) -> None:
+        """The consequences of this run's own commits (backend events), right after the command
+        that caused them; the commit notice itself is left to `events` (the command's own
+        output already says what was committed). Other events wait for `events`."""
+        from cmshell.events import COMMIT
+        q = self.session.events
+        later = []
+        for ev in q.take_pending():
+            if ev.seq in q.own and ev.kind != COMMIT:
+                self.env.stdout.write(ev.line() + "\n")
+            else:
+                later.append(ev)
+        q.defer(later)

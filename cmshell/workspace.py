@@ -249,12 +249,8 @@ class Workspace:
                                   st.base.revision if st.base else None, self.denormalise(m, st.doc)))
         return out
 
-    def commit(self, rids, *, user: str, comment: str = "") -> None:
-        rids = [r for r in rids if self.state(r) is not None]
-        if not rids:
-            return
-        changes = self.changes(rids)
-        self.store.commit(changes, user=user, comment=comment)
+    def committed(self, rids) -> None:
+        """The staged objects `rids` are stored now: drop them and re-read their modes."""
         for rid in rids:
             st = self.staged.pop(rid)
             self.forget(st.mode)

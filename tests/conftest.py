@@ -38,6 +38,21 @@ def child_env(home: Path, cache: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def session_on(store, cache: Path | None = None, **environ: str):
+    """A shell Session in this process over `store`, with its own StringIO streams."""
+    import io
+
+    from cmshell.commands import registry
+    from cmshell.env import Environment
+    from cmshell.model.schema import load_schema
+    from cmshell.shell.session import Session
+    from cmshell.workspace import Workspace
+    env = Environment(stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(),
+                      environ={"HOME": "/nonexistent", "USER": "tester", **environ})
+    schema = load_schema(cache_dir=str(cache) if cache else None)
+    return Session(Workspace(store, schema), schema, registry.load(), env=env)
+
+
 def copy_store(src: Path, dst: Path) -> Path:
     for suffix in ("", "-wal", "-shm"):
         if Path(str(src) + suffix).exists():

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from cmshell.commands.registry import command
 from cmshell.shell.location import Level, find_row, row_key
-from cmshell.shell.session import CommandError
+from cmshell.errors import CommandError
 from cmshell.syntax.nodelist import NodeListError, parse, parse_parts, render, short, split_number
 
 GROUPS = {"-n": "nodes", "--nodes": "nodes", "-c": "category", "--category": "category",

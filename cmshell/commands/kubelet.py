@@ -5,7 +5,7 @@ import os
 
 from cmshell.commands.registry import command
 from cmshell.output import table
-from cmshell.shell.session import CommandError
+from cmshell.errors import CommandError
 
 USAGE = [
     "options [kubelet]",

@@ -9,7 +9,7 @@ from cmshell.commands.registry import command
 from cmshell.model.validate import pointer_modes, references
 from cmshell.output import table
 from cmshell.shell.location import Level, find_row
-from cmshell.shell.session import CommandError
+from cmshell.errors import CommandError
 from cmshell.syntax.nodelist import plain, split_number
 
 

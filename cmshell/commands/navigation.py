@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from cmshell.commands.registry import command
-from cmshell.shell.session import CommandError, Quit
+from cmshell.errors import CommandError, Quit
 
 
 @command("use", "Use the specified object", usage=["use <object>"],

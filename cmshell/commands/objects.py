@@ -10,7 +10,7 @@ from cmshell.model import values
 from cmshell.output import table
 from cmshell.shell.location import Level, find_row, row_key
 from cmshell.shell.files import read_text
-from cmshell.shell.session import CommandError
+from cmshell.errors import CommandError
 from cmshell.shell.target import (display, effective_table, get_lines, inherited_role_rows, param_of,
                                   raw, sibling, spec_of, split_target)
 
@@ -173,7 +173,7 @@ def _check_settable(p):
 
 def _blob_value(s, path, p, words):
     if words:
-        return read_text(os.path.expanduser(words[0]), words[0])
+        return read_text(s.env.expand(words[0]), words[0])
     from cmshell.shell import editor
     current = raw(s.element(path), p)
     return editor.edit_text(s, current, p.name)

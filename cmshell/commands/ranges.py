@@ -3,9 +3,9 @@ the prompt shows the grouping, `[basecm10->device{-n node001..024}]%`."""
 from __future__ import annotations
 
 from cmshell.commands.bulk import Errors, label, listpath, parse_options, select
-from cmshell.commands.registry import command
+from cmshell.commands.registry import HOOKS, command
 from cmshell.shell.location import Level
-from cmshell.shell.session import CommandError
+from cmshell.errors import CommandError
 from cmshell.syntax.nodelist import render
 
 # commands that work on one object: in a range they run once per member
@@ -143,3 +143,6 @@ def _each_member(s, r: Range, words: list[str]) -> None:
     if new_sub is not None:
         r.sub = new_sub
     errors.report(s)
+
+
+HOOKS.range = in_range

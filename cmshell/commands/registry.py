@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from cmshell.errors import CommandError
+
 # scopes: "top" everywhere; "mode" inside any mode; "roles" in a roles collection;
 # "element" only with an object selected; "custom" when the selected object's schema names it
 # "mode:NAME" at top-level mode NAME (its list or one of its objects)
@@ -92,13 +94,30 @@ def command(name: str, summary: str, *, scope: str = "mode", usage=(), examples=
     return deco
 
 
+def _declines(session, *args) -> bool:
+    return False
+
+
+@dataclass
+class Hooks:
+    """What the session asks before dispatching a word; each returns True when it ran the
+    command. The command families fill these in (scripting: aliases, ranges: `range`), so that
+    the session needs no import of them."""
+    alias: Callable[..., bool] = _declines       # (session, name, args): alias text
+    range: Callable[..., bool] = _declines       # (session, words): run for each range member
+    script: Callable[..., bool] = _declines      # (session, name, args): ~/.cmshell/NAME.cmsh
+
+
+HOOKS = Hooks()
+
+
 class Registry:
-    def __init__(self, defs: dict[str, CommandDef]):
+    def __init__(self, defs: dict[str, CommandDef], hooks: Hooks = HOOKS):
         self.defs = defs
+        self.hooks = hooks
         self.aliases = dict(BUILTIN_ALIASES)
 
     def find(self, session, name: str) -> CommandDef | None:
-        from cmshell.shell.session import CommandError
         d = self.defs.get(name) or self.defs.get(self.aliases.get(name, ""))
         if d is None:
             return None

@@ -9,7 +9,7 @@ from cmshell.model import diff as fdiff
 from cmshell.model.nodeset import compress
 from cmshell.output import table
 from cmshell.shell.location import find_row
-from cmshell.shell.session import CommandError
+from cmshell.errors import CommandError
 from cmshell.store.base import StoreError
 
 
@@ -119,12 +119,12 @@ def _journal_show(s, seq: int) -> None:
     e = _entry(s, seq)
     head = f"Commit {e.seq} by {e.user} at {_when(e.time)}"
     lines = [head + (f": {e.comment}" if e.comment else "")]
-    for ch in sorted(e.changes, key=lambda c: (c["mode"], c["name"])):
-        mode = s.schema.modes.get(ch["mode"])
+    for ch in sorted(e.changes, key=lambda c: (c.mode, c.name)):
+        mode = s.schema.modes.get(ch.mode)
         if mode is None:
-            lines.append(f"  {ch['mode']} {ch['name']} (mode unknown to this version)")
+            lines.append(f"  {ch.mode} {ch.name} (mode unknown to this version)")
             continue
-        lines += fdiff.object_diff(s.schema, mode, ch["before"], ch["after"],
+        lines += fdiff.object_diff(s.schema, mode, ch.before, ch.after,
                                    old="before", new="after", verbose=True)
     s.write("\n".join(lines))
 
@@ -243,6 +243,6 @@ def _state_at(s, seq: int, last: int) -> dict:
         if e is None:
             continue
         for ch in e.changes:
-            if ch["id"] not in out:
-                out[ch["id"]] = (ch["mode"], ch["before"])
+            if ch.id not in out:
+                out[ch.id] = (ch.mode, ch.before)
     return out

@@ -11,10 +11,10 @@ import os
 import re
 import time
 
-from cmshell.commands.registry import BUILTIN_ALIASES, command
+from cmshell.commands.registry import BUILTIN_ALIASES, HOOKS, command
 from cmshell.commands.staging import Failed
 from cmshell.shell.files import read_text
-from cmshell.shell.session import CommandError
+from cmshell.errors import CommandError
 from cmshell.syntax.line import LineError, split
 
 SCRIPT_SUFFIX = ".cmsh"
@@ -24,10 +24,6 @@ _SPECIAL = re.compile(r'[;|>#()!"\\]|^\s|\s$|^$')
 _UNSAFE = re.compile(r'[\s;|>()"\\]|^[#!]')      # what the line syntax would not read back as one word
 _SCRIPT_NAME = re.compile(r"^[A-Za-z0-9_+][A-Za-z0-9_.+-]*$")
 _PARAM = re.compile(r"\$(?:(\d)|\{(\d+)(?::?-([^}]*))?\}|([@*#]))")
-
-
-def scripts_dir() -> str:
-    return os.path.join(os.path.expanduser("~"), ".cmshell")
 
 
 def quote(word: str) -> str:
@@ -80,16 +76,16 @@ def _run_nested(s, frame, fn) -> None:
         raise Failed()       # the failing command has printed its error
 
 
-def script_path(name: str) -> str | None:
+def script_path(s, name: str) -> str | None:
     if not _SCRIPT_NAME.match(name):
         return None
-    path = os.path.join(scripts_dir(), name + SCRIPT_SUFFIX)
+    path = os.path.join(s.env.scripts_dir(), name + SCRIPT_SUFFIX)
     return path if os.path.isfile(path) else None
 
 
 def run_script_alias(s, name: str, args: list[str]) -> bool:
     """`NAME args` runs ~/.cmshell/NAME.cmsh when nothing else is called NAME."""
-    path = script_path(name)
+    path = script_path(s, name)
     if path is None:
         return False
     run_file(s, path, args)
@@ -100,7 +96,7 @@ def script_aliases(s) -> dict[str, str]:
     """name -> `run PATH` for the scripts in ~/.cmshell that no command, mode or alias hides."""
     out = {}
     try:
-        entries = sorted(os.scandir(scripts_dir()), key=lambda e: e.name)
+        entries = sorted(os.scandir(s.env.scripts_dir()), key=lambda e: e.name)
     except OSError:
         return out
     for e in entries:
@@ -157,8 +153,8 @@ def unalias(s, args):
         raise CommandError("Usage: unalias <name> [<name> ...]")
     for name in args:
         if name not in s.commands.aliases:
-            if script_path(name):
-                raise CommandError(f"{name} runs {script_path(name)}; remove or rename the file "
+            if script_path(s, name):
+                raise CommandError(f"{name} runs {script_path(s, name)}; remove or rename the file "
                                    "to drop the alias")
             raise CommandError(f"No alias named {name}")
     for name in args:
@@ -187,7 +183,7 @@ def run(s, args):
             raise CommandError(f"run: unknown option {opt}")
     if not args:
         raise CommandError("Usage: run [-x] [-q] <file> [<argument> ...]")
-    run_file(s, os.path.expanduser(args[0]), args[1:], echo=echo, stop=stop)
+    run_file(s, s.env.expand(args[0]), args[1:], echo=echo, stop=stop)
 
 
 def run_file(s, path: str, params: list[str], *, echo: bool = False, stop: bool = False) -> None:
@@ -280,12 +276,12 @@ def bookmark(s, args):
     if opt in ("-s", "--save"):
         if len(args) != 2:
             raise CommandError("Usage: bookmark -s <file>")
-        _save_marks(s, os.path.expanduser(args[1]))
+        _save_marks(s, s.env.expand(args[1]))
         return
     if opt in ("-x", "--load"):
         if len(args) != 2:
             raise CommandError("Usage: bookmark -x <file>")
-        _load_marks(s, os.path.expanduser(args[1]))
+        _load_marks(s, s.env.expand(args[1]))
         return
     if opt.startswith("-") and len(opt) > 1:
         raise CommandError(f"bookmark: unknown option {opt}")
@@ -454,3 +450,7 @@ def _forget_unstaged(s) -> None:
     for mode in s.ws.loaded_modes():
         if mode not in staged:
             s.ws.forget(mode)
+
+
+HOOKS.alias = run_alias
+HOOKS.script = run_script_alias

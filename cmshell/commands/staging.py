@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from cmshell.commands.registry import command
+from cmshell.commit import CommitRefused
+from cmshell.errors import CommandError
 from cmshell.output import table
-from cmshell.shell import events
-from cmshell.shell.session import CommandError
 from cmshell.store.base import StoreError
 
 
@@ -26,8 +26,7 @@ def _scope(s) -> tuple[list[str], str | None]:
 
 
 def problems(s, rids) -> list:
-    fallback = s.path[0].mode.name if s.path else None
-    return s.ws.validate([(s.ws.staged[r].mode if r in s.ws.staged else fallback, r) for r in rids])
+    return s.committer.problems(rids, s.path[0].mode.name if s.path else None)
 
 
 def _print_problems(s, probs) -> None:
@@ -48,24 +47,19 @@ def commit(s, args):
     rids, mode = _scope(s)
     from cmshell.commands import lists
     rids = lists.with_rename_group(s, rids)    # a rename commits with the pointers it moved
-    rids = [r for r in rids if s.ws.state(r) is not None]
-    probs = problems(s, rids)
-    if probs:
-        _print_problems(s, probs)
-        raise Failed()
-    counts: dict[str, list[int]] = {}
-    for rid in rids:
-        st = s.ws.staged[rid]
-        c = counts.setdefault(st.mode, [0, 0])
-        c[0 if st.doc is None else 1] += 1
-    done = events.describe(s, rids)
     try:
-        s.ws.commit(rids, user=s.user, comment=comment)
+        done = s.committer.commit(rids, comment=comment)
+    except CommitRefused as e:
+        _print_problems(s, e.problems)
+        raise Failed() from None
     except StoreError as e:
         raise CommandError(str(e)) from None
-    events.committed(s, done)       # `[notice] basecm10: Committed 1 Device (node001)`
     if s.path and s.path[0].key is not None:
         return          # object level: silent, as cmsh
+    counts: dict[str, list[int]] = {}
+    for ch in done.changes if done else ():
+        c = counts.setdefault(ch.mode, [0, 0])
+        c[0 if ch.after is None else 1] += 1
     modes = [mode] + sorted(set(counts) - {mode}) if mode else sorted(counts)
     for m in modes:
         removed, committed = counts.get(m, [0, 0])

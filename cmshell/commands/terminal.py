@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 from cmshell.commands.registry import command
-from cmshell.shell.events import SEVERITIES, stamp
-from cmshell.shell.session import CommandError
+from cmshell.events import SEVERITIES, stamp
+from cmshell.errors import CommandError
 
 
 @command("history", "Show the command history (~/.cmshell_history)", scope="top",
          usage=["history [-t|--timestamps] [<count>]"],
          examples=["history", "history -t 20", "history | grep commit"], args=("any?",))
 def history_(s, args):
-    from cmshell.repl import history as hist
+    from cmshell.shell import history_file
     stamps, count = False, None
     for a in args:
         if a in ("-t", "--timestamps"):
@@ -19,7 +19,7 @@ def history_(s, args):
             count = int(a)
         else:
             raise CommandError(f"history: unexpected argument {a} (usage: history [-t] [<count>])")
-    entries = list(enumerate(hist.read(hist.default_path()), 1))
+    entries = list(enumerate(history_file.read(s.env.history_file()), 1))
     if count is not None:
         entries = entries[-count:] if count else []
     width = len(str(entries[-1][0])) if entries else 1

@@ -219,7 +219,7 @@ def _mode_from(d: dict) -> Mode:
     )
 
 
-def _raw_schema(directory: str) -> tuple[list[dict], list[dict]]:
+def _raw_schema(directory: str, cache_dir: str | None) -> tuple[list[dict], list[dict]]:
     """The parsed YAML of every mode and role file, through a JSON cache keyed by the files'
     names, sizes and mtimes (parsing 27 YAML files costs more than the rest of a start-up)."""
     import hashlib
@@ -231,17 +231,19 @@ def _raw_schema(directory: str) -> tuple[list[dict], list[dict]]:
             files += sorted(os.path.join(d, e.name) for e in os.scandir(d) if e.name.endswith(".yaml"))
     stamp = hashlib.sha1(repr([(f, os.stat(f).st_mtime_ns, os.stat(f).st_size) for f in files])
                          .encode()).hexdigest()[:16]
-    cache_dir = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "cmshell")
-    cache = os.path.join(cache_dir, f"schema-{stamp}.json")
-    try:
-        with open(cache, encoding="utf-8") as fh:
-            data = json.load(fh)
-        return data["modes"], data["roles"]
-    except (OSError, ValueError, KeyError):
-        pass
+    cache = os.path.join(cache_dir, f"schema-{stamp}.json") if cache_dir else None
+    if cache:
+        try:
+            with open(cache, encoding="utf-8") as fh:
+                data = json.load(fh)
+            return data["modes"], data["roles"]
+        except (OSError, ValueError, KeyError):
+            pass
     rdir = os.path.join(directory, "roles")
     modes = [_load_yaml(f) for f in files if os.path.dirname(f) != rdir]
     roles = [_load_yaml(f) for f in files if os.path.dirname(f) == rdir]
+    if not cache_dir or not cache:
+        return modes, roles
     try:
         os.makedirs(cache_dir, mode=0o700, exist_ok=True)
         tmp = f"{cache}.{os.getpid()}.tmp"
@@ -253,8 +255,10 @@ def _raw_schema(directory: str) -> tuple[list[dict], list[dict]]:
     return modes, roles
 
 
-def load_schema(directory: str = MODES_DIR) -> Schema:
-    raw_modes, raw_roles = _raw_schema(directory)
+def load_schema(directory: str = MODES_DIR, *, cache_dir: str | None = None) -> Schema:
+    """The schema of `directory`; with `cache_dir`, parsed once and kept there as JSON (so that
+    later runs need no YAML parser)."""
+    raw_modes, raw_roles = _raw_schema(directory, cache_dir)
     modes: dict[str, Mode] = {}
     for d in raw_modes:
         m = _mode_from(d)

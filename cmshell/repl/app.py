@@ -16,9 +16,10 @@ import io
 import threading
 
 from cmshell.repl import history, keys, pager
-from cmshell.shell import events as events_mod
+from cmshell.commit import summary
+from cmshell.events import COMMIT, INTERNAL
 from cmshell.shell.complete import destructive, suggest
-from cmshell.shell.session import Quit
+from cmshell.errors import Quit
 from cmshell.syntax.line import LineError, split
 
 POLL_SECONDS = 0.5          # how often other sessions' commits are looked for
@@ -41,7 +42,7 @@ class Repl:
         self.app = None
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
-        self.history_path = history.default_path(env.environ)
+        self.history_path = env.history_file()
         # stdout redirected: results go there, the prompt to the terminal (stderr); otherwise
         # prompt_toolkit's own choice (which also copes with TERM=dumb)
         self.output = None if env.stdout_isatty else create_output(always_prefer_tty=True)
@@ -234,15 +235,14 @@ class Repl:
         self._watcher.start()
 
     def _watch(self, path: str) -> None:
-        """Other sessions' commits to the same store become broadcast events."""
+        """Other sessions' commits to the same store become broadcast events. A failure is
+        shown once, as an error event, and ends the watching (never silently)."""
         from cmshell.store import open_store
-        try:
-            store = open_store(path)
-        except Exception:
-            return
         s = self.session
         last = self._seen
+        store = None
         try:
+            store = open_store(path)
             while not self._stop.wait(POLL_SECONDS):
                 with self.lock:            # never between a commit and its being marked own
                     entries = [e for e in store.journal(50) if e.seq > last]
@@ -251,17 +251,17 @@ class Repl:
                     last = max(last, e.seq)
                     if e.seq in own:
                         continue
-                    text = events_mod.summary(s.schema, e.objects) or "Committed"
+                    text = summary(s.schema, e.objects) or "Committed"
                     note = f' "{e.comment}"' if e.comment else ""
                     s.events.post("notice", s.host, f"{text} by {e.user}{note}", broadcast=True,
-                                  when=e.time)
-        except Exception:          # the store went away (the shell is ending): stop quietly
-            pass
+                                  when=e.time, kind=COMMIT, seq=e.seq)
+        except Exception as exc:       # noqa: BLE001 - any failure must reach the user once
+            if not self._stop.is_set():
+                s.events.post("error", s.host, f"Stopped watching for other sessions' commits: "
+                              f"{type(exc).__name__}: {exc}", kind=INTERNAL)
         finally:
-            try:
+            if store is not None:
                 store.close()
-            except Exception:
-                pass
 
 
 class _HeldOutput:

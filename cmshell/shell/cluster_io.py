@@ -1,8 +1,9 @@
 """`--load FILE` and `--dump`: whole clusters as YAML documents (docs/schema.md)."""
 from __future__ import annotations
 
+from cmshell.commit import CommitRefused, Committer
+from cmshell.errors import CommandError
 from cmshell.model.schema import Mode, Schema
-from cmshell.shell.session import CommandError
 from cmshell.workspace import Workspace
 
 
@@ -11,8 +12,9 @@ def _yaml():
     return yaml
 
 
-def load(ws: Workspace, schema: Schema, path: str, *, user: str) -> int:
+def load(committer: Committer, path: str) -> int:
     """Stage every object of the file, validate, commit in one transaction; the object count."""
+    ws, schema = committer.ws, committer.ws.schema
     yaml = _yaml()
     try:
         with open(path, encoding="utf-8") as fh:
@@ -39,11 +41,11 @@ def load(ws: Workspace, schema: Schema, path: str, *, user: str) -> int:
                 raise CommandError(f"{path}: a {mode_name} object without {mode.key}")
             _check_keys(schema, mode, doc, f"{path}: {mode_name} {doc[mode.key]}")
             rids.append(ws.add(mode_name, ws.normalise(mode, doc)))
-    probs = ws.validate([(ws.staged[r].mode, r) for r in rids])
-    if probs:
-        p = probs[0]
-        raise CommandError(f"{path}: {p.field}: {p.message}" + (f" (and {len(probs) - 1} more)" if len(probs) > 1 else ""))
-    ws.commit(rids, user=user, comment=f"load {path}")
+    try:
+        committer.commit(rids, comment=f"load {path}")
+    except CommitRefused as e:
+        p, more = e.problems[0], len(e.problems) - 1
+        raise CommandError(f"{path}: {p.field}: {p.message}" + (f" (and {more} more)" if more else "")) from None
     return len(rids)
 
 

@@ -6,7 +6,7 @@ import shlex
 import subprocess
 import tempfile
 
-from cmshell.shell.session import CommandError
+from cmshell.errors import CommandError
 
 
 def edit_text(session, current: str, name: str) -> str | None:
@@ -14,7 +14,7 @@ def edit_text(session, current: str, name: str) -> str | None:
     if not session.interactive:
         raise CommandError(f"Missing value for {name} (give a file name; the editor opens only "
                            "in an interactive session)")
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    editor = session.env.editor
     fd, path = tempfile.mkstemp(prefix=f"cmshell-{name}-", suffix=".txt")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -1,7 +1,7 @@
 """Reading a user's text file for a command (scripts, blobs, bookmarks): one-line errors."""
 from __future__ import annotations
 
-from cmshell.shell.session import CommandError
+from cmshell.errors import CommandError
 
 
 def read_text(path: str, shown: str | None = None) -> str:

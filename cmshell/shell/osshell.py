@@ -2,17 +2,35 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
-import sys
+
+
+def _real_fd(stream) -> bool:
+    """The stream is a file descriptor a child process can write to (not a StringIO)."""
+    try:
+        stream.fileno()
+        return True
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _shell(session, command: str, *, input: str | None = None) -> int:
+    """Run `command` with the session's environment; its output goes to the session's out."""
+    session.out.flush()
+    direct = _real_fd(session.out)
+    proc = subprocess.run(command, shell=True, input=input, text=True, env=dict(session.env.environ),
+                          stdout=session.out if direct else subprocess.PIPE)
+    if not direct and proc.stdout:
+        session.out.write(proc.stdout)
+    return proc.returncode
 
 
 def run(session, command: str) -> bool:
-    session.out.flush()
-    if not command:
-        command = os.environ.get("SHELL", "/bin/sh")
-    rc = subprocess.call(command, shell=True)
-    return rc == 0
+    command = command or session.env.shell
+    if session.interactive:       # `!bash`, `!vi x`: the child owns the terminal
+        session.out.flush()
+        return subprocess.call(command, shell=True, env=dict(session.env.environ)) == 0
+    return _shell(session, command) == 0
 
 
 def capture(session, cmd, runner) -> bool:
@@ -27,17 +45,13 @@ def capture(session, cmd, runner) -> bool:
     if cmd.redirect is not None:
         op, path = cmd.redirect
         try:
-            with open(os.path.expanduser(path), "a" if op == ">>" else "w", encoding="utf-8") as fh:
+            with open(session.env.expand(path), "a" if op == ">>" else "w", encoding="utf-8") as fh:
                 fh.write(text)
         except OSError as e:
             session.error(f"Cannot write {path}: {e.strerror}")
             return False
     if cmd.pipe is not None:
-        session.out.flush()
-        proc = subprocess.run(cmd.pipe, shell=True, input=text, text=True,
-                              stdout=None if session.out is sys.stdout else subprocess.PIPE)
-        if proc.stdout is not None:
-            session.out.write(proc.stdout)
-        ok = ok and proc.returncode in (0, 1)   # grep finding nothing is not a failure
+        rc = _shell(session, cmd.pipe, input=text)
+        ok = ok and rc in (0, 1)   # grep finding nothing is not a failure
     return ok
 

@@ -1,22 +1,20 @@
 """A session: the workspace, the current location, and running parsed commands."""
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from cmshell.commit import Committer
+from cmshell.env import Environment
+from cmshell.errors import CommandError, Quit
+from cmshell.events import EventQueue
 from cmshell.model.schema import Mode, Schema
 from cmshell.shell.location import Level, find_row, row_key
 from cmshell.syntax.line import Command, LineError, split
 from cmshell.workspace import Workspace
 
-
-class CommandError(Exception):
-    """A command failed; the message is the one line the user sees."""
-
-
-class Quit(Exception):
-    """The session ends (quit, or exit at the top level)."""
+if TYPE_CHECKING:
+    from cmshell.commands.registry import Registry
 
 
 @dataclass
@@ -29,13 +27,14 @@ class Settings:
 
 
 class Session:
-    def __init__(self, ws: Workspace, schema: Schema, *, user: str, host: str | None = None,
-                 out=None, err=None, interactive: bool = False):
+    def __init__(self, ws: Workspace, schema: Schema, commands: "Registry", *, env: Environment,
+                 host: str | None = None, interactive: bool = False):
         self.ws = ws
         self.schema = schema
-        self.user = user
-        self.out = out or sys.stdout
-        self.err = err or sys.stderr
+        self.env = env
+        self.user = env.user
+        self.out = env.stdout
+        self.err = env.stderr
         self.interactive = interactive
         self.settings = Settings()
         self.path: list[Level] = []
@@ -43,10 +42,10 @@ class Session:
         self._host = host
         self.memo: dict = {}      # per-command caches (inheritance look-ups), cleared by execute
         self.range = None         # commands/ranges.py Range: `range -n …` applies commands to its members
-        from cmshell.shell.events import EventQueue
-        self.events = EventQueue()   # notices (commits, backends); any thread may post
-        from cmshell.commands import registry
-        self.commands = registry.load()
+        self.events = EventQueue(clock=env.clock)   # notices (commits, backends); any thread may post
+        self.committer = Committer(ws, user=self.user, clock=env.clock, events=self.events,
+                                   source=lambda: self.host)
+        self.commands = commands
 
     # -- the head node --------------------------------------------------------------------
     @property
@@ -198,7 +197,7 @@ class Session:
         except (Quit, KeyboardInterrupt):
             raise
         except Exception as e:   # a bug: one line for the user; CMSHELL_DEBUG=1 shows the trace
-            if os.environ.get("CMSHELL_DEBUG"):
+            if self.env.debug:
                 raise
             self.error(f"Internal error: {type(e).__name__}: {e} (CMSHELL_DEBUG=1 shows details)")
             return False
@@ -222,14 +221,11 @@ class Session:
         if not words:
             return
         name, args = words[0], words[1:]
-        if name in self.commands.aliases:              # aliases expand to command text
-            from cmshell.commands import scripting
-            if scripting.run_alias(self, name, args):
-                return
-        if self.range is not None:                     # `range`: run for every member
-            from cmshell.commands import ranges
-            if ranges.in_range(self, words):
-                return
+        hooks = self.commands.hooks
+        if name in self.commands.aliases and hooks.alias(self, name, args):   # alias text
+            return
+        if self.range is not None and hooks.range(self, words):   # `range`: run for every member
+            return
         mode = self.schema.modes.get(name.lower())
         if mode is not None and mode.top:
             self._mode_word(mode, args)
@@ -240,8 +236,7 @@ class Session:
             if sub is not None:
                 self._submode_word(sub, args)
                 return
-            from cmshell.commands import scripting
-            if scripting.run_script_alias(self, name, args):     # ~/.cmshell/NAME.cmsh
+            if hooks.script(self, name, args):     # ~/.cmshell/NAME.cmsh
                 return
             raise CommandError(f"Unknown command: {name}; type 'help' for the commands of this level")
         cmd.run(self, args)

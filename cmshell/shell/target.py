@@ -4,7 +4,7 @@ from __future__ import annotations
 from cmshell.model import inherit, values
 from cmshell.model.schema import Param, Spec
 from cmshell.shell.location import Level, find_row, row_key
-from cmshell.shell.session import CommandError
+from cmshell.errors import CommandError
 
 
 def split_target(s, args: list[str], *, need_more: int = 0) -> tuple[list[Level], list[str]]:

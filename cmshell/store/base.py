@@ -33,12 +33,44 @@ class Change:
 
 @dataclass(frozen=True)
 class JournalEntry:
+    """One commit as `journal` lists it (without the documents)."""
     seq: int
     time: float                 # Unix time
     user: str
     comment: str
     objects: list               # [(mode, name, action)] action: "added" | "modified" | "removed"
-    changes: list = field(default_factory=list)   # [{id, mode, name, before, after}] (journal_entry only)
+
+
+@dataclass(frozen=True)
+class ObjectChange:
+    """One object of a commit, with its documents before and after (None: absent)."""
+    id: str
+    mode: str
+    name: str                   # key after the change (before it, for a removal)
+    before: dict | None
+    after: dict | None
+
+    @property
+    def action(self) -> str:
+        if self.after is None:
+            return "removed"
+        return "added" if self.before is None else "modified"
+
+
+@dataclass(frozen=True)
+class Committed:
+    """What one commit stored: the journal entry whole. Events, the journal and the backends read
+    this value; nobody re-reads the journal to learn what was just committed."""
+    seq: int
+    time: float
+    user: str
+    comment: str
+    changes: tuple[ObjectChange, ...]
+    revisions: dict[str, int] = field(default_factory=dict)   # id -> revision now (not removed)
+
+    @property
+    def objects(self) -> list[tuple[str, str, str]]:
+        return [(c.mode, c.name, c.action) for c in self.changes]
 
 
 class Store(Protocol):
@@ -49,7 +81,8 @@ class Store(Protocol):
     def where(self, mode: str, field: str, value) -> list[str]: ...
     def get(self, mode: str, name: str) -> Record | None: ...
     def is_empty(self) -> bool: ...
-    def commit(self, changes: list[Change], *, user: str, comment: str = "") -> dict[str, int]: ...
+    def commit(self, changes: list[Change], *, user: str, comment: str = "",
+               when: float | None = None) -> Committed | None: ...
     def journal(self, limit: int | None = None) -> list[JournalEntry]: ...
-    def journal_entry(self, seq: int) -> JournalEntry | None: ...
+    def journal_entry(self, seq: int) -> Committed | None: ...
     def close(self) -> None: ...

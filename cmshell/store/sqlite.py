@@ -24,7 +24,7 @@ import time
 from contextlib import contextmanager
 from json.encoder import encode_basestring_ascii as _quote
 
-from .base import Change, ConflictError, JournalEntry, Record, StoreError
+from .base import Change, Committed, ConflictError, JournalEntry, ObjectChange, Record, StoreError
 
 SCHEMA_VERSION = 1
 DEFAULT_TIMEOUT = 10.0          # seconds a writer waits for another one
@@ -295,13 +295,15 @@ class SqliteStore:
 
     # -- committing --------------------------------------------------------------------
 
-    def commit(self, changes: list[Change], *, user: str, comment: str = "") -> dict[str, int]:
+    def commit(self, changes: list[Change], *, user: str, comment: str = "",
+               when: float | None = None) -> Committed | None:
+        """Store the changes in one transaction; None when there are none."""
         with _no_gc():
-            return self._commit(list(changes), user, comment)
+            return self._commit(list(changes), user, comment, time.time() if when is None else when)
 
-    def _commit(self, changes: list[Change], user: str, comment: str) -> dict[str, int]:
+    def _commit(self, changes: list[Change], user: str, comment: str, when: float) -> Committed | None:
         if not changes:
-            return {}
+            return None
         inserts: list[Change] = []
         updates: list[Change] = []
         removals: list[Change] = []
@@ -339,7 +341,7 @@ class SqliteStore:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 result = self._apply(conn, changes, inserts, updates, removals, after_text,
-                                     user, comment)
+                                     user, comment, when)
                 conn.execute("COMMIT")
             except BaseException:
                 self._rollback()
@@ -348,7 +350,8 @@ class SqliteStore:
             raise self._error(exc) from None
         return result
 
-    def _apply(self, conn, changes, inserts, updates, removals, after_text, user, comment):
+    def _apply(self, conn, changes, inserts, updates, removals, after_text, user, comment,
+               when) -> Committed:
         # 1. current rows of everything updated or removed, read inside the transaction
         current: dict[str, tuple] = {}
         existing = [ch.id for ch in updates] + [ch.id for ch in removals]
@@ -376,29 +379,24 @@ class SqliteStore:
             raise self._collision(conn, inserts, updates, removals, current, exc) from None
         conn.execute("RELEASE cmsh_write")
 
-        # 3. journal
+        # 3. journal; the documents before come from the rows read inside this transaction
         objects = []
         parts = []
-        result: dict[str, int] = {}
-        enc = _dumps
+        done: list[ObjectChange] = []
+        revisions: dict[str, int] = {}
         for ch in changes:
-            if ch.after is None:
-                action = "removed"
-            elif ch.base_revision is None:
-                action = "added"
-                result[ch.id] = 1
-            else:
-                action = "modified"
-                result[ch.id] = ch.base_revision + 1
-            objects.append((ch.mode, ch.name, action))
             row = current.get(ch.id)
-            before = row[4] if row is not None else "null"
-            after = after_text.get(ch.id, "null")
+            before = _loads(row[4]) if row is not None else None
+            done.append(ObjectChange(ch.id, ch.mode, ch.name, before, ch.after))
+            objects.append((ch.mode, ch.name, done[-1].action))
+            if ch.after is not None:
+                revisions[ch.id] = 1 if ch.base_revision is None else ch.base_revision + 1
             parts.append('{"id":%s,"mode":%s,"name":%s,"before":%s,"after":%s}'
-                         % (_quote(ch.id), _quote(ch.mode), _quote(ch.name), before, after))
-        conn.execute("INSERT INTO journal(time, user, comment, objects, changes) VALUES(?,?,?,?,?)",
-                     (time.time(), user, comment, enc(objects), "[" + ",".join(parts) + "]"))
-        return result
+                         % (_quote(ch.id), _quote(ch.mode), _quote(ch.name),
+                            row[4] if row is not None else "null", after_text.get(ch.id, "null")))
+        cur = conn.execute("INSERT INTO journal(time, user, comment, objects, changes) VALUES(?,?,?,?,?)",
+                           (when, user, comment, _dumps(objects), "[" + ",".join(parts) + "]"))
+        return Committed(int(cur.lastrowid), when, user, comment, tuple(done), revisions)
 
     def _write(self, conn, inserts, updates, removals, after_text, current) -> None:
         def check(cur, expected: int) -> None:
@@ -457,7 +455,7 @@ class SqliteStore:
         return [JournalEntry(r[0], r[1], r[2], r[3], [tuple(o) for o in _loads(r[4])])
                 for r in rows]
 
-    def journal_entry(self, seq: int) -> JournalEntry | None:
+    def journal_entry(self, seq: int) -> Committed | None:
         try:
             row = self._db().execute(
                 "SELECT seq, time, user, comment, objects, changes FROM journal WHERE seq=?",
@@ -466,8 +464,9 @@ class SqliteStore:
             raise self._error(exc) from None
         if row is None:
             return None
-        return JournalEntry(row[0], row[1], row[2], row[3], [tuple(o) for o in _loads(row[4])],
-                            _loads(row[5]))
+        changes = tuple(ObjectChange(c["id"], c["mode"], c["name"], c["before"], c["after"])
+                        for c in _loads(row[5]))
+        return Committed(row[0], row[1], row[2], row[3], changes)
 
     # -- closing -----------------------------------------------------------------------
 

@@ -5,18 +5,15 @@ before the cursor. No prompt_toolkit here: the pure function on its own.
 """
 from __future__ import annotations
 
-import io
 import os
 
 import pytest
 
-from conftest import copy_store
-from cmshell.model.schema import load_schema
+from conftest import copy_store, session_on
 from cmshell.shell import complete
 from cmshell.shell.complete import classify, destructive, suggest
 from cmshell.shell.session import Session
 from cmshell.store import open_store
-from cmshell.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
@@ -25,15 +22,12 @@ def store_path(template_db, tmp_path_factory):
 
 
 @pytest.fixture
-def at(store_path, shared_cache, monkeypatch):
+def at(store_path, shared_cache):
     """at("category use default; roles") -> a fresh session standing there."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(shared_cache))
     store = open_store(store_path)
-    schema = load_schema()
 
     def make(where: str = "") -> Session:
-        s = Session(Workspace(store, schema), schema, user="tester", out=io.StringIO(),
-                    err=io.StringIO())
+        s = session_on(store, shared_cache)
         if where:
             assert s.run_line(where), s.err.getvalue()
         return s

@@ -12,19 +12,21 @@ import threading
 
 import pytest
 
-from conftest import assert_ok
+from conftest import assert_ok, session_on
+from cmshell import events
+from cmshell.commit import summary
 from cmshell.repl import history, pager
-from cmshell.shell import events
+from cmshell.shell import history_file
 
 
 # -- the history file ---------------------------------------------------------------------------------
 def test_history_file_is_private_and_round_trips(tmp_path):
     path = str(tmp_path / ".cmshell_history")
     t0 = datetime.datetime(2015, 12, 3, 15, 15, 18)
-    history.append(path, "device use node001", t0)
-    history.append(path, "set notes x\nset notes y")          # a pasted block is one entry
+    history_file.append(path, "device use node001", t0)
+    history_file.append(path, "set notes x\nset notes y")          # a pasted block is one entry
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    got = history.read(path)
+    got = history_file.read(path)
     assert [line for _, line in got] == ["device use node001", "set notes x\nset notes y"]
     assert got[0][0] == t0.timestamp()
 
@@ -33,15 +35,15 @@ def test_history_file_written_by_prompt_toolkit_reads_back(tmp_path):
     from prompt_toolkit.history import FileHistory
     path = str(tmp_path / "h")
     FileHistory(path).store_string("category use default")
-    assert [line for _, line in history.read(path)] == ["category use default"]
+    assert [line for _, line in history_file.read(path)] == ["category use default"]
 
 
 def test_history_is_trimmed_to_the_newest_entries(tmp_path):
     path = str(tmp_path / "h")
     for i in range(30):
-        history.append(path, f"get node{i:03d} ip")
-    history.trim(path, keep=10)
-    assert [line for _, line in history.read(path)] == [f"get node{i:03d} ip" for i in range(20, 30)]
+        history_file.append(path, f"get node{i:03d} ip")
+    history_file.trim(path, keep=10)
+    assert [line for _, line in history_file.read(path)] == [f"get node{i:03d} ip" for i in range(20, 30)]
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
 
@@ -53,9 +55,9 @@ def test_an_unwritable_history_file_keeps_history_in_memory(tmp_path):
 
 
 def test_history_command(cm, home):
-    history.append(str(home / ".cmshell_history"), "device use node001", datetime.datetime(2015, 12, 3, 15, 15, 18))
+    history_file.append(str(home / ".cmshell_history"), "device use node001", datetime.datetime(2015, 12, 3, 15, 15, 18))
     for line in ["roles", "list", "home", "category", "list", "exit", "quit", "device", "modified"]:
-        history.append(str(home / ".cmshell_history"), line)
+        history_file.append(str(home / ".cmshell_history"), line)
     res = cm("-c", "history")
     assert_ok(res)
     assert res.stdout.splitlines()[0] == " 1 device use node001"
@@ -131,8 +133,8 @@ def test_queue_takes_posts_from_many_threads():
 def test_commit_summaries():
     from cmshell.model.schema import load_schema
     schema = load_schema()
-    assert events.summary(schema, [("device", "node001", "modified")]) == "Committed 1 Device (node001)"
-    got = events.summary(schema, [("device", f"n{i}", "added") for i in range(7)] + [("category", "x", "removed")])
+    assert summary(schema, [("device", "node001", "modified")]) == "Committed 1 Device (node001)"
+    got = summary(schema, [("device", f"n{i}", "added") for i in range(7)] + [("category", "x", "removed")])
     assert got == "Removed 1 Category (x); Committed 7 Devices (n0, n1, n2, n3, n4, … (+2 more))"
 
 
@@ -231,15 +233,10 @@ def test_the_lexer_gives_pygments_tokens(db, shared_cache, monkeypatch):
 
     from pygments.token import Error, Keyword, Name, String
 
-    from cmshell.model.schema import load_schema
     from cmshell.repl.lexer import CmshellLexer
-    from cmshell.shell.session import Session
     from cmshell.store import open_store
-    from cmshell.workspace import Workspace
-    monkeypatch.setenv("XDG_CACHE_HOME", str(shared_cache))
     store = open_store(db)
-    schema = load_schema()
-    s = Session(Workspace(store, schema), schema, user="t", out=io.StringIO(), err=io.StringIO())
+    s = session_on(store, shared_cache)
     lexer = CmshellLexer.bind(s, threading.Lock())()
     text = 'device use node001; set notes "x y"; frob\n'
     toks = list(lexer.get_tokens_unprocessed(text))
@@ -267,6 +264,6 @@ def test_a_c_run_of_the_terminal_commands_stays_light(cm):
     proc = subprocess.run(argv, capture_output=True, text=True, env=cm.env(), cwd=cm.cwd)
     assert proc.returncode == 0, proc.stderr[-2000:]
     imported = re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)", proc.stderr, re.M)
-    assert "cmshell.repl.history" in imported
+    assert "cmshell.shell.history_file" in imported
     assert not [m for m in imported if m.split(".")[0] in ("prompt_toolkit", "pygments")]
 

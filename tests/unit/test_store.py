@@ -16,7 +16,7 @@ if str(ROOT) not in sys.path:       # plain `pytest tests/` (no __init__.py, no 
     sys.path.insert(0, str(ROOT))
 
 from cmshell.store import (  # noqa: E402
-    Change, ConflictError, JournalEntry, Record, SqliteStore, StoreError, new_id, open_store,
+    Change, ConflictError, JournalEntry, ObjectChange, Record, SqliteStore, StoreError, new_id, open_store,
 )
 
 
@@ -122,7 +122,7 @@ def test_insert_get_names_load(store):
         changes.append(Change(ids[name], "device", name, None, {"hostname": name, "roles": []}))
     cat = new_id()
     changes.append(Change(cat, "category", "default", None, {"name": "default"}))
-    revs = store.commit(changes, user="alice", comment="initial")
+    revs = store.commit(changes, user="alice", comment="initial").revisions
     assert revs == {**{i: 1 for i in ids.values()}, cat: 1}
     assert store.names("device") == ["node001", "node002", "node003"]
     assert store.names("category") == ["default"]
@@ -145,17 +145,17 @@ def test_unicode_and_nested_docs_round_trip(store):
     assert store.get("device", "nødé").doc == doc
     assert store.load("device")[0].doc == doc
     entry = store.journal_entry(store.journal()[-1].seq)
-    assert entry.changes[0]["after"] == doc
-    assert entry.changes[0]["name"] == "nødé"
+    assert entry.changes[0].after == doc
+    assert entry.changes[0].name == "nødé"
 
 
 def test_update_bumps_revision(store):
     oid = add(store, "device", "node001")
     revs = store.commit([Change(oid, "device", "node001", 1, {"hostname": "node001", "ip": "1"})],
-                        user="root")
+                        user="root").revisions
     assert revs == {oid: 2}
     revs = store.commit([Change(oid, "device", "node001", 2, {"hostname": "node001", "ip": "2"})],
-                        user="root")
+                        user="root").revisions
     assert revs == {oid: 3}
     rec = store.get("device", "node001")
     assert (rec.revision, rec.doc["ip"]) == (3, "2")
@@ -164,7 +164,7 @@ def test_update_bumps_revision(store):
 def test_remove(store):
     a = add(store, "device", "node001")
     b = add(store, "device", "node002")
-    revs = store.commit([Change(a, "device", "node001", 1, None)], user="root")
+    revs = store.commit([Change(a, "device", "node001", 1, None)], user="root").revisions
     assert revs == {}
     assert store.names("device") == ["node002"]
     assert store.get("device", "node001") is None
@@ -182,7 +182,7 @@ def test_remove_last_object_makes_store_empty(store):
 
 def test_rename_keeps_identity(store):
     a = add(store, "device", "node001")
-    revs = store.commit([Change(a, "device", "node100", 1, {"hostname": "node100"})], user="root")
+    revs = store.commit([Change(a, "device", "node100", 1, {"hostname": "node100"})], user="root").revisions
     assert revs == {a: 2}
     assert store.names("device") == ["node100"]
     rec = store.get("device", "node100")
@@ -229,7 +229,7 @@ def test_same_name_in_different_modes(store):
 
 def test_empty_commit_does_nothing(store, db):
     before = dump(db)
-    assert store.commit([], user="root") == {}
+    assert store.commit([], user="root") is None
     assert dump(db) == before
 
 
@@ -289,7 +289,7 @@ def test_name_collision_on_insert_writes_nothing(store, db):
     assert str(err.value) == "Commit refused: device node100 already exists"
     assert dump(db) == before
     # the store is still usable afterwards
-    assert store.commit([Change(a, "device", "node001", 1, {"changed": True})], user="root") == {a: 2}
+    assert store.commit([Change(a, "device", "node001", 1, {"changed": True})], user="root").revisions == {a: 2}
 
 
 def test_name_collision_on_rename_writes_nothing(store, db):
@@ -341,7 +341,7 @@ def test_journal(store):
     assert [e.seq for e in entries] == sorted(e.seq for e in entries)
     assert [(e.user, e.comment) for e in entries] == [("alice", "add two"), ("bob", ""),
                                                        ("carol", "bye")]
-    assert all(isinstance(e, JournalEntry) and e.changes == [] for e in entries)
+    assert all(isinstance(e, JournalEntry) for e in entries)
     assert all(t0 - 1 <= e.time <= time.time() + 1 for e in entries)
     assert [list(map(tuple, e.objects)) for e in entries] == [
         [("device", "node001", "added"), ("device", "node002", "added")],
@@ -353,14 +353,14 @@ def test_journal(store):
 
     first = store.journal_entry(entries[0].seq)
     assert first.user == "alice" and first.objects == entries[0].objects
-    assert first.changes == [
-        {"id": a, "mode": "device", "name": "node001", "before": None, "after": {"v": 1}},
-        {"id": b, "mode": "device", "name": "node002", "before": None, "after": {"v": 1}},
-    ]
-    assert store.journal_entry(entries[1].seq).changes == [
-        {"id": a, "mode": "device", "name": "node010", "before": {"v": 1}, "after": {"v": 2}}]
-    assert store.journal_entry(entries[2].seq).changes == [
-        {"id": b, "mode": "device", "name": "node002", "before": {"v": 1}, "after": None}]
+    assert first.changes == (
+        ObjectChange(a, "device", "node001", None, {"v": 1}),
+        ObjectChange(b, "device", "node002", None, {"v": 1}),
+    )
+    assert store.journal_entry(entries[1].seq).changes == (
+        ObjectChange(a, "device", "node010", {"v": 1}, {"v": 2}),)
+    assert store.journal_entry(entries[2].seq).changes == (
+        ObjectChange(b, "device", "node002", {"v": 1}, None),)
     assert store.journal_entry(10_000) is None
 
 
@@ -373,7 +373,7 @@ def test_journal_before_is_read_inside_the_transaction(db):
         rev = s2.get("device", "n").revision
         s2.commit([Change(a, "device", "n", rev, {"v": "s2"})], user="s2")
         last = s2.journal_entry(s2.journal(1)[0].seq)
-        assert last.changes[0]["before"] == {"v": "s1"} and last.changes[0]["after"] == {"v": "s2"}
+        assert last.changes[0].before == {"v": "s1"} and last.changes[0].after == {"v": "s2"}
     finally:
         s1.close()
         s2.close()
@@ -432,7 +432,7 @@ def test_locked_after_timeout(db):
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    assert s.commit([Change(a, "device", "node001", 1, {"x": 1})], user="root") == {a: 2}
+    assert s.commit([Change(a, "device", "node001", 1, {"x": 1})], user="root").revisions == {a: 2}
     s.close()
 
 

@@ -1,9 +1,12 @@
-"""Events: notices that arrive while the shell runs (results of commits now, of backends later).
+"""Events as data: what happened (a commit, a service restarted, an apply that failed), when,
+where, how severe, and which commit it belongs to.
 
-`session.events.post(severity, source, text)` may be called from any thread. A line reads as
-cmsh prints it: `Thu Oct 31 15:58:56 2024 [notice] basecm10: Service shorewall was restarted`.
-The interactive shell registers a listener and prints pending events above its prompt; batch
-runs have no listener, so their events wait in the cache that a plain `events` prints.
+Any layer may post (`queue.post(severity, source, text, kind=..., seq=...)`, from any thread);
+the shell decides how to show them. A line reads as cmsh prints it:
+`Thu Oct 31 15:58:56 2024 [notice] basecm10: Service shorewall was restarted`.
+The interactive shell registers a listener and prints pending events above its prompt; a batch
+run prints the events of its own commits after the command that caused them; other events wait
+in the cache that a plain `events` prints.
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import Callable
 
 SEVERITIES = ("info", "notice", "warning", "error", "alert")
 _RANK = {s: i for i, s in enumerate(SEVERITIES)}
@@ -25,13 +29,25 @@ def stamp(when: float) -> str:
             f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} {t.tm_year}")
 
 
+# what an event is about (Event.kind)
+COMMIT = "commit"               # a commit was stored (this session's or another's)
+SERVICE = "service"             # a service action ran on a node
+FILE = "file"                   # a file was written on a node
+APPLIED = "applied"             # a backend applied a commit to a target
+APPLY_FAILED = "apply-failed"   # a backend could not apply to a target
+INTERNAL = "internal"           # cmshell itself (e.g. a watcher thread that failed)
+MESSAGE = "message"
+
+
 @dataclass(frozen=True)
 class Event:
     time: float
     severity: str
-    source: str
+    source: str                 # the node or cluster object it is about (or the head node)
     text: str
-    broadcast: bool = False
+    broadcast: bool = False     # from another session
+    kind: str = MESSAGE
+    seq: int | None = None      # the journal sequence of the commit it belongs to
 
     def line(self) -> str:
         return f"{stamp(self.time)} [{self.severity}] {self.source}: {self.text}"
@@ -41,7 +57,8 @@ class EventQueue:
     """Thread-safe. Events to display go to `pending` (and the listener is told); events that
     cannot be displayed now (no listener, or their channel is off) wait in `undisplayed`."""
 
-    def __init__(self, keep: int = 1000):
+    def __init__(self, keep: int = 1000, clock: Callable[[], float] = time.time):
+        self.clock = clock
         self._lock = threading.Lock()
         self.log: deque[Event] = deque(maxlen=keep)          # every event, for `events N`
         self.undisplayed: deque[Event] = deque(maxlen=keep)
@@ -49,13 +66,13 @@ class EventQueue:
         self.private = True
         self.broadcast = True
         self.level = "notice"
-        self.listener = None          # callable(): pending events are waiting (any thread)
+        self.listener: Callable[[], None] | None = None   # pending events are waiting (any thread)
         self.own: set[int] = set()    # journal sequence numbers of this session's commits
 
     def post(self, severity: str, source: str, text: str, *, broadcast: bool = False,
-             when: float | None = None) -> Event:
+             when: float | None = None, kind: str = MESSAGE, seq: int | None = None) -> Event:
         severity = severity if severity in _RANK else "notice"
-        ev = Event(time.time() if when is None else when, severity, source, text, broadcast)
+        ev = Event(self.clock() if when is None else when, severity, source, text, broadcast, kind, seq)
         with self._lock:
             self.log.append(ev)
             if _RANK[severity] < _RANK[self.level]:
@@ -77,6 +94,11 @@ class EventQueue:
             self.pending.clear()
         return out
 
+    def defer(self, events: list[Event]) -> None:
+        """Keep events for a later `events` (they were taken but not shown)."""
+        with self._lock:
+            self.undisplayed.extend(events)
+
     def take_undisplayed(self) -> list[Event]:
         with self._lock:
             out = list(self.undisplayed)
@@ -93,50 +115,3 @@ class EventQueue:
             self.undisplayed.clear()
             self.pending.clear()
             self.log.clear()
-
-
-# -- commit notices ------------------------------------------------------------------------------
-def summary(schema, objects) -> str:
-    """`Committed 2 Devices (node001, node002)`, `Removed 1 Device (node100)` from
-    (mode, name, action) triples as the journal records them."""
-    parts = []
-    by: dict[tuple[str, bool], list[str]] = {}
-    for mode, name, action in objects:
-        by.setdefault((mode, action == "removed"), []).append(str(name))
-    for (mode, removed), names in sorted(by.items()):
-        m = schema.modes.get(mode)
-        entity = m.entity if m else mode
-        plural = m.plural if m else mode + "s"
-        shown = ", ".join(names[:5]) + (f", … (+{len(names) - 5} more)" if len(names) > 5 else "")
-        word = "Removed" if removed else "Committed"
-        parts.append(f"{word} {len(names)} {entity if len(names) == 1 else plural} ({shown})")
-    return "; ".join(parts)
-
-
-def describe(session, rids) -> list[tuple[str, str, str]]:
-    """(mode, name, action) of the staged objects `rids`, taken before they are committed."""
-    out = []
-    for rid in rids:
-        st = session.ws.staged.get(rid)
-        if st is None:
-            continue
-        state = session.ws.state(rid)
-        if state is None:
-            continue
-        action = {"+": "added", "~": "removed"}.get(state, "modified")
-        out.append((st.mode, session.ws.name_of(st.mode, rid), action))
-    return out
-
-
-def committed(session, objects) -> None:
-    """After a successful commit: remember its journal entry as this session's own (so the
-    watcher of other sessions' commits skips it) and post the private notice."""
-    if not objects:
-        return
-    try:
-        entries = session.ws.store.journal(1)
-        if entries:
-            session.events.own.add(entries[-1].seq)
-    except Exception:       # the notice matters more than the bookkeeping
-        pass
-    session.events.post("notice", session.host, summary(session.schema, objects))

@@ -1,0 +1,10 @@
+"""The exceptions that end a command or a session; every layer may raise them."""
+from __future__ import annotations
+
+
+class CommandError(Exception):
+    """A command failed; the message is the one line the user sees."""
+
+
+class Quit(Exception):
+    """The session ends (quit, or exit at the top level)."""
