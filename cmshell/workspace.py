@@ -103,6 +103,11 @@ class Workspace:
         hits = [rid for n, rid in idx.items() if n.lower() == low]
         return hits[0] if len(hits) == 1 else None
 
+    def get(self, mode: str, name: str) -> dict | None:
+        """The document of object `name` as this session sees it (model/effective.py's View)."""
+        rid = self.find(mode, name)
+        return self.doc(mode, rid) if rid is not None else None
+
     def base_doc(self, mode: str, rid: str) -> dict | None:
         doc = self._docs.get(rid)
         if doc is None:

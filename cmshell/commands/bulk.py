@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from cmshell.commands.registry import command
 from cmshell.shell.location import Level, find_row, row_key
 from cmshell.errors import CommandError
+from cmshell.shell.target import effective_of
 from cmshell.syntax.nodelist import NodeListError, parse, parse_parts, render, short, split_number
 
 GROUPS = {"-n": "nodes", "--nodes": "nodes", "-c": "category", "--category": "category",
@@ -210,11 +211,11 @@ def _group(s, cmd, kind, vals) -> list[str]:
         cat_image = {c.get("name"): c.get("softwareimage") for c in s.ws.docs("category") if c}
         return [rid for rid, d in docs
                 if (d.get("softwareimage") or cat_image.get(d.get("category"))) in images]
-    overlays = [o for o in s.ws.docs("configurationoverlay") if o]
+    eff = effective_of(s)
     if kind == "overlay":
-        chosen = set(_existing(s, cmd, "-e", "configurationoverlay", want))
-        ovs = [o for o in overlays if o.get("name") in chosen]
-        return [rid for rid, d in docs if any(_covers(o, d) for o in ovs)]
+        chosen = _existing(s, cmd, "-e", "configurationoverlay", want)
+        members = {n for o in chosen for n in eff.overlay_members(s.ws.get("configurationoverlay", o) or {})}
+        return [rid for rid, d in docs if d.get("hostname") in members]
     # roles: the device's own, its category's, and those of the overlays that are on (§6)
     roles = s.schema.mode("roles").roles
     canon = set()
@@ -223,20 +224,8 @@ def _group(s, cmd, kind, vals) -> list[str]:
         if c is None:
             raise CommandError(f"{cmd} -l: unknown role {w}; roles: {', '.join(roles.names())}")
         canon.add(c.lower())
-
-    def has(role_docs):
-        return any(str(r.get("name", "")).lower() in canon for r in role_docs or ())
-
-    cat_has = {c.get("name"): has(c.get("roles")) for c in s.ws.docs("category") if c}
-    ov_has = [o for o in overlays if has(o.get("roles")) and int(o.get("priority", 500)) >= 0]
-    return [rid for rid, d in docs
-            if has(d.get("roles")) or cat_has.get(d.get("category")) or any(_covers(o, d) for o in ov_has)]
-
-
-def _covers(overlay: dict, dev: dict) -> bool:
-    return (dev.get("hostname") in (overlay.get("nodes") or ())
-            or dev.get("category") in (overlay.get("categories") or ())
-            or (bool(overlay.get("allheadnodes")) and dev.get("type") == "headnode"))
+    having = set(eff.nodes_with_roles(canon))
+    return [rid for rid, d in docs if d.get("hostname") in having]
 
 
 def _existing(s, cmd, opt, mode_name, want) -> list[str]:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from cmshell.model import inherit, values
+from cmshell.model.effective import Effective
+from cmshell.model.effective import own_layer as effective_own_layer
 from cmshell.model.schema import Param, Spec
 from cmshell.shell.location import Level, find_row, row_key
 from cmshell.errors import CommandError
@@ -51,53 +53,31 @@ def raw(doc: dict, p: Param):
     return values.empty(p) if v is None else v
 
 
-# -- inheritance (device <- configuration overlays <- category; model/inherit.py) -------------
-def _memo(s) -> dict:
-    """Per-command cache (Session.memo, cleared by every execute): category and overlay
-    look-ups are made once per command, never once per row of a `list`."""
-    memo = getattr(s, "memo", None)
-    return memo if memo is not None else {}
+# -- inheritance (device <- configuration overlays <- category; model/effective.py) -----------
+def effective_of(s) -> Effective:
+    """The effective configuration over the session's candidate, one per command (Session.memo is
+    cleared by every execute): categories and overlays are looked up once, not once per row."""
+    memo = s.memo
+    eff = memo.get("effective")
+    if eff is None:
+        eff = memo["effective"] = Effective(s.schema, s.ws)
+    return eff
 
 
 def own_layer(path) -> inherit.Layer:
-    """The layer of the object itself: `node` for a device, else the mode's name."""
-    mode = path[0].mode
-    return inherit.Layer("node" if mode.name == "device" else mode.name, "",
-                         inherit.NODE_PRIORITY, own=True)
+    return effective_own_layer(path[0].mode)
 
 
 def parent_of(s, path, p: Param, doc: dict) -> inherit.Parent | None:
     """The object `p` inherits from (e.g. the node's category), or None."""
-    if not p.inherit or len(path) != 1 or p.type == "submode":
+    if len(path) != 1:
         return None
-    holder = doc.get(p.inherit)
-    if not holder:
-        return None
-    memo = _memo(s)
-    known = memo.get(id(p))                           # this parameter's parents, by holder name
-    if known is None:
-        known = memo[id(p)] = {}
-    elif holder in known:
-        return known[holder]
-    found = None
-    ptr = path[0].mode.spec(doc).param(p.inherit)
-    if ptr is not None and ptr.target and ptr.target in s.schema.modes:
-        rid = s.ws.find(ptr.target, str(holder))
-        tdoc = s.ws.doc(ptr.target, rid) if rid is not None else None
-        if tdoc is not None:
-            tparam = s.schema.mode(ptr.target).spec(tdoc).param(p.name)
-            if tparam is not None and not tparam.is_submode:
-                found = inherit.Parent(inherit.Layer(p.inherit, str(holder)), tdoc, tparam)
-    known[holder] = found
-    return found
+    return effective_of(s).parent(path[0].mode, p, doc)
 
 
 def effective(s, path, p: Param, doc: dict) -> inherit.Resolved:
     """The value of `p` on the object at `path` with the layer it comes from."""
-    key = ("own", path[0].mode.name)
-    memo = _memo(s)
-    own = memo.get(key) or memo.setdefault(key, own_layer(path))
-    return inherit.resolve(p, doc, own, parent_of(s, path, p, doc))
+    return inherit.resolve(p, doc, own_layer(path), parent_of(s, path, p, doc))
 
 
 def inherited(s, path, p: Param, doc: dict):
@@ -151,15 +131,6 @@ def display(s, path, p: Param, doc: dict, *, annotate: bool = True) -> str:
 OVERLAY_MODE = "configurationoverlay"
 
 
-def _overlays(s) -> inherit.OverlayIndex:
-    memo = _memo(s)
-    idx = memo.get("overlays")
-    if idx is None:
-        docs = s.ws.docs(OVERLAY_MODE) if OVERLAY_MODE in s.schema.modes else []
-        idx = memo["overlays"] = inherit.OverlayIndex(d for d in docs if d is not None)
-    return idx
-
-
 def roles_param(s, path) -> Param | None:
     """The `roles` submode parameter of the top-level object at path[0] when it inherits roles
     (`inherit: category` on device `roles`), else None."""
@@ -178,26 +149,7 @@ def roles_param(s, path) -> Param | None:
 def effective_roles(s, path, p: Param | None = None) -> list[inherit.EffectiveRole]:
     """Every role of the top-level object at path[0], each with the source that wins."""
     top = path[0]
-    doc = s.ws.doc(top.mode.name, top.key) or {}
-    p = p or top.mode.spec(doc).param("roles")
-    own = own_layer(path)
-    category = None
-    category_roles: list = []
-    if p is not None and p.inherit:
-        holder = doc.get(p.inherit)
-        ptr = top.mode.spec(doc).param(p.inherit)
-        if holder and ptr is not None and ptr.target in s.schema.modes:
-            category = str(holder)
-            rid = s.ws.find(ptr.target, category)
-            tdoc = s.ws.doc(ptr.target, rid) if rid is not None else None
-            category_roles = (tdoc or {}).get(p.name) or []
-    overlays = []
-    if p is not None and p.inherit:
-        hostname = str(doc.get(top.mode.key, ""))
-        overlays = _overlays(s).applying(hostname, category, doc.get("type") == "headnode")
-    sources = inherit.role_sources(doc.get(p.name if p else "roles") or [], own, category,
-                                   category_roles, overlays)
-    return inherit.effective_roles(sources)
+    return effective_of(s).roles(top.mode, s.ws.doc(top.mode.name, top.key) or {}, p)
 
 
 def inherited_role_rows(s, cols) -> list[list[str]]:
