@@ -8,6 +8,8 @@ Layout::
             objects TEXT,   -- JSON [[mode, name, action], ...]
             changes TEXT)   -- JSON [{id, mode, name, before, after}, ...]
     meta(key TEXT PRIMARY KEY, value TEXT)   -- schema_version
+    backend_state(backend TEXT, key TEXT, value TEXT, PRIMARY KEY(backend, key))   -- JSON values:
+        what the backends saw and did (a node's applied revision, an application's inventory)
 
 Every commit is one ``BEGIN IMMEDIATE`` transaction (optimistic concurrency on the
 per-object revision), so a killed process never leaves a half-applied commit and two
@@ -26,7 +28,7 @@ from json.encoder import encode_basestring_ascii as _quote
 
 from .base import Change, Committed, ConflictError, JournalEntry, ObjectChange, Record, StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_TIMEOUT = 10.0          # seconds a writer waits for another one
 _CHUNK = 500                    # host parameters per IN (...) query (portable limit is 999)
 _TMP_PREFIX = "\x00rename:"    # temporary names used while renaming (cannot be typed)
@@ -49,7 +51,17 @@ CREATE TABLE IF NOT EXISTS journal(
     objects TEXT NOT NULL,
     changes TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS backend_state(
+    backend TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY(backend, key)
+);
 """
+_MIGRATIONS = {   # version -> statements that bring a store of that version to the next
+    1: ["CREATE TABLE IF NOT EXISTS backend_state(backend TEXT NOT NULL, key TEXT NOT NULL,"
+        " value TEXT NOT NULL, PRIMARY KEY(backend, key))"],
+}
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 _loads = json.loads
@@ -157,7 +169,7 @@ class SqliteStore:
             try:
                 tables = {r[0] for r in conn.execute(
                     "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")}
-                if tables - {"meta", "objects", "journal"}:
+                if tables - {"meta", "objects", "journal", "backend_state"}:
                     raise StoreError(f"Cannot open store {self.path}: it is an SQLite database"
                                      " but not a cmsh store")
                 for stmt in _SCHEMA.split(";"):
@@ -174,9 +186,27 @@ class SqliteStore:
             version_number = int(version)
         except ValueError:
             version_number = -1
+        if version_number in _MIGRATIONS:
+            version_number = self._migrate(version_number)
         if version_number != SCHEMA_VERSION:
             raise StoreError(f"Cannot open store {self.path}: unsupported schema version {version}"
                              f" (this version of cmsh reads version {SCHEMA_VERSION})")
+
+    def _migrate(self, version: int) -> int:
+        """Bring an older store up to SCHEMA_VERSION in one transaction."""
+        conn = self._db()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            while version in _MIGRATIONS:
+                for stmt in _MIGRATIONS[version]:
+                    conn.execute(stmt)
+                version += 1
+            conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(version),))
+            conn.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+        return version
 
     # -- errors ------------------------------------------------------------------------
 
@@ -467,6 +497,43 @@ class SqliteStore:
         changes = tuple(ObjectChange(c["id"], c["mode"], c["name"], c["before"], c["after"])
                         for c in _loads(row[5]))
         return Committed(row[0], row[1], row[2], row[3], changes)
+
+    # -- backend state -----------------------------------------------------------------
+
+    def put_state(self, backend: str, items: dict[str, object]) -> None:
+        """Record backend state in one transaction (a None value removes the key)."""
+        conn = self._db()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for key, value in items.items():
+                    if value is None:
+                        conn.execute("DELETE FROM backend_state WHERE backend=? AND key=?", (backend, key))
+                    else:
+                        conn.execute("INSERT OR REPLACE INTO backend_state(backend, key, value) VALUES(?,?,?)",
+                                     (backend, key, _dumps(value)))
+                conn.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    def get_state(self, backend: str, keys: list[str] | None = None) -> dict[str, object]:
+        """Recorded state of a backend: every key, or the given ones (missing keys left out)."""
+        try:
+            if keys is None:
+                rows = self._db().execute("SELECT key, value FROM backend_state WHERE backend=?",
+                                          (backend,)).fetchall()
+            else:
+                rows = []
+                for part in _chunks(keys):
+                    rows += self._db().execute(
+                        f"SELECT key, value FROM backend_state WHERE backend=? AND key IN "
+                        f"({','.join('?' * len(part))})", (backend, *part)).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        return {k: _loads(v) for k, v in rows}
 
     # -- closing -----------------------------------------------------------------------
 

@@ -87,7 +87,7 @@ def test_wal_mode_schema_and_reopen(db):
     s.close()                                   # idempotent
     conn = sqlite3.connect(str(db))
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "1"
+    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "2"
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"objects", "journal", "meta"} <= tables
     conn.close()
@@ -545,3 +545,23 @@ def test_foreign_sqlite_database_is_refused(tmp_path):
     conn = sqlite3.connect(str(path))
     assert {r[0] for r in conn.execute("SELECT name FROM sqlite_master")} == {"songs"}
     conn.close()
+
+
+def test_a_version_1_store_is_migrated_on_open_and_keeps_its_data(tmp_path):
+    import sqlite3 as sq
+    path = tmp_path / "old.db"
+    store = open_store(path)
+    oid = add(store, "device", "node001")
+    store.close()
+    conn = sq.connect(str(path))                       # make it a version-1 store again
+    conn.execute("DROP TABLE backend_state")
+    conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    conn.commit()
+    conn.close()
+    store = open_store(path)
+    assert store.get("device", "node001").id == oid
+    store.put_state("ssh", {"node001": {"seq": 3}, "node002": {"seq": 1}})
+    store.put_state("ssh", {"node002": None})
+    assert store.get_state("ssh") == {"node001": {"seq": 3}}
+    assert store.get_state("ssh", ["node001", "nope"]) == {"node001": {"seq": 3}}
+    store.close()

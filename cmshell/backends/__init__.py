@@ -1,0 +1,1 @@
+"""Backends: what reaches the nodes and Kubernetes after a commit (base.py has the protocol)."""

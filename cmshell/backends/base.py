@@ -1,0 +1,115 @@
+"""The backend protocol and desired state as data.
+
+A backend reconciles: from the committed model it computes what each target (a node, a
+Kubernetes cluster) should have, observes what is there, and changes only the difference.
+Backends never print: they return results and post events (cmshell/events.py).
+
+Backends are found through the `cmshell.backends` entry-point group (see `discover`); a
+site adds its own by installing a package that declares one, without touching the core.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Protocol
+
+from cmshell.events import EventQueue
+from cmshell.model.schema import Schema
+from cmshell.store.base import Committed, Store
+
+ENTRY_POINT_GROUP = "cmshell.backends"
+
+# per-target outcomes, as the recap counts them
+OK = "ok"                   # nothing needed changing
+CHANGED = "changed"         # files written / actions run / objects applied
+FAILED = "failed"           # reached, but something failed (the reason says what)
+UNREACHABLE = "unreachable"  # could not be reached (down, refused, host key, auth, timeout)
+
+
+@dataclass(frozen=True)
+class DesiredFile:
+    path: str
+    content: bytes
+    mode: int = 0o644
+    owner: str = "root"
+    group: str = "root"
+    mkdir: bool = False     # create missing parent directories
+
+
+@dataclass(frozen=True)
+class ServiceAction:
+    unit: str
+    action: str                          # restart | reload | stop
+    # run only when one of these files changed (empty: when any file of the node changed)
+    after: tuple[str, ...] = ()
+    stop_on_failure: bool = False        # a failed action stops the unit (generic roles' option)
+
+
+@dataclass(frozen=True)
+class NodeState:
+    """What a node should have: files, then service actions."""
+    node: str
+    files: tuple[DesiredFile, ...] = ()
+    actions: tuple[ServiceAction, ...] = ()
+
+
+@dataclass
+class TargetResult:
+    target: str                  # node name, or `cluster/application`
+    status: str                  # OK | CHANGED | FAILED | UNREACHABLE
+    reason: str = ""             # one line, for FAILED / UNREACHABLE
+    changes: list[str] = field(default_factory=list)   # what was done ("wrote /etc/x", …)
+
+
+@dataclass
+class Recap:
+    backend: str
+    seq: int | None
+    results: list[TargetResult] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        out = {OK: 0, CHANGED: 0, FAILED: 0, UNREACHABLE: 0}
+        for r in self.results:
+            out[r.status] = out.get(r.status, 0) + 1
+        return out
+
+    @property
+    def complete(self) -> bool:
+        return all(r.status in (OK, CHANGED) for r in self.results)
+
+
+@dataclass
+class Context:
+    """What a backend gets for one run: the store (to read the newest committed state and record
+    what it applied), the schema, its settings, and where to post events."""
+    store: Store
+    schema: Schema
+    settings: dict
+    events: EventQueue | None = None
+    progress: Callable[[str], None] | None = None     # a terminal shows progress lines
+
+
+class Backend(Protocol):
+    name: str
+
+    def targets(self, ctx: Context, committed: Committed) -> list[str]:
+        """The targets whose desired state the commit changed."""
+        ...
+
+    def plan(self, ctx: Context, targets: Iterable[str] | None) -> list[TargetResult]:
+        """What applying would change on the targets (all when None), without changing them."""
+        ...
+
+    def apply(self, ctx: Context, targets: Iterable[str] | None, seq: int | None,
+              force: bool = False) -> Recap:
+        """Bring the targets (all when None) to the newest committed state."""
+        ...
+
+    def observe(self, ctx: Context, targets: Iterable[str] | None) -> dict[str, dict]:
+        """What the backend last recorded about each target (status, applied revision, reason)."""
+        ...
+
+
+def discover() -> dict[str, Callable[[], Backend]]:
+    """Backend factories by name, from the `cmshell.backends` entry points."""
+    from importlib.metadata import entry_points
+    return {ep.name: ep.load for ep in entry_points(group=ENTRY_POINT_GROUP)}
