@@ -1,0 +1,1 @@
+from tests.infra.ssh_fixtures import *  # noqa
