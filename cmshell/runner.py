@@ -25,6 +25,7 @@ class Runner:
         from cmshell.shell.session import Session
         from cmshell.store import StoreError, open_store
         from cmshell.workspace import Workspace
+        from cmshell.backends.config import ConfigError
 
         self.args, self.env = args, env
         self._tmp = None
@@ -44,13 +45,24 @@ class Runner:
         self.session = Session(self.ws, self.schema, registry.load(), env=env, interactive=interactive)
         self.session.settings.quit_confirmation = not args.noquitconfirmation
         try:
+            self._backends()
             if args.demo:
                 self._load(DEMO)
             if args.load:
                 self._load(args.load)
-        except (CommandError, StoreError) as e:
+        except (CommandError, StoreError, ConfigError) as e:
             self.close()
             raise StartError(str(e)) from None
+
+    def _backends(self) -> None:
+        """Read the configuration; when it turns applying on, every commit goes to the backends."""
+        from cmshell.backends import config
+        from cmshell.backends.engine import Engine
+        conf = config.load(config.locate(self.args.config, self.env.environ, self.env.config_dir()))
+        s = self.session
+        s.engine = Engine(self.store, self.schema, conf, events=s.events)
+        if s.engine.enabled:
+            s.committer.after.append(s.engine.after_commit)
 
     def _load(self, path):
         from cmshell.shell import cluster_io
@@ -138,7 +150,9 @@ class Runner:
             pass
         finally:
             s.events.listener = None
-        return Exit.OK if ok else Exit.FAILED
+        if not ok:
+            return Exit.FAILED
+        return Exit.NOT_APPLIED if s.engine is not None and s.engine.incomplete() else Exit.OK
 
     def _print_events(self) -> None:
         """The consequences of this run's own commits (backend events), right after the command

@@ -8,3 +8,5 @@ class Exit(enum.IntEnum):
     OK = 0          # every command succeeded
     FAILED = 1      # a command failed (or the store could not be opened)
     USAGE = 2       # bad command-line options
+    NOT_APPLIED = 3  # every command succeeded and the commits are stored, but applying them
+                     # to some node or Kubernetes object failed (`sync` retries; docs/backends.md)

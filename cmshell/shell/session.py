@@ -14,6 +14,7 @@ from cmshell.syntax.line import Command, LineError, split
 from cmshell.workspace import Workspace
 
 if TYPE_CHECKING:
+    from cmshell.backends.engine import Engine
     from cmshell.commands.registry import Registry
 
 
@@ -46,6 +47,7 @@ class Session:
         self.committer = Committer(ws, user=self.user, clock=env.clock, events=self.events,
                                    source=lambda: self.host)
         self.commands = commands
+        self.engine: Engine | None = None    # the backends (runner.py sets it from the configuration)
 
     # -- the head node --------------------------------------------------------------------
     @property
