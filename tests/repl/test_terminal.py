@@ -285,6 +285,21 @@ def test_events_print_above_the_prompt_without_breaking_the_typed_line(cm):
     assert t.eof() == 0
 
 
+def test_a_failing_watcher_says_so_once_instead_of_dying_silently(cm):
+    """The watcher of other sessions' commits reads the journal twice a second; when the store
+    turns unreadable under it, one [error] event says so and the shell goes on."""
+    t = Term(cm)
+    t.expect(prompt(""))
+    with open(cm.db, "r+b") as fh:             # the store is damaged under the running shell
+        fh.write(b"this is not an SQLite file any more" * 4)
+    t.expect("[error] basecm10: Stopped watching for other sessions' commits")
+    t.line("quitconfirmation")
+    t.expect("Quit confirmation: on")
+    assert t.text.count("Stopped watching") == 1
+    t.line("quit")
+    t.eof()
+
+
 # -- the OS shell, pipes, the pager, colours --------------------------------------------------------------
 def test_shell_escapes_and_pipes(cm):
     t = Term(cm, env={"SHELL": "/bin/sh"})
