@@ -1,0 +1,1 @@
+from tests.infra.kube_fixtures import *  # noqa
