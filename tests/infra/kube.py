@@ -20,6 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -242,7 +243,8 @@ class KubeApiServer:
         self.startup_seconds = time.monotonic() - t0
 
     @staticmethod
-    def _wait(proc: subprocess.Popen, check, log: Path, what: str, poll: float, timeout: float) -> None:
+    def _wait(proc: subprocess.Popen, check: Callable[[], bool], log: Path, what: str,
+              poll: float, timeout: float) -> None:
         """Poll `check` until true; raise with the log's tail if the process dies or time runs out."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
