@@ -122,10 +122,16 @@ def test_accept_new_records_unknown_keys_only(demo):
     assert recap.complete and "127.0.1.2 ssh-ed25519" in cluster.known_hosts.read_text()
 
 
-def test_list_does_not_import_paramiko(cm):
+def test_list_does_not_import_paramiko(cm, tmp_path):
+    """Even with applying on, a run that commits nothing never loads paramiko."""
+    conf = tmp_path / "config.yaml"
+    conf.write_text("apply: auto\nssh:\n  fanout: 4\n")
+    argv = cm.argv("--config", str(conf), "-c", "device; list")
+    code = ("import runpy, sys; sys.argv = ['cmshell'] + sys.argv[1:];"
+            "import atexit; atexit.register(lambda: sys.stderr.write("
+            "'PARAMIKO' if 'paramiko' in sys.modules else 'CLEAN'));"
+            "runpy.run_module('cmshell', run_name='__main__')")
     import subprocess
-    code = ("import sys; from cmshell import cli; rc = cli.main(['-c', 'device; list']);"
-            "print('PARAMIKO' if 'paramiko' in sys.modules else 'CLEAN')")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**cm.env} if hasattr(cm, "env") else None)
-    assert "CLEAN" in out.stdout, out.stderr
+    out = subprocess.run([sys.executable, "-c", code, *argv[3:]], capture_output=True, text=True,
+                         cwd=tmp_path, env=cm.env())
+    assert "node001" in out.stdout and out.stderr.endswith("CLEAN"), out.stderr
