@@ -105,6 +105,10 @@ def test_failures_stay_on_their_node(demo):
     state = SshBackend().observe(s.engine.context("ssh"), None)
     assert not state["node002"]["in_sync"] and state["node001"]["in_sync"]
     assert s.engine.incomplete()
+    assert s.run_line("ds")
+    shown = s.env.stdout.getvalue()
+    assert "node002 ............... [  DOWN  ]" in shown and "out of sync: cannot connect" in shown
+    assert "node001 ............... [   UP   ] revision" in shown
     # the node comes back: sync re-applies it alone
     cluster.start_node("node002")
     (recap,) = s.engine.sync(targets=["node002"])

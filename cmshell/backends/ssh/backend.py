@@ -104,13 +104,17 @@ class SshBackend:
         fanout = max(1, int(ctx.settings.get("fanout") or 64))
         done = [0]
         count_lock = threading.Lock()
+        store_lock = threading.Lock()     # one store connection: its reads and writes take turns
 
         def one(node: str) -> TargetResult:
             with node_lock(locks, node):
-                applied_seq, eff = snap.refresh()   # newest state, read after taking the lock
-                result = self._node(ctx, transport, eff, node, seq, dry_run)
+                with store_lock:
+                    applied_seq, eff = snap.refresh()   # newest state, read after taking the lock
+                    desired = self._render(eff, node)
+                result = self._node(ctx, transport, desired, node, seq, dry_run)
                 if not dry_run:
-                    self._record(ctx, node, result, applied_seq)
+                    with store_lock:
+                        self._record(ctx, node, result, applied_seq)
             with count_lock:
                 done[0] += 1
                 if ctx.progress is not None and len(nodes) > 1:
@@ -128,20 +132,27 @@ class SshBackend:
                  "in_sync": r.status in (OK, CHANGED)}
         ctx.store.put_state(NAME, {state_key(node): state})
 
-    def _node(self, ctx: Context, transport, eff: Effective, node: str, seq: int | None,
-              dry_run: bool) -> TargetResult:
-        from cmshell.backends.ssh.transport import RemoteError, Unreachable
+    @staticmethod
+    def _render(eff: Effective, node: str) -> tuple[NodeState, str | None] | str:
+        """(what the node should have, its ip), or why it cannot be rendered."""
         cfg = eff.node(node)
         if cfg is None:
-            return TargetResult(node, FAILED, "no such device")
+            return "no such device"
         try:
-            desired = render_node(RenderInput(cfg, eff))
+            return render_node(RenderInput(cfg, eff)), str(cfg.doc.get("ip") or "") or None
         except RenderError as e:
-            return self._fail(ctx, TargetResult(node, FAILED, str(e)), seq)
+            return str(e)
+
+    def _node(self, ctx: Context, transport, rendered: tuple[NodeState, str | None] | str, node: str,
+              seq: int | None, dry_run: bool) -> TargetResult:
+        from cmshell.backends.ssh.transport import RemoteError, Unreachable
+        if isinstance(rendered, str):
+            return self._fail(ctx, TargetResult(node, FAILED, rendered), seq)
+        desired, ip = rendered
         if not desired.files:
             return TargetResult(node, OK)
         try:
-            conn = transport.connect(node, str(cfg.doc.get("ip") or "") or None)
+            conn = transport.connect(node, ip)
         except Unreachable as e:
             return self._fail(ctx, TargetResult(node, UNREACHABLE, str(e)), seq)
         try:
