@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import shutil
 import sqlite3
 import subprocess
@@ -188,6 +189,31 @@ def private_network() -> None:
     from tests.infra import netns
     if not netns.isolated():
         pytest.skip(netns.why_not())
+
+
+# -- random seeds ------------------------------------------------------------------------------
+SEED_VARIABLE = "CMSHELL_TEST_SEED"
+
+
+@pytest.fixture
+def seed(record_property) -> int:
+    """A random seed for the test: $CMSHELL_TEST_SEED, else a fresh one. It is recorded as the
+    test's `seed` property, and a failing test reports it (pytest_runtest_makereport below), so
+    that `CMSHELL_TEST_SEED=N pytest ...` reruns the failure the same way."""
+    value = os.environ.get(SEED_VARIABLE)
+    n = int(value) if value else random.randrange(1 << 30)
+    record_property("seed", n)
+    return n
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for name, value in item.user_properties:
+            if name == "seed":
+                report.sections.append(("random seed", f"rerun with {SEED_VARIABLE}={value}"))
 
 
 # -- fixtures --------------------------------------------------------------------------------
