@@ -19,7 +19,8 @@ from cmshell.commands.registry import command
 from cmshell.shell.location import Level, find_row, row_key
 from cmshell.errors import CommandError
 from cmshell.shell.target import effective_of
-from cmshell.syntax.nodelist import NodeListError, parse, parse_parts, render, short, split_number
+from cmshell.syntax.nodelist import (NodeListError, parse, parse_parts, read_file, render, short,
+                                     split_number)
 
 GROUPS = {"-n": "nodes", "--nodes": "nodes", "-c": "category", "--category": "category",
           "-e": "overlay", "--overlay": "overlay", "-l": "role", "--role": "role",
@@ -35,9 +36,14 @@ SHORT = {"nodes": "-n", "category": "-c", "overlay": "-e", "role": "-l", "image"
 def names(s, words: list[str]) -> list[str]:
     """The names a list of objects typed as `words` stands for (node-list grammar)."""
     try:
-        return parse(words)
+        return parse(words, reader=_reader(s))
     except NodeListError as e:
         raise CommandError(str(e)) from None
+
+
+def _reader(s):
+    """`^file` in a node list: `~` is this session's HOME."""
+    return lambda path: read_file(path, s.env.expand)
 
 
 # -- selection ---------------------------------------------------------------------------------
@@ -152,7 +158,7 @@ def _named(s, cmd, lp, words, drop_out=None) -> list:
         out += _all(s, lp)
         words = [w for w in words if w != "*"]
     try:
-        keep, drop = parse_parts(words)
+        keep, drop = parse_parts(words, reader=_reader(s))
     except NodeListError as e:
         raise CommandError(str(e)) from None
     if len(lp) == 1:
@@ -316,7 +322,8 @@ def run_in(s, lp: list[Level], keys: list, commands: list[list[str]], *, verbose
         for key in keys:
             name = s.ws.name_of(lvl.mode.name, key) if len(lp) == 1 else str(key)
             if verbose:
-                s.write(f"== {name} == {time.strftime('%Y-%m-%d %H:%M:%S')}")
+                now = time.localtime(s.env.clock())
+                s.write(f"== {name} == {time.strftime('%Y-%m-%d %H:%M:%S', now)}")
             here = lp[:-1] + [lvl.select(key)]
             s.path = here                   # the commands run in turn, starting at the object
             for words in commands:

@@ -430,7 +430,8 @@ def watch(s, args):
         while True:
             _forget_unstaged(s)
             s.out.write("\x1b[H\x1b[2J")
-            s.write(f"Every {interval:.1f}s: {shown}   {time.strftime('%a %b %d %H:%M:%S %Y')}")
+            now = time.localtime(s.env.clock())
+            s.write(f"Every {interval:.1f}s: {shown}   {time.strftime('%a %b %d %H:%M:%S %Y', now)}")
             s.write()
             try:
                 _run_args(s, args)

@@ -196,7 +196,7 @@ class Session:
             if str(e):
                 self.error(str(e))
             return False
-        except (Quit, KeyboardInterrupt):
+        except (Quit, KeyboardInterrupt, BrokenPipeError):   # the run ends (cli.main says how)
             raise
         except Exception as e:   # a bug: one line for the user; CMSHELL_DEBUG=1 shows the trace
             if self.env.debug:

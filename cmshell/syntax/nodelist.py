@@ -82,7 +82,7 @@ def _word(word, keep, drop, reader, limit, count, depth):
             path = item[1:]
             if not path:
                 raise NodeListError("Missing file name after '^'")
-            text = (reader or _read)(path)
+            text = reader(path) if reader else read_file(path)
             for line in text.splitlines():
                 line = line.split("#", 1)[0]
                 for w in line.replace(",", " ").split():
@@ -102,10 +102,11 @@ def _word(word, keep, drop, reader, limit, count, depth):
                 keep[n] = None
 
 
-def _read(path: str) -> str:
+def read_file(path: str, expanduser: Callable[[str], str] | None = None) -> str:
+    """The text of the file of `^path`; `~` is expanded by `expanduser` (default: the process's)."""
     import os
     try:
-        with open(os.path.expanduser(path), encoding="utf-8") as fh:
+        with open((expanduser or os.path.expanduser)(path), encoding="utf-8") as fh:
             return fh.read()
     except OSError as e:
         raise NodeListError(f"Cannot read {path}: {e.strerror}") from None

@@ -140,7 +140,8 @@ def test_run_of_itself_stops_at_a_depth(cm, tmp_path):
 
 
 def test_scripts_in_dot_cmshell_are_aliases_without_restart(cm, home):
-    res = cm("-f", "/dev/stdin", input=(
+    # a process: `-f /dev/stdin` reads the OS-level stdin, which a StringIO is not
+    res = cm.process("-f", "/dev/stdin", input=(
         "alias\n"
         "!mkdir -p ~/.cmshell && printf 'device use ${1-node001}\\nget ip\\n' > ~/.cmshell/ipof.cmsh\n"
         "ipof node005\n"
