@@ -81,10 +81,18 @@ class Runner:
         args, env = self.args, self.env
         if args.dump:
             from cmshell.shell import cluster_io
-            cluster_io.dump(self.ws, self.schema, env.stdout)
+            escaped = cluster_io.dump(self.ws, self.schema, env.stdout)
+            if escaped:
+                env.stderr.write(f"Warning: {escaped} values in the store are not UTF-8 text; "
+                                 "they were dumped with \\x escapes\n")
         if not args.norc:
             self._rc()
         if args.commands is not None:
+            from cmshell.text import not_utf8
+            bad = not_utf8(args.commands)
+            if bad is not None:
+                env.stderr.write(f"Invalid -c text, nothing was run: {bad}\n")
+                return Exit.FAILED
             return self._batch([args.commands], echo=args.echo, split_commands=True)
         if args.file is not None:
             try:

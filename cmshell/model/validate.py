@@ -7,6 +7,7 @@ from typing import Callable
 from cmshell.model.schema import Mode, Schema
 
 REQUIRED, NO_TARGET, IN_USE = 1, 2, 3
+INVALID = 5         # a value the parameter cannot hold (not UTF-8, a bad address, a bad name)
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,27 @@ def check(schema: Schema, mode: Mode, doc: dict, exists: Callable[[str, str], bo
     """Problems of one object and everything below it. `exists(mode, name)` sees the candidate."""
     out: list[Problem] = []
     _check(schema, mode, doc, exists, out, prefix="")
+    _text(doc, "", out)
     return out
+
+
+def _text(value, field: str, out: list[Problem]) -> None:
+    """Every string of the document (keys too) must be UTF-8 text: undecodable input that
+    slipped past the shell (a YAML `\\udcff` escape) is refused, never stored."""
+    from cmshell.text import not_utf8, printable
+    if isinstance(value, str):
+        bad = not_utf8(value)
+        if bad is not None:
+            out.append(Problem(INVALID, field or "value", f"{printable(value)!r}: {bad}"))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            name = str(k)
+            if not_utf8(name) is not None:
+                _text(name, field + "." + printable(name) if field else printable(name), out)
+            _text(v, f"{field}.{printable(name)}" if field else printable(name), out)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _text(v, f"{field}[{i}]", out)
 
 
 def _check(schema, mode, doc, exists, out, prefix):

@@ -95,8 +95,13 @@ def _check_value(p, v, where: str):
     return v
 
 
-def dump(ws: Workspace, schema: Schema, out) -> None:
+def dump(ws: Workspace, schema: Schema, out) -> int:
+    """Write the store as cluster YAML; never fails on a store cmshell wrote. Strings that are
+    not UTF-8 text (a store written before such input was refused) are written with `\\xff`
+    escapes; their number is returned, for a warning."""
+    from cmshell.text import not_utf8, printable
     yaml = _yaml()
+    escaped = 0
     data = {}
     for mode in sorted((m for m in schema.modes.values() if m.top), key=lambda m: m.name):
         recs = sorted(ws.store.load(mode.name), key=lambda r: r.name)
@@ -107,9 +112,14 @@ def dump(ws: Workspace, schema: Schema, out) -> None:
         pass
 
     def text(dumper, value):
+        nonlocal escaped
+        if not_utf8(value) is not None:
+            escaped += 1
+            value = printable(value)
         style = "|" if "\n" in value else None
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
     Dumper.add_representer(str, text)
     yaml.dump(data, out, Dumper=Dumper, sort_keys=False, default_flow_style=False,
               allow_unicode=True, width=100)
+    return escaped

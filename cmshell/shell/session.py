@@ -169,6 +169,11 @@ class Session:
     # -- running lines --------------------------------------------------------------------
     def run_line(self, line: str) -> bool:
         """Run one input line; True when every command in it succeeded."""
+        from cmshell.text import not_utf8
+        bad = not_utf8(line)
+        if bad is not None:        # undecodable bytes from stdin, -c or a file: never run or stored
+            self.error(f"Invalid input, the line was not run: {bad}")
+            return False
         try:
             commands = split(line)
         except LineError as e:

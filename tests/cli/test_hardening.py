@@ -1,0 +1,78 @@
+"""Hardening (issue 12): bad input that must never be stored or run, write skew between
+sessions, rollback through identity, names and values that cmsh would refuse."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from conftest import assert_clean, assert_ok, assert_one_error, snapshot
+
+
+def _doc(db, mode, name) -> dict:
+    import json
+    conn = sqlite3.connect(str(db))
+    try:
+        row = conn.execute("SELECT doc FROM objects WHERE mode=? AND name=?", (mode, name)).fetchone()
+    finally:
+        conn.close()
+    return json.loads(row[0]) if row else None
+
+
+# -- 1. invalid UTF-8 is never stored; --dump never fails -----------------------------------------
+def test_invalid_utf8_in_c_runs_nothing(cm, db):
+    before = snapshot(db)
+    res = cm("-c", "device use node001; set notes a\udcffb; commit")
+    assert_one_error(res)
+    assert "0xFF" in res.stderr and "UTF-8" in res.stderr
+    assert snapshot(db) == before
+
+
+def test_invalid_utf8_on_stdin_is_refused_and_the_rest_runs(cm, db):
+    before = snapshot(db)
+    res = cm(input="device use node001\nset notes x\udcfey\nset notes fine\ncommit\n")
+    assert_clean(res)
+    assert res.returncode == 1
+    assert res.err_lines == ["Invalid input, the line was not run: byte 0xFE at column 12 is not UTF-8"]
+    assert _doc(db, "device", "node001")["notes"] == "fine"
+    assert snapshot(db) != before
+
+
+def test_invalid_utf8_bytes_from_a_real_process(cm, db):
+    """The bytes as the OS hands them over: argv and a pipe (surrogateescape)."""
+    before = snapshot(db)
+    res = cm.process("-c", "device use node001; set notes \udcff; commit")
+    assert_one_error(res)
+    import subprocess
+    proc = subprocess.run(cm.argv(), input=b"device use node002\nset notes \xff\xfe\ncommit\n",
+                          capture_output=True, cwd=cm.cwd, env=cm.env())
+    assert b"Traceback" not in proc.stderr and proc.returncode == 1, proc.stderr
+    assert b"not UTF-8" in proc.stderr
+    assert snapshot(db) == before
+
+
+def test_commit_validation_refuses_undecodable_text_whatever_its_way_in():
+    """The last guard, below the shell: validation before every commit."""
+    from cmshell.model import validate
+    from cmshell.model.schema import load_schema
+    schema = load_schema()
+    doc = {"name": "c", "notes": "a\udcffb", "extra": {"k\udcfe": "v"}}
+    probs = validate.check(schema, schema.mode("category"), doc, lambda m, n: True)
+    assert [(p.code, p.field) for p in probs] == [(validate.INVALID, "notes"), (validate.INVALID, "extra.k\\xfe")]
+    assert "byte 0xFF at column 2 is not UTF-8" in probs[0].message
+
+
+def test_dump_of_a_store_holding_undecodable_text_does_not_fail(cm, db):
+    """A store written before the check (the value is valid JSON: `\\udcff`)."""
+    conn = sqlite3.connect(str(db))
+    doc = conn.execute("SELECT doc FROM objects WHERE mode='device' AND name='node001'").fetchone()[0]
+    conn.execute("UPDATE objects SET doc=? WHERE mode='device' AND name='node001'",
+                 (doc[:-1] + ',"notes":"a\\udcffb"}',))
+    conn.commit()
+    conn.close()
+    for res in (cm("--dump"), cm.process("--dump")):
+        assert_clean(res)
+        assert res.returncode == 0
+        assert "  notes: a\\xffb" in res.stdout.splitlines()
+        assert res.err_lines == ["Warning: 1 values in the store are not UTF-8 text; "
+                                 "they were dumped with \\x escapes"]
