@@ -36,6 +36,8 @@ class Workspace:
         self._names: dict[str, dict[str, str]] = {}      # mode -> name -> id (current view)
         self.staged: dict[str, Staged] = {}
         self._touched: set[str] = set()                  # edited since the last prune()
+        if hasattr(store, "references"):     # pointers are checked again inside each commit
+            store.references = checks.References(schema)
 
     # -- reading ---------------------------------------------------------------------------
     def _ids(self, mode: str) -> dict[str, str]:
@@ -220,7 +222,8 @@ class Workspace:
 
     # -- validation ------------------------------------------------------------------------
     def validate(self, items) -> list[checks.Problem]:
-        """Problems of the candidate objects `items` [(mode, id)]; removals must be unreferenced."""
+        """Problems of the candidate objects `items` [(mode, id)]; removed and renamed objects
+        must be unreferenced."""
         out: list[checks.Problem] = []
 
         def exists(mode, name):
@@ -231,8 +234,14 @@ class Workspace:
             doc = self.doc(mode_name, rid)
             if doc is not None:
                 out.extend(checks.check(self.schema, mode, doc, exists))
+            base = self.staged[rid].base if rid in self.staged else None
+            if base is None or (doc is not None and str(doc.get(mode.key, "")) == base.name):
                 continue
-            name = self.staged[rid].base.name
+            # removed, or renamed away: nothing may be left pointing at the name, unless another
+            # object carries it in the candidate (a swap, a chain of renames, a rollback)
+            name = base.name
+            if self.names(mode_name).get(name, rid) != rid:
+                continue
             for other in checks.pointer_modes(self.schema, mode_name):
                 omode = self.schema.mode(other)
                 for orid in self.names(other).values():
@@ -251,7 +260,8 @@ class Workspace:
                 out.append(Change(rid, st.mode, st.base.name, st.base.revision, None))
             else:
                 out.append(Change(rid, st.mode, str(st.doc.get(m.key, "")),
-                                  st.base.revision if st.base else None, self.denormalise(m, st.doc)))
+                                  st.base.revision if st.base else None, self.denormalise(m, st.doc),
+                                  tuple(sorted(checks.targets(self.schema, m, st.doc)))))
         return out
 
     def committed(self, rids) -> None:

@@ -62,6 +62,46 @@ def _check(schema, mode, doc, exists, out, prefix):
                 _check(schema, sub, row, exists, out, f"{prefix}{p.name}[{key}].")
 
 
+def targets(schema: Schema, mode: Mode, doc: dict) -> set[tuple[str, str]]:
+    """(mode, name) of every object `doc` (and everything below it) points at."""
+    out: set[tuple[str, str]] = set()
+    _targets(schema, mode, doc, out)
+    return out
+
+
+def _targets(schema, mode, doc, out):
+    for p in mode.spec(doc).params:
+        v = doc.get(p.name)
+        if not v:
+            continue
+        if p.target:
+            for name in (v if isinstance(v, list) else [v]):
+                out.add((p.target, str(name)))
+        elif p.is_submode and isinstance(v, list) and p.mode in schema.modes:
+            sub = schema.mode(p.mode)
+            for row in v:
+                if isinstance(row, dict):
+                    _targets(schema, sub, row, out)
+
+
+class References:
+    """The schema's pointers, for the store's check inside a commit (store/base.References)."""
+
+    def __init__(self, schema: Schema):
+        self.schema = schema
+        self._modes: dict[str, list[str]] = {}
+
+    def referrer_modes(self, mode: str) -> list[str]:
+        got = self._modes.get(mode)
+        if got is None:
+            got = self._modes[mode] = pointer_modes(self.schema, mode)
+        return got
+
+    def refers(self, referrer_mode: str, doc: dict, mode: str, name: str) -> bool:
+        m = self.schema.modes.get(referrer_mode)
+        return m is not None and bool(references(self.schema, m, doc, mode, name))
+
+
 def references(schema: Schema, mode: Mode, doc: dict, target: str, name: str) -> list[str]:
     """Parameters of `doc` (and below) that point at object `name` of mode `target`."""
     out: list[str] = []

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Iterable, Protocol
 
 
 class StoreError(Exception):
@@ -29,6 +29,23 @@ class Change:
     name: str                   # key after the change (before it, for a removal)
     base_revision: int | None   # revision the edit started from; None for a new object
     after: dict | None          # None removes the object
+    # (mode, name) of every object `after` points at: the store checks, inside the commit's
+    # transaction, that each still exists (another session may have removed it meanwhile)
+    refs: tuple[tuple[str, str], ...] = ()
+
+
+class References(Protocol):
+    """What the store needs to know of pointers when a commit removes or renames an object
+    (the store knows no schema; the Workspace supplies this): no object may be left pointing
+    at a name that is gone."""
+
+    def referrer_modes(self, mode: str) -> Iterable[str]:
+        """Modes whose objects may point at objects of `mode`."""
+        ...
+
+    def refers(self, referrer_mode: str, doc: dict, mode: str, name: str) -> bool:
+        """Whether `doc` (an object of `referrer_mode`) points at object `name` of `mode`."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ import time
 from contextlib import contextmanager
 from json.encoder import encode_basestring_ascii as _quote
 
-from .base import Change, Committed, ConflictError, JournalEntry, ObjectChange, Record, StoreError
+from .base import (Change, Committed, ConflictError, JournalEntry, ObjectChange, Record, References,
+                   StoreError)
 
 SCHEMA_VERSION = 2
 DEFAULT_TIMEOUT = 10.0          # seconds a writer waits for another one
@@ -107,6 +108,7 @@ class SqliteStore:
         self.path = os.fspath(path)
         self.timeout = float(timeout)
         self._conn: sqlite3.Connection | None = None
+        self.references: References | None = None    # set by the Workspace (see _check_references)
         self._create_file()
         try:
             # any thread may use the connection, one at a time (the interactive shell completes
@@ -408,6 +410,7 @@ class SqliteStore:
             conn.execute("ROLLBACK TO cmsh_write")
             raise self._collision(conn, inserts, updates, removals, current, exc) from None
         conn.execute("RELEASE cmsh_write")
+        self._check_references(conn, changes, updates, removals, current)
 
         # 3. journal; the documents before come from the rows read inside this transaction
         objects = []
@@ -452,6 +455,49 @@ class SqliteStore:
             check(conn.executemany(
                 "INSERT INTO objects(id, mode, name, revision, doc) VALUES(?,?,?,1,?)",
                 [(ch.id, ch.mode, ch.name, after_text[ch.id]) for ch in inserts]), len(inserts))
+
+    def _check_references(self, conn, changes, updates, removals, current) -> None:
+        """Pointers, checked against what is stored now (inside the transaction, after the
+        writes), not against the session's older view: two sessions must not be able to commit
+        a node pointing at a category while the other removes it (write skew)."""
+        # a. every target of the written objects exists
+        wanted: dict[tuple[str, str], Change] = {}
+        for ch in changes:
+            if ch.after is not None:
+                for ref in ch.refs:
+                    wanted.setdefault(ref, ch)
+        by_mode: dict[str, set[str]] = {}
+        for mode, name in wanted:
+            by_mode.setdefault(mode, set()).add(name)
+        for mode, names in by_mode.items():
+            missing = set(names)
+            for part in _chunks(sorted(names)):
+                missing.difference_update(r[0] for r in conn.execute(
+                    f"SELECT name FROM objects WHERE mode=? AND name IN ({','.join('?' * len(part))})",
+                    (mode, *part)))
+            for name in sorted(missing):      # a pointer may differ in case (cmsh finds it so)
+                if conn.execute("SELECT 1 FROM objects WHERE mode=? AND name=? COLLATE NOCASE",
+                                (mode, name)).fetchone() is None:
+                    ch = wanted[(mode, name)]
+                    raise ConflictError(f"Commit refused: {ch.mode} {ch.name} points at {mode} {name},"
+                                        " which no longer exists (another session removed or renamed"
+                                        " it); refresh and try again")
+        # b. no stored object points at a name this commit removed or renamed away
+        refs = self.references
+        if refs is None:
+            return
+        gone = [(ch.mode, current[ch.id][2]) for ch in removals]
+        gone += [(ch.mode, current[ch.id][2]) for ch in updates if current[ch.id][2] != ch.name]
+        for mode, name in gone:
+            if conn.execute("SELECT 1 FROM objects WHERE mode=? AND name=?", (mode, name)).fetchone():
+                continue              # the name is taken again (a swap, a chain of renames)
+            for other in refs.referrer_modes(mode):
+                for oname, doc in conn.execute(
+                        "SELECT name, doc FROM objects WHERE mode=? AND instr(doc, ?) > 0",
+                        (other, _quote(name))):
+                    if refs.refers(other, _loads(doc), mode, name):
+                        raise ConflictError(f"Commit refused: {mode} {name} is used by {other} {oname};"
+                                            " refresh and try again")
 
     def _collision(self, conn, inserts, updates, removals, current, exc) -> StoreError:
         """Explain a UNIQUE violation (the writes were rolled back to the savepoint)."""

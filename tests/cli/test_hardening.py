@@ -76,3 +76,51 @@ def test_dump_of_a_store_holding_undecodable_text_does_not_fail(cm, db):
         assert "  notes: a\\xffb" in res.stdout.splitlines()
         assert res.err_lines == ["Warning: 1 values in the store are not UTF-8 text; "
                                  "they were dumped with \\x escapes"]
+
+
+# -- 2. write skew: pointers are checked inside the commit's transaction -------------------------
+def _two_sessions(db, shared_cache):
+    from conftest import session_on
+    from cmshell.store import open_store
+    return [session_on(open_store(db), shared_cache) for _ in range(2)]
+
+
+def _ok(s, line):
+    assert s.run_line(line), s.err.getvalue()
+
+
+def test_write_skew_pointer_committed_after_its_target_was_removed(cm, db, shared_cache):
+    assert_ok(cm("-c", "category; add spare; commit"))
+    a, b = _two_sessions(db, shared_cache)
+    _ok(b, "category; list; device use node001")            # b has seen category spare
+    _ok(a, "category; remove spare; commit")
+    _ok(b, "set category spare")
+    assert not b.run_line("commit")
+    assert b.err.getvalue().splitlines()[-1] == (
+        "Commit refused: device node001 points at category spare, which no longer exists (another "
+        "session removed or renamed it); refresh and try again")
+    assert _doc(db, "device", "node001")["category"] == "default"
+
+
+def test_write_skew_target_removed_after_a_pointer_to_it_was_committed(cm, db, shared_cache):
+    assert_ok(cm("-c", "category; add spare; commit"))
+    a, b = _two_sessions(db, shared_cache)
+    _ok(a, "device; list; category; list; remove spare")     # nothing uses spare in a's view
+    _ok(b, "device use node001; set category spare; commit")
+    assert not a.run_line("commit")
+    assert a.err.getvalue().splitlines()[-1] == (
+        "Commit refused: category spare is used by device node001; refresh and try again")
+    assert _doc(db, "category", "spare") is not None
+
+
+def test_renaming_away_a_name_in_use_is_refused_like_a_removal(cm, db):
+    """`set name` (not `rename`, which moves the pointers) would leave nodes pointing nowhere."""
+    before = snapshot(db)
+    res = cm("-c", "category use gpu-nodes; set name g2; commit")
+    assert_clean(res)
+    assert res.returncode == 1
+    assert "Category gpu-nodes is used by Device gpu001" in res.stderr
+    assert snapshot(db) == before
+    assert_ok(cm("-c", "category; swap default gpu-nodes; commit"))       # both names stay taken
+    assert_ok(cm("-c", "category; rename gpu-nodes g2; commit"))
+    assert _doc(db, "device", "gpu001")["category"] == "g2"

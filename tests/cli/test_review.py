@@ -276,8 +276,11 @@ def test_rollback_recreates_a_removed_name_taken_by_a_new_object(cm, db):
 def test_rollback_restores_renames_and_swaps(cm, db):
     start = journal_rows(db)[-1][0]
     before = state(db)
-    assert_ok(cm("-c", "device use node001; set hostname nodeX; commit"))
-    assert_ok(cm("-c", "device use node002; set hostname node001; commit"))
+    # `rename` moves the pointers (`set hostname` alone would leave overlays pointing nowhere,
+    # which commit refuses)
+    assert_ok(cm("-c", "device; rename node001 nodeX; commit"))
+    assert_ok(cm("-c", "device; rename node002 node001; commit"))
+    assert_ok(cm("-c", "device; swap node003 node004; commit"))
     assert_ok(cm("-c", f"rollback {start}; commit"))
     assert state(db) == before
 
