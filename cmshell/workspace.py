@@ -147,8 +147,10 @@ class Workspace:
         self._touched.add(rid)
         return st.doc
 
-    def add(self, mode: str, doc: dict) -> str:
-        rid = uuid.uuid4().hex
+    def add(self, mode: str, doc: dict, rid: str | None = None) -> str:
+        """Stage a new object; `rid` re-creates one that the store no longer holds under its
+        old identity (rollback), else it gets a fresh id."""
+        rid = rid or uuid.uuid4().hex
         self.staged[rid] = Staged(mode, None, doc)
         self._names.pop(mode, None)
         return rid

@@ -213,7 +213,7 @@ def rollback(s, args):
             continue
         want = ws.normalise(mode, doc)
         if current is None:
-            ws.add(mode_name, want)          # a new id: the store refuses to reuse one
+            ws.add(mode_name, want, rid)     # back under its own identity
         elif current != want:
             edoc = ws.edit(mode_name, rid)
             edoc.clear()

@@ -124,3 +124,48 @@ def test_renaming_away_a_name_in_use_is_refused_like_a_removal(cm, db):
     assert_ok(cm("-c", "category; swap default gpu-nodes; commit"))       # both names stay taken
     assert_ok(cm("-c", "category; rename gpu-nodes g2; commit"))
     assert _doc(db, "device", "gpu001")["category"] == "g2"
+
+
+# -- 3. rollback works through identity ------------------------------------------------------
+def _ids(db, mode):
+    conn = sqlite3.connect(str(db))
+    try:
+        return dict(conn.execute("SELECT name, id FROM objects WHERE mode=?", (mode,)))
+    finally:
+        conn.close()
+
+
+def _last_commit(db) -> int:
+    conn = sqlite3.connect(str(db))
+    try:
+        return conn.execute("SELECT max(seq) FROM journal").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_rollback_when_another_object_took_a_referenced_name(cm, db):
+    """node001 is renamed away (the overlays follow), a new node001 is added and put in an
+    overlay; rolling back removes the new node001, which the overlays name again — by then for
+    the old node001, which gets its name back in the same commit."""
+    start, before, ids = _last_commit(db), snapshot(db), _ids(db, "device")
+    assert_ok(cm("-c", "device; rename node001 n1; commit"))
+    assert_ok(cm("-c", "device; add physicalnode node001; commit"))
+    assert_ok(cm("-c", "configurationoverlay use kube-default-worker; append nodes node001; commit"))
+    assert_ok(cm("-c", "device; swap node002 node003; commit"))
+    res = cm("-c", f"rollback {start}; commit")
+    assert_ok(res)
+    assert _ids(db, "device") == ids
+    assert [r[:3] for r in snapshot(db)[0]] == [r[:3] for r in before[0]]
+
+
+def test_rollback_recreates_a_removed_object_under_its_own_id(cm, db):
+    start, ids = _last_commit(db), _ids(db, "device")
+    assert_ok(cm("-c", "device; remove gpu002; commit"))
+    assert_ok(cm("-c", f"rollback {start}; commit"))
+    assert _ids(db, "device") == ids
+    # and a later rollback sees one object all along: nothing to remove and re-add
+    mid = _last_commit(db)
+    assert_ok(cm("-c", "device use gpu002; set notes x; commit"))
+    res = cm("-c", f"rollback {mid}")
+    assert_ok(res)
+    assert "1 to modify." in res.stdout and "add" not in res.stdout
