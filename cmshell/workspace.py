@@ -236,6 +236,7 @@ class Workspace:
             doc = self.doc(mode_name, rid)
             if doc is not None:
                 out.extend(checks.check(self.schema, mode, doc, exists))
+                out.extend(self._one_head_node(mode, rid, doc))
             base = self.staged[rid].base if rid in self.staged else None
             if base is None or (doc is not None and str(doc.get(mode.key, "")) == base.name):
                 continue
@@ -251,6 +252,20 @@ class Workspace:
                         out.append(checks.Problem(checks.IN_USE, field, f"{mode.entity} {name} is used by "
                                                   f"{omode.entity} {self.name_of(other, orid)}"))
         return out
+
+    def _one_head_node(self, mode: Mode, rid: str, doc: dict) -> list[checks.Problem]:
+        """A cluster has one head node: a second one is refused."""
+        if mode.name != "device" or doc.get("type") != "headnode":
+            return []
+        st = self.staged.get(rid)
+        if st is not None and st.base is not None and (self.base_doc(mode.name, rid) or {}).get("type") == "headnode":
+            return []
+        name = str(doc.get(mode.key, ""))
+        others = [n for n in self.where(mode.name, "type", "headnode") if n != name]
+        if not others:
+            return []
+        return [checks.Problem(checks.INVALID, "type", f"{name} cannot be a second head node; "
+                                                        f"the cluster's head node is {others[0]}")]
 
     # -- commit ----------------------------------------------------------------------------
     def changes(self, rids) -> list[Change]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from cmshell.commands.bulk import names
 from cmshell.commands.registry import command
+from cmshell.model.names import problem as names_problem, shown
 from cmshell.model.validate import pointer_modes, references
 from cmshell.output import table
 from cmshell.shell.location import Level, find_row
@@ -288,8 +289,8 @@ def rename(s, args):
     if dup:
         raise CommandError(f"rename: {dup[0]} would be given to more than one object")
     for old, new in pairs:
-        if not plain(new):
-            raise CommandError(f"rename: invalid name {new!r}")
+        if not plain(new) or names_problem(new) is not None:
+            raise CommandError(f"rename: invalid name {shown(new)}: it {names_problem(new) or 'is a node list'}")
         rid = s.ws.find(mode.name, new)
         if rid is not None and s.ws.name_of(mode.name, rid) != old:
             raise CommandError(f"rename: {mode.entity} {new} already exists (use 'swap' to exchange names)")

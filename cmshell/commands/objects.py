@@ -205,8 +205,12 @@ def _renamed(s, path, new):
 
 
 def _check_new_name(s, listpath, name, exclude=None):
+    from cmshell.model import names
     if not name:
         raise CommandError("The name cannot be empty")
+    bad = names.problem(name)
+    if bad is not None:
+        raise CommandError(f"Invalid name {names.shown(name)}: it {bad}")
     lvl = listpath[-1]
     if len(listpath) == 1:
         rid = s.ws.names(lvl.mode.name).get(name)
@@ -224,6 +228,10 @@ def _set_extra(s, args):
         raise CommandError(f"{path[-1].mode.name} objects take no extra parameters")
     if len(rest) < 2:
         raise CommandError("Usage: set -e <name> <value>")
+    from cmshell.model import names
+    bad = names.problem(rest[0])
+    if bad is not None:
+        raise CommandError(f"Invalid name {names.shown(rest[0])}: it {bad}")
     s.element(path, editable=True).setdefault("extra", {})[rest[0]] = " ".join(rest[1:])
 
 
@@ -326,6 +334,8 @@ def add(s, args):
     if len(words) > len(mode.add_args):
         raise CommandError(f"add: unexpected argument {words[len(mode.add_args)]}")
     _check_new_name(s, listpath, name)
+    if doc.get("type") == "headnode" and len(listpath) == 1 and s.head_node():
+        raise CommandError(f"add: {s.head_node()} is the head node; a cluster has one")
     doc[mode.key] = name
     for pname, word in zip(mode.add_args, words):
         doc[pname] = _parse(spec.param(pname), [word])

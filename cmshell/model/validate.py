@@ -7,7 +7,6 @@ from typing import Callable
 from cmshell.model.schema import Mode, Schema
 
 REQUIRED, NO_TARGET, IN_USE = 1, 2, 3
-INVALID = 5         # a value the parameter cannot hold (not UTF-8, a bad address, a bad name)
 
 
 @dataclass(frozen=True)
@@ -15,6 +14,9 @@ class Problem:
     code: int
     field: str
     message: str
+
+
+INVALID = 5         # a value the parameter cannot hold (not UTF-8, a bad address, a bad name)
 
 
 def check(schema: Schema, mode: Mode, doc: dict, exists: Callable[[str, str], bool]) -> list[Problem]:
@@ -45,7 +47,17 @@ def _text(value, field: str, out: list[Problem]) -> None:
 
 
 def _check(schema, mode, doc, exists, out, prefix):
+    from cmshell.model import names
     spec = mode.spec(doc)
+    if not mode.indexed:
+        bad = names.problem(doc.get(mode.key, ""))
+        if bad is not None and doc.get(mode.key) not in (None, ""):     # empty: REQUIRED says it
+            out.append(Problem(INVALID, prefix + mode.key,
+                               f"The name {names.shown(doc.get(mode.key))} {bad}"))
+    for k in (doc.get("extra") or {}) if isinstance(doc.get("extra"), dict) else ():
+        bad = names.problem(k)
+        if bad is not None:
+            out.append(Problem(INVALID, f"{prefix}extra", f"The name {names.shown(k)} {bad}"))
     for p in spec.params:
         v = doc.get(p.name)
         field = prefix + p.name
@@ -57,6 +69,7 @@ def _check(schema, mode, doc, exists, out, prefix):
                     out.append(Problem(NO_TARGET, field, f"{p.target} {name} does not exist"))
         if p.is_submode and v and p.mode in schema.modes:
             sub = schema.mode(p.mode)
+            _unique_rows(sub, v, field, out)
             for row in v:
                 key = row.get("index") if sub.indexed else row.get(sub.key, "")
                 _check(schema, sub, row, exists, out, f"{prefix}{p.name}[{key}].")
@@ -100,6 +113,28 @@ class References:
     def refers(self, referrer_mode: str, doc: dict, mode: str, name: str) -> bool:
         m = self.schema.modes.get(referrer_mode)
         return m is not None and bool(references(self.schema, m, doc, mode, name))
+
+
+def _unique_rows(sub: Mode, rows: list, field: str, out: list[Problem]) -> None:
+    """Entries of a named submode are unique by name (in any case); a node has at most one
+    role of each type (a role met under two of its names, `etcdhost` and `Etcd::Host`)."""
+    if sub.indexed:
+        return
+    seen: dict[str, str] = {}
+    for row in rows:
+        name = str(row.get(sub.key, ""))
+        key = name.lower()
+        if sub.roles is not None:
+            role = sub.roles.find(name)
+            if role is not None and not role.generic:
+                key = "\0role:" + role.name.lower()
+        if key in seen:
+            what = "role" if sub.roles is not None else "entry"
+            other = f" (as {seen[key]})" if seen[key] != name else ""
+            out.append(Problem(INVALID, f"{field}[{name}]",
+                               f"The {what} {name} is there twice{other}"))
+        else:
+            seen[key] = name
 
 
 def references(schema: Schema, mode: Mode, doc: dict, target: str, name: str) -> list[str]:

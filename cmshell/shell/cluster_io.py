@@ -62,6 +62,9 @@ def _check_keys(schema: Schema, mode: Mode, doc: dict, where: str) -> None:
         raise CommandError(f"{where}: unknown type {doc.get('type')}")
     for k, v in doc.items():
         if k == "extra" and mode.extras:
+            if v is not None and (not isinstance(v, dict)
+                                  or not all(isinstance(x, str) for kv in v.items() for x in kv)):
+                raise CommandError(f"{where}: extra must be a mapping of names to text values")
             continue
         if k == "type" and (mode.types or mode.roles is not None):
             continue
@@ -83,6 +86,10 @@ def _check_value(p, v, where: str):
     from cmshell.model import values
     if p.is_list:
         if isinstance(v, list) and not any(isinstance(x, (dict, list)) for x in v):
+            bad = next((x for x in v if not isinstance(x, str)), None)
+            if bad is not None:      # `nodes: [node001, 5]`: a YAML number, not a name
+                raise CommandError(f"{where}: {p.name} must be a list of text values, not "
+                                   f"{type(bad).__name__} {bad!r} (quote it)")
             return v
         raise CommandError(f"{where}: {p.name} must be a list of values")
     if isinstance(v, (dict, list)):
@@ -92,6 +99,9 @@ def _check_value(p, v, where: str):
             return values.parse(p, [str(v)])
         except values.ValueError_ as e:
             raise CommandError(f"{where}: {e}") from None
+    if p.type not in ("boolean", "integer") and not isinstance(v, str):
+        # `notes: 5`, `version: 1.30`, `hostname: yes`: YAML read a number or a boolean
+        raise CommandError(f"{where}: {p.name} must be text, not {type(v).__name__} {v!r} (quote it)")
     return v
 
 

@@ -58,8 +58,9 @@ def test_commit_validation_refuses_undecodable_text_whatever_its_way_in():
     schema = load_schema()
     doc = {"name": "c", "notes": "a\udcffb", "extra": {"k\udcfe": "v"}}
     probs = validate.check(schema, schema.mode("category"), doc, lambda m, n: True)
-    assert [(p.code, p.field) for p in probs] == [(validate.INVALID, "notes"), (validate.INVALID, "extra.k\\xfe")]
-    assert "byte 0xFF at column 2 is not UTF-8" in probs[0].message
+    assert {(p.code, p.field) for p in probs} == {(validate.INVALID, "notes"), (validate.INVALID, "extra"),
+                                                  (validate.INVALID, "extra.k\\xfe")}
+    assert "'a\\\\xffb': byte 0xFF at column 2 is not UTF-8" in [p.message for p in probs]
 
 
 def test_dump_of_a_store_holding_undecodable_text_does_not_fail(cm, db):
@@ -169,3 +170,80 @@ def test_rollback_recreates_a_removed_object_under_its_own_id(cm, db):
     res = cm("-c", f"rollback {mid}")
     assert_ok(res)
     assert "1 to modify." in res.stdout and "add" not in res.stdout
+
+
+# -- 4. names, values and one-of-a-kind objects ---------------------------------------------------
+BAD_NAMES = [("newline", "x\ny", "holds a newline"), ("nul", "x\x00y", "holds a NUL"),
+             ("semicolon", "a;b", "holds ';'"), ("tab", "a\tb", "holds a tab"),
+             ("escape", "a\x1bb", "holds the control character \\x1b"), ("pipe", "a|b", "holds '|'"),
+             ("comma", "a,b", "holds ','"), ("dash", "-a", "starts with '-'")]
+
+
+@pytest.mark.parametrize("name, bad, why", BAD_NAMES, ids=[b[0] for b in BAD_NAMES])
+def test_bad_names_are_refused_by_add_clone_and_set(cm, db, name, bad, why):
+    from cmshell.commands.scripting import quote
+    before = snapshot(db)
+    for cmd in (f"category; add {quote(bad)}", f"category; clone default {quote(bad)}",
+                f"category use default; set name {quote(bad)}", f"device; add physicalnode {quote(bad)}",
+                f"device use node001; services; add {quote(bad)}", f"kubernetes use default; set -e {quote(bad)} 1"):
+        res = cm("-c", cmd + "; commit")
+        assert_one_error(res)
+        assert why in res.stderr, str(res)
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("name, bad, why", BAD_NAMES, ids=[b[0] for b in BAD_NAMES])
+def test_bad_names_are_refused_by_load(cm, tmp_path, name, bad, why):
+    import yaml
+    src = tmp_path / "bad.yaml"
+    src.write_text(yaml.safe_dump({"category": [{"name": bad}]}))
+    res = cm("--load", str(src), db=tmp_path / "new.db")
+    assert_one_error(res)
+    assert f"name: The name " in res.stderr and why in res.stderr, str(res)
+
+
+LOAD_VALUES = {
+    "number-for-text": ("category:\n- name: c\n  notes: 5\n", "notes must be text, not int 5 (quote it)"),
+    "float-for-text": ("softwareimage:\n- name: i\n  kernelversion: 6.10\n", "kernelversion must be text, not float 6.1"),
+    "boolean-name": ("category:\n- name: yes\n", "name must be text, not bool True"),
+    "number-in-list": ("configurationoverlay:\n- name: o\n  nodes: [node001, 5]\n",
+                       "nodes must be a list of text values, not int 5"),
+    "number-in-extra": ("kubernetes:\n- name: k\n  extra: {x: 1}\n",
+                        "extra must be a mapping of names to text values"),
+    "two-roles-of-a-type": ("category:\n- name: c\n  roles:\n  - name: Docker::Host\n  - name: docker::host\n",
+                            "The role docker::host is there twice (as Docker::Host)"),
+    "two-rows-of-a-name": ("category:\n- name: c\n  services:\n  - service: sshd\n  - service: SSHD\n",
+                           "The entry SSHD is there twice (as sshd)"),
+    "second-head-node": ("device:\n- {hostname: h1, type: headnode}\n- {hostname: h2, type: headnode}\n",
+                         "cannot be a second head node"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOAD_VALUES))
+def test_load_refuses_values_of_the_wrong_kind(cm, tmp_path, name):
+    text, message = LOAD_VALUES[name]
+    src = tmp_path / f"{name}.yaml"
+    src.write_text(text)
+    new = tmp_path / "new.db"
+    res = cm("--load", str(src), db=new)
+    assert_one_error(res)
+    assert message in res.stderr, str(res)
+
+
+def test_rename_refuses_names_that_are_no_node_list(cm, db):
+    for bad, why in (("a;b", "holds ';'"), ("a\x00b", "holds a NUL"), ("a|b", "holds '|'")):
+        res = cm("-c", f'device; rename node001 "{bad}"')
+        assert_one_error(res)
+        assert why in res.stderr
+
+
+def test_a_second_head_node_is_refused(cm, db):
+    before = snapshot(db)
+    res = cm("-c", "device; add headnode head2")
+    assert_one_error(res)
+    assert res.err_lines == ["add: basecm10 is the head node; a cluster has one"]
+    assert snapshot(db) == before
+    # a role of one type twice under two of its names: refused at assign
+    res = cm("-c", "device use node001; roles; assign etcdhost; assign Etcd::Host")
+    assert_one_error(res)
+    assert "already assigned" in res.stderr

@@ -345,7 +345,7 @@ def test_rename_lists_bases_formats_and_dry_runs(cm, tmp_path):
                      "rename: 3 objects but 2 new names",
                      "rename: same would be given to more than one object",
                      "No device named nosuch",
-                     "rename: invalid name 'a,b1'"])
+                     "rename: invalid name a,b1: it holds ',', which node lists read as syntax"])
 
 
 def test_revision_is_a_free_text_field(cm, tmp_path):
