@@ -19,6 +19,10 @@ def not_utf8(text: str) -> str | None:
     return f"{what} at column {m.start() + 1} is not UTF-8"
 
 
+def has_surrogates(text: str) -> bool:
+    return _SURROGATE.search(text) is not None
+
+
 def printable(text: str) -> str:
     """The text with every such character written as an escape (`\\xff`, `\\ud800`)."""
     if _SURROGATE.search(text) is None:

@@ -36,6 +36,7 @@ class Workspace:
         self._names: dict[str, dict[str, str]] = {}      # mode -> name -> id (current view)
         self.staged: dict[str, Staged] = {}
         self._touched: set[str] = set()                  # edited since the last prune()
+        self._refs: dict[str, set] = {}                  # id -> pointer targets found by validate()
         if hasattr(store, "references"):     # pointers are checked again inside each commit
             store.references = checks.References(schema)
 
@@ -235,7 +236,8 @@ class Workspace:
             mode = self.schema.mode(mode_name)
             doc = self.doc(mode_name, rid)
             if doc is not None:
-                out.extend(checks.check(self.schema, mode, doc, exists))
+                refs = self._refs[rid] = set()    # the pointers, for the commit (changes())
+                out.extend(checks.check(self.schema, mode, doc, exists, refs))
                 out.extend(self._one_head_node(mode, rid, doc))
             base = self.staged[rid].base if rid in self.staged else None
             if base is None or (doc is not None and str(doc.get(mode.key, "")) == base.name):
@@ -278,8 +280,14 @@ class Workspace:
             else:
                 out.append(Change(rid, st.mode, str(st.doc.get(m.key, "")),
                                   st.base.revision if st.base else None, self.denormalise(m, st.doc),
-                                  tuple(sorted(checks.targets(self.schema, m, st.doc)))))
+                                  tuple(sorted(self._targets(m, rid, st.doc)))))
         return out
+
+    def _targets(self, mode: Mode, rid: str, doc: dict) -> set[tuple[str, str]]:
+        """What the staged object points at: as the validation before the commit found it (the
+        Committer validates right before it asks for the changes), else walked again."""
+        got = self._refs.pop(rid, None)
+        return got if got is not None else checks.targets(self.schema, mode, doc)
 
     def committed(self, rids) -> None:
         """The staged objects `rids` are stored now: drop them and re-read their modes."""

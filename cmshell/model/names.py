@@ -7,7 +7,10 @@ A name must read back as itself wherever it is typed: on the command line (`;` `
 """
 from __future__ import annotations
 
+import re
 import unicodedata
+
+_PLAIN = re.compile(r"[A-Za-z0-9_.:@+=/][A-Za-z0-9_.:@+=/-]*")
 
 _SYNTAX = ';|>#"()\\'
 _LISTS = ",[]"
@@ -18,6 +21,8 @@ def problem(name) -> str | None:
     (`holds a newline`)."""
     if not isinstance(name, str):
         return f"must be text, not {type(name).__name__}"
+    if _PLAIN.fullmatch(name) and ".." not in name:     # the common case, at once
+        return None
     if name == "":
         return "cannot be empty"
     from cmshell.text import not_utf8

@@ -19,11 +19,14 @@ class Problem:
 INVALID = 5         # a value the parameter cannot hold (not UTF-8, a bad address, a bad name)
 
 
-def check(schema: Schema, mode: Mode, doc: dict, exists: Callable[[str, str], bool]) -> list[Problem]:
-    """Problems of one object and everything below it. `exists(mode, name)` sees the candidate."""
+def check(schema: Schema, mode: Mode, doc: dict, exists: Callable[[str, str], bool],
+          targets: set[tuple[str, str]] | None = None) -> list[Problem]:
+    """Problems of one object and everything below it. `exists(mode, name)` sees the candidate.
+    `targets`, when given, receives (mode, name) of everything the object points at."""
     out: list[Problem] = []
-    _check(schema, mode, doc, exists, out, prefix="")
-    _text(doc, "", out)
+    _check(schema, mode, doc, exists, out, "", targets)
+    if "\\ud" in repr(doc):       # a fast look first: repr escapes lone surrogates (\udcff)
+        _text(doc, "", out)
     return out
 
 
@@ -46,7 +49,7 @@ def _text(value, field: str, out: list[Problem]) -> None:
             _text(v, f"{field}[{i}]", out)
 
 
-def _check(schema, mode, doc, exists, out, prefix):
+def _check(schema, mode, doc, exists, out, prefix, targets=None):
     from cmshell.model import names
     spec = mode.spec(doc)
     if not mode.indexed:
@@ -65,6 +68,8 @@ def _check(schema, mode, doc, exists, out, prefix):
             out.append(Problem(REQUIRED, field, f"The {p.label.lower()} should be set"))
         if p.target and v:
             for name in (v if isinstance(v, list) else [v]):
+                if targets is not None:
+                    targets.add((p.target, str(name)))
                 if not exists(p.target, str(name)):
                     out.append(Problem(NO_TARGET, field, f"{p.target} {name} does not exist"))
         if p.is_submode and v and p.mode in schema.modes:
@@ -72,7 +77,7 @@ def _check(schema, mode, doc, exists, out, prefix):
             _unique_rows(sub, v, field, out)
             for row in v:
                 key = row.get("index") if sub.indexed else row.get(sub.key, "")
-                _check(schema, sub, row, exists, out, f"{prefix}{p.name}[{key}].")
+                _check(schema, sub, row, exists, out, f"{prefix}{p.name}[{key}].", targets)
 
 
 def targets(schema: Schema, mode: Mode, doc: dict) -> set[tuple[str, str]]:
