@@ -88,12 +88,20 @@ class Runner:
         if not args.norc:
             self._rc()
         if args.commands is not None:
-            from cmshell.text import not_utf8
-            bad = not_utf8(args.commands)
+            from cmshell.text import not_a_line
+            bad = not_a_line(args.commands)
             if bad is not None:
                 env.stderr.write(f"Invalid -c text, nothing was run: {bad}\n")
                 return Exit.FAILED
-            return self._batch([args.commands], echo=args.echo, split_commands=True)
+            # its lines are commands like its `;`s (a shell's multi-line -c "…"); all of it is
+            # parsed before anything runs
+            from cmshell.syntax.line import LineError, split
+            try:
+                units = [c.text for line in args.commands.splitlines() for c in split(line)]
+            except LineError as e:
+                self.session.error(str(e))
+                return Exit.FAILED
+            return self._batch(units, echo=args.echo)
         if args.file is not None:
             try:
                 with open(args.file, encoding="utf-8") as fh:
@@ -125,35 +133,25 @@ class Runner:
             for line in lines:
                 self.session.run_line(line)
 
-    def _batch(self, lines, *, echo: bool, split_commands: bool = False) -> int:
+    def _batch(self, lines, *, echo: bool) -> int:
         from cmshell.errors import Quit
-        from cmshell.syntax.line import LineError, split
         s, out = self.session, self.env.stdout
         s.events.listener = lambda: None      # events go to `pending`; printed after each command
         ok = True
         try:
             for line in lines:
-                line = line.rstrip("\n")
-                if split_commands:
-                    try:
-                        units = [c.text for c in split(line)]
-                    except LineError as e:
-                        s.error(str(e))
-                        return Exit.FAILED
-                else:
-                    units = [line]
-                for unit in units:
-                    if self.args.show_prompt:
-                        # a blank line shows the bare prompt, as transcripts print it
-                        out.write((s.prompt() + unit if unit else s.prompt().rstrip()) + "\n")
-                    elif echo or self.args.echo:
-                        out.write(unit + "\n")
-                    good = s.run_line(unit)
-                    self._print_events()
-                    out.flush()
-                    ok = ok and good
-                    if not good and self.args.quit:
-                        return Exit.FAILED
+                unit = line.rstrip("\n")
+                if self.args.show_prompt:
+                    # a blank line shows the bare prompt, as transcripts print it
+                    out.write((s.prompt() + unit if unit else s.prompt().rstrip()) + "\n")
+                elif echo or self.args.echo:
+                    out.write(unit + "\n")
+                good = s.run_line(unit)
+                self._print_events()
+                out.flush()
+                ok = ok and good
+                if not good and self.args.quit:
+                    return Exit.FAILED
         except Quit:
             pass
         finally:

@@ -19,6 +19,15 @@ def not_utf8(text: str) -> str | None:
     return f"{what} at column {m.start() + 1} is not UTF-8"
 
 
+def not_a_line(text: str) -> str | None:
+    """Like not_utf8, and a NUL (which no file name, argument or value can hold) too."""
+    i = text.find("\x00")
+    bad = not_utf8(text)
+    if i >= 0 and (bad is None or i < _SURROGATE.search(text).start()):
+        return f"a NUL character at column {i + 1}"
+    return bad
+
+
 def has_surrogates(text: str) -> bool:
     return _SURROGATE.search(text) is not None
 

@@ -4,6 +4,8 @@ format, sort order and delimiter set here from session.settings. See docs/bulk-a
 """
 from __future__ import annotations
 
+import re
+
 from cmshell.commands.bulk import names
 from cmshell.commands.registry import command
 from cmshell.model.names import problem as names_problem, shown
@@ -309,6 +311,9 @@ def rename(s, args):
 
 def _new_names(s, olds, text) -> list[str]:
     if "%" in text:
+        widths = [n for m in re.finditer(r"%[-+ 0#]*(\d*)(?:\.(\d*))?", text) for n in m.groups() if n]
+        if any(len(n) > 2 for n in widths):         # %999999999d would take gigabytes
+            raise CommandError(f"rename: invalid format {text} (widths go up to 99)")
         out = []
         for old in olds:
             m = split_number(old)

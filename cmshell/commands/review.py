@@ -101,6 +101,7 @@ def journal(s, args):
                 raise CommandError(f"{a} needs a number") from None
             if limit < 1:
                 raise CommandError(f"{a} needs a positive number")
+            limit = min(limit, _MAX_SEQ)
         elif a in ("-v", "--verbose"):
             verbose = True
         else:
@@ -151,12 +152,15 @@ def _when(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
 
 
+_MAX_SEQ = 2 ** 62        # beyond what the store's integers hold; no journal gets there
+
+
 def _seq(word: str) -> int:
     try:
         n = int(word)
     except ValueError:
         raise CommandError(f"Not a commit number: {word}; 'journal' lists them") from None
-    if n < 0:
+    if n < 0 or n > _MAX_SEQ:
         raise CommandError(f"Not a commit number: {word}; 'journal' lists them")
     return n
 

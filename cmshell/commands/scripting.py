@@ -157,7 +157,7 @@ def unalias(s, args):
                 raise CommandError(f"{name} runs {script_path(s, name)}; remove or rename the file "
                                    "to drop the alias")
             raise CommandError(f"No alias named {name}")
-    for name in args:
+    for name in dict.fromkeys(args):      # `unalias q q` removes q once
         del s.commands.aliases[name]
 
 

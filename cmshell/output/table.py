@@ -23,6 +23,9 @@ class Column:
         return self.lo == 0 and self.hi == 0
 
 
+MAX_WIDTH = 4096      # a column wider than any terminal or script needs
+
+
 def parse_format(spec: str) -> list[Column]:
     """`type:22,hostname:[16-32],mac` → columns (cmsh `format` syntax)."""
     cols = []
@@ -33,6 +36,8 @@ def parse_format(spec: str) -> list[Column]:
         m = _WIDTH.match(part)
         if not m:
             raise FormatError(f"Invalid format field: {part}")
+        if any(len(w) > 4 or int(w) > MAX_WIDTH for w in m.group("fixed", "lo", "hi") if w):
+            raise FormatError(f"Invalid format field: {part} (widths go up to {MAX_WIDTH})")
         if m.group("fixed") is not None:
             n = int(m.group("fixed"))
             cols.append(Column(m.group("field"), n, n))
@@ -73,7 +78,9 @@ def render(headers: list[str], cols: list[Column], rows: list[list[str]], *,
                 out.append((cell[:w] if is_header else cut(cell, w)).ljust(w))
         return delimiter.join(out).rstrip()
 
-    lines = [line(headers, True), delimiter.join("-" * w for w in widths).rstrip()]
+    # an unpadded column (`hostname:0`) is ruled as wide as its header, not left blank
+    rule = delimiter.join("-" * (w or len(h)) for w, h in zip(widths, headers)).rstrip()
+    lines = [line(headers, True), rule]
     lines.extend(line(r) for r in rows)
     return lines
 

@@ -55,8 +55,8 @@ def capture(session, cmd, runner) -> bool:
         try:
             with open(session.env.expand(path), "a" if op == ">>" else "w", encoding="utf-8") as fh:
                 fh.write(text)
-        except OSError as e:
-            session.error(f"Cannot write {path}: {e.strerror}")
+        except (OSError, ValueError) as e:     # ValueError: a NUL in the name
+            session.error(f"Cannot write {path}: {getattr(e, 'strerror', None) or e}")
             return False
     if cmd.pipe is not None:
         rc = _shell(session, cmd.pipe, input=text)

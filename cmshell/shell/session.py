@@ -169,9 +169,9 @@ class Session:
     # -- running lines --------------------------------------------------------------------
     def run_line(self, line: str) -> bool:
         """Run one input line; True when every command in it succeeded."""
-        from cmshell.text import not_utf8
-        bad = not_utf8(line)
-        if bad is not None:        # undecodable bytes from stdin, -c or a file: never run or stored
+        from cmshell.text import not_a_line
+        bad = not_a_line(line)
+        if bad is not None:    # undecodable bytes or NUL from stdin, -c or a file: never run or stored
             self.error(f"Invalid input, the line was not run: {bad}")
             return False
         try:
@@ -186,10 +186,14 @@ class Session:
 
     def run_command(self, cmd: Command) -> bool:
         from cmshell.shell import osshell
-        if cmd.shell is not None:
-            return osshell.run(self, cmd.shell)
-        if cmd.pipe is not None or cmd.redirect is not None:
-            return osshell.capture(self, cmd, self._run_words)
+        try:
+            if cmd.shell is not None:
+                return osshell.run(self, cmd.shell)
+            if cmd.pipe is not None or cmd.redirect is not None:
+                return osshell.capture(self, cmd, self._run_words)
+        except (OSError, ValueError) as e:       # the OS refused the command or the file
+            self.error(f"Cannot run {cmd.text or cmd.shell}: {getattr(e, 'strerror', None) or e}")
+            return False
         return self._run_words(cmd.words)
 
     def _run_words(self, words: list[str]) -> bool:

@@ -188,6 +188,8 @@ def test_bad_names_are_refused_by_add_clone_and_set(cm, db, name, bad, why):
                 f"device use node001; services; add {quote(bad)}", f"kubernetes use default; set -e {quote(bad)} 1"):
         res = cm("-c", cmd + "; commit")
         assert_one_error(res)
+        # a newline ends a line of -c (the quote is left open); a NUL is no input at all
+        why = {"newline": "Unbalanced quotes", "nul": "a NUL character"}.get(name, why)
         assert why in res.stderr, str(res)
     assert snapshot(db) == before
 
@@ -231,7 +233,7 @@ def test_load_refuses_values_of_the_wrong_kind(cm, tmp_path, name):
 
 
 def test_rename_refuses_names_that_are_no_node_list(cm, db):
-    for bad, why in (("a;b", "holds ';'"), ("a\x00b", "holds a NUL"), ("a|b", "holds '|'")):
+    for bad, why in (("a;b", "holds ';'"), ("a#b", "holds '#'"), ("a|b", "holds '|'")):
         res = cm("-c", f'device; rename node001 "{bad}"')
         assert_one_error(res)
         assert why in res.stderr
@@ -247,3 +249,62 @@ def test_a_second_head_node_is_refused(cm, db):
     res = cm("-c", "device use node001; roles; assign etcdhost; assign Etcd::Host")
     assert_one_error(res)
     assert "already assigned" in res.stderr
+
+
+# -- 5. odd input that used to end a session or print oddly ---------------------------------------
+@pytest.mark.parametrize("line", ["device; list > a\x00b", "device; list >> \x00", "device; list | cat\x00",
+                                  "!echo a\x00b", "device use node001; set notes a\x00b"])
+def test_nul_anywhere_in_a_line_is_one_error(cm, db, tmp_path, line):
+    before = snapshot(db)
+    for res in (cm("-c", line), cm(input=line + "\ndevice; get node001 ip\n")):
+        assert_clean(res)
+        assert res.returncode == 1
+        assert len(res.err_lines) == 1 and "a NUL character at column" in res.stderr, str(res)
+    assert res.stdout.splitlines()[-1] == "10.141.0.1"       # the session went on
+    assert snapshot(db) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cluster.db", "home"]
+
+
+def test_the_os_refusing_a_redirection_or_pipe_is_one_error(cm, tmp_path, monkeypatch):
+    from cmshell.shell import osshell
+
+    def refuse(*args, **kwargs):
+        raise ValueError("embedded null byte")
+    monkeypatch.setattr(osshell.subprocess, "run", refuse)
+    res = cm("-c", "device; list | cat; device; get node001 ip")
+    assert_clean(res)
+    assert res.err_lines == ["Cannot run list | cat: embedded null byte"]
+    assert res.stdout == "10.141.0.1\n"
+
+
+def test_newlines_in_c_separate_commands(cm):
+    res = cm("-c", "device use node001\nget ip\n\nget mac; home")
+    assert_ok(res)
+    assert res.stdout == "10.141.0.1\nFA:16:3E:E4:8D:8C\n"
+    res = cm("-c", 'device use node001\nset notes "open\ncommit')       # a quote ends with its line
+    assert_one_error(res)
+    assert res.err_lines == ["Unbalanced quotes"] and res.stdout == ""
+
+
+def test_unpadded_columns_have_a_rule_under_their_header(cm):
+    res = cm("-c", "device; list -f hostname:0,ip:0")
+    assert_ok(res)
+    assert res.stdout.splitlines()[:3] == ["hostname (key) ip", "-------------- --", "basecm10 10.141.255.254"]
+
+
+@pytest.mark.parametrize("line, message", [
+    ("journal -n 99999999999999999999999", None),
+    ("journal show 99999999999999999999999", "Not a commit number: 99999999999999999999999; 'journal' lists them"),
+    ("rollback 99999999999999999999999", "Not a commit number: 99999999999999999999999; 'journal' lists them"),
+    ("device; list -f hostname:99999999999999999999",
+     "Invalid format field: hostname:99999999999999999999 (widths go up to 4096)"),
+    ("device; rename node001 %.999999999d", "rename: invalid format %.999999999d (widths go up to 99)"),
+    ("alias q list; unalias q q; alias q", "No alias named q; 'alias' lists them"),
+])
+def test_huge_numbers_and_repeated_words(cm, line, message):
+    res = cm("-c", line)
+    if message is None:
+        assert_ok(res)
+    else:
+        assert_one_error(res)
+        assert res.err_lines == [message]

@@ -35,7 +35,7 @@ def test_list_format_widths_cut_cells_and_verbose(cm, tmp_path):
         [basecm10->configurationoverlay]% device
         [basecm10->device]% list -f hostname:10,ip:0,category:0
         hostname ( ip category
-        ----------
+        ---------- -- --------
         basecm10   10.141.255.254
         gpu001     10.141.1.1 gpu-nodes
         gpu002     10.141.1.2 gpu-nodes
@@ -185,7 +185,7 @@ def test_listnodes_in_category_mode(cm, tmp_path):
         [basecm10->category]% use default
         [basecm10->category[default]]% listnodes -f hostname:0,ip:0
         hostname (key) ip
-
+        -------------- --
         node001 10.141.0.1
         node002 10.141.0.2
         node003 10.141.0.3
