@@ -41,6 +41,8 @@ def parser(env: Environment | None = None) -> argparse.ArgumentParser:
                    help="work on a fresh temporary copy of the demo cluster (basecm10)")
     p.add_argument("--load", metavar="FILE", help="load a cluster YAML file into an empty store")
     p.add_argument("--dump", action="store_true", help="write the store as cluster YAML to stdout")
+    p.add_argument("--check", action="store_true",
+                   help="check every page of the store (stores up to 8 MiB are checked at every start)")
     p.add_argument("--config", metavar="FILE", help="the configuration file (default: $CMSHELL_CONFIG, "
                    "else $XDG_CONFIG_HOME/cmshell/config.yaml); applying is off without one")
     p.add_argument("--color", choices=("yes", "no"), help="colour output (default: on a terminal, "

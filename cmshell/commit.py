@@ -40,9 +40,10 @@ class Committer:
         ws = self.ws
         return ws.validate([(ws.staged[r].mode if r in ws.staged else fallback_mode, r) for r in rids])
 
-    def commit(self, rids: Iterable[str], *, comment: str = "") -> Committed | None:
+    def commit(self, rids: Iterable[str], *, comment: str = "", if_empty: bool = False) -> Committed | None:
         """Commit the staged objects `rids` (those unchanged are left out); None when nothing is
-        left. Raises CommitRefused (invalid) or StoreError (e.g. another session was first)."""
+        left. Raises CommitRefused (invalid) or StoreError (e.g. another session was first).
+        `if_empty`: only into an empty store (checked inside the store's transaction)."""
         ws = self.ws
         rids = [r for r in rids if ws.state(r) is not None]
         if not rids:
@@ -50,7 +51,8 @@ class Committer:
         probs = self.problems(rids)
         if probs:
             raise CommitRefused(probs)
-        done = ws.store.commit(ws.changes(rids), user=self.user, comment=comment, when=self.clock())
+        done = ws.store.commit(ws.changes(rids), user=self.user, comment=comment, when=self.clock(),
+                               **({"if_empty": True} if if_empty else {}))
         ws.committed(rids)
         if done is None:
             return None

@@ -34,6 +34,7 @@ class Runner:
             path = os.path.join(self._tmp, "cluster.db")
         else:
             path = args.db or env.default_db()
+        self._created = None if os.path.exists(path) else path    # removed again if --load fails
         try:
             self.store = open_store(path)
         except StoreError as e:
@@ -52,6 +53,12 @@ class Runner:
                 self._load(args.load)
         except (CommandError, StoreError, ConfigError) as e:
             self.close()
+            if self._created and args.load:    # a failed --load leaves nothing behind
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    try:
+                        os.unlink(self._created + suffix)
+                    except OSError:
+                        pass
             raise StartError(str(e)) from None
 
     def _backends(self) -> None:
@@ -79,9 +86,25 @@ class Runner:
     # -- running ----------------------------------------------------------------------------
     def run(self) -> int:
         args, env = self.args, self.env
+        if args.check:
+            problems = self.store.check()
+            for p in problems[:10]:
+                env.stderr.write(f"Store {self.store.path}: {p}\n")
+            if problems:
+                env.stderr.write("The store is damaged; restore it from a dump "
+                                 "(cmshell --db NEW.db --load BACKUP.yaml)\n")
+                return Exit.FAILED
+            env.stdout.write(f"Store {self.store.path}: ok\n")
+            if args.commands is None and args.file is None:
+                return Exit.OK
         if args.dump:
             from cmshell.shell import cluster_io
-            escaped = cluster_io.dump(self.ws, self.schema, env.stdout)
+            from cmshell.store import StoreError
+            try:
+                escaped = cluster_io.dump(self.ws, self.schema, env.stdout)
+            except StoreError as e:
+                env.stderr.write(f"{e}\n")
+                return Exit.FAILED
             if escaped:
                 env.stderr.write(f"Warning: {escaped} values in the store are not UTF-8 text; "
                                  "they were dumped with \\x escapes\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from cmshell.commit import CommitRefused, Committer
 from cmshell.errors import CommandError
 from cmshell.model.schema import Mode, Schema
+from cmshell.store.base import StoreError
 from cmshell.workspace import Workspace
 
 
@@ -42,7 +43,9 @@ def load(committer: Committer, path: str) -> int:
             _check_keys(schema, mode, doc, f"{path}: {mode_name} {doc[mode.key]}")
             rids.append(ws.add(mode_name, ws.normalise(mode, doc)))
     try:
-        committer.commit(rids, comment=f"load {path}")
+        committer.commit(rids, comment=f"load {path}", if_empty=True)
+    except StoreError as e:
+        raise CommandError(str(e)) from None
     except CommitRefused as e:
         p, more = e.problems[0], len(e.problems) - 1
         raise CommandError(f"{path}: {p.field}: {p.message}" + (f" (and {more} more)" if more else "")) from None

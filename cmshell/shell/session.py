@@ -9,6 +9,7 @@ from cmshell.env import Environment
 from cmshell.errors import CommandError, Quit
 from cmshell.events import EventQueue
 from cmshell.model.schema import Mode, Schema
+from cmshell.store.base import StoreError
 from cmshell.shell.location import Level, find_row, row_key
 from cmshell.syntax.line import Command, LineError, split
 from cmshell.workspace import Workspace
@@ -204,6 +205,9 @@ class Session:
         except CommandError as e:
             if str(e):
                 self.error(str(e))
+            return False
+        except StoreError as e:         # the store went away or is damaged: one line, not a bug
+            self.error(str(e))
             return False
         except (Quit, KeyboardInterrupt, BrokenPipeError):   # the run ends (cli.main says how)
             raise

@@ -59,6 +59,18 @@ CREATE TABLE IF NOT EXISTS backend_state(
     PRIMARY KEY(backend, key)
 );
 """
+_HEADER = b"SQLite format 3\x00"
+QUICK_CHECK_SIZE = 8 << 20      # stores up to 8 MiB (about 15,000 nodes) are checked at every start
+_RESTORE = "restore it from a dump (cmshell --db NEW.db --load BACKUP.yaml)"
+
+
+def _own_tables() -> set[str]:
+    """The tables a cmsh store has (any version): what _SCHEMA and the migrations create."""
+    import re
+    text = _SCHEMA + " ".join(st for sts in _MIGRATIONS.values() for st in sts)
+    return set(re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", text)) | {"sqlite_sequence"}
+
+
 _MIGRATIONS = {   # version -> statements that bring a store of that version to the next
     1: ["CREATE TABLE IF NOT EXISTS backend_state(backend TEXT NOT NULL, key TEXT NOT NULL,"
         " value TEXT NOT NULL, PRIMARY KEY(backend, key))"],
@@ -101,6 +113,11 @@ def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
+def _damage(text: object) -> str:
+    """A line of SQLite's integrity check, without its `*** in database main ***` preamble."""
+    return _one_line(str(text).replace("*** in database main ***", ""))
+
+
 class SqliteStore:
     """The Store implementation over one SQLite file (see module doc)."""
 
@@ -120,6 +137,7 @@ class SqliteStore:
         self._conn = conn
         try:
             conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+            self._check_tables(conn)       # before anything is written (WAL changes the header)
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()
             if not mode or str(mode[0]).lower() != "wal":
                 raise StoreError(f"Cannot open store {self.path}: WAL journal mode is not available")
@@ -127,6 +145,7 @@ class SqliteStore:
             conn.execute("PRAGMA journal_size_limit=67108864")   # trim a big WAL after checkpoints
             conn.execute("PRAGMA cache_size=-65536")             # up to 64 MiB, allocated on demand
             self._ensure_schema()
+            self._quick_check(conn)
         except BaseException as exc:
             self._conn = None
             try:
@@ -139,6 +158,72 @@ class SqliteStore:
 
     # -- opening -----------------------------------------------------------------------
 
+    def _check_header(self) -> None:
+        """What the first 100 bytes and the size of an existing file say, read without SQLite:
+        an SQLite database at all, and not cut short (a truncated copy, a full disk)."""
+        try:
+            with open(self.path, "rb") as fh:
+                head = fh.read(100)
+                size = os.fstat(fh.fileno()).st_size
+        except OSError as exc:
+            raise StoreError(f"Cannot open store {self.path}: {exc.strerror or _one_line(exc)}") from None
+        if size == 0:
+            return                         # a new, empty file: becomes a store
+        if len(head) < 100 or not head.startswith(_HEADER):
+            raise StoreError(f"Cannot open store {self.path}: it is not an SQLite database (not a cmsh store)")
+        page = int.from_bytes(head[16:18], "big")
+        page = 65536 if page == 1 else page
+        pages = int.from_bytes(head[28:32], "big")
+        counted = head[92:96] == head[24:28]     # the page count is valid (SQLite ≥ 3.7.0 wrote it)
+        if page < 512 or page & (page - 1) or size % page or (counted and size < pages * page):
+            want = f"{pages * page} bytes" if counted else f"a multiple of {page} bytes"
+            raise StoreError(f"Store {self.path} is damaged: the file is {size} bytes, it should be "
+                             f"{want} (truncated?); {_RESTORE}")
+
+    def _check_tables(self, conn) -> None:
+        """The tables must be a cmsh store's (or none: a new store). Someone else's database is
+        refused before anything in it changes."""
+        try:
+            rows = conn.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from None
+        foreign = {r[0] for r in rows} - _own_tables()
+        if foreign:
+            raise StoreError(f"Cannot open store {self.path}: it is an SQLite database but not a cmsh"
+                             f" store (it has table {sorted(foreign)[0]}); nothing in it was changed")
+        if rows and "objects" in {r[0] for r in rows}:
+            cols = {r[1] for r in conn.execute("PRAGMA table_info(objects)")}
+            if not {"id", "mode", "name", "revision", "doc"} <= cols:
+                raise StoreError(f"Cannot open store {self.path}: its objects table is not a cmsh"
+                                 " store's; nothing in it was changed")
+
+    def _quick_check(self, conn) -> None:
+        """A store of up to QUICK_CHECK_SIZE is checked page by page at every start (a few ms);
+        a bigger one by `cmshell --check`. Damage found later is reported the same way."""
+        try:
+            if os.path.getsize(self.path) > QUICK_CHECK_SIZE:
+                return
+            rows = conn.execute("PRAGMA quick_check(1)").fetchall()
+        except OSError:
+            return
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from None
+        if rows != [("ok",)]:
+            raise StoreError(f"Store {self.path} is damaged ({_damage(rows[0][0])}); {_RESTORE}")
+
+    def check(self) -> list[str]:
+        """Every page and index of the file (`PRAGMA integrity_check`, which reads the whole
+        store: `cmshell --check`, not every start); [] when it is sound."""
+        try:
+            rows = self._db().execute("PRAGMA integrity_check").fetchall()
+            if rows == [("ok",)]:
+                bad = self._db().execute("SELECT mode, name FROM objects WHERE json_valid(doc) = 0"
+                                         " LIMIT 5").fetchall()
+                return [f"{m} {n}: its document is not valid JSON" for m, n in bad]
+        except sqlite3.DatabaseError as exc:
+            return [_one_line(exc)]
+        return [_damage(r[0]) for r in rows]
+
     def _create_file(self) -> None:
         parent = os.path.dirname(os.path.abspath(self.path))
         try:
@@ -150,6 +235,7 @@ class SqliteStore:
                 # store in the same process then reads a stale snapshot): check, don't open
                 if not os.access(self.path, os.R_OK | os.W_OK):
                     raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+                self._check_header()
                 return
             fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
             os.close(fd)
@@ -169,11 +255,7 @@ class SqliteStore:
         if version is None:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                tables = {r[0] for r in conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")}
-                if tables - {"meta", "objects", "journal", "backend_state"}:
-                    raise StoreError(f"Cannot open store {self.path}: it is an SQLite database"
-                                     " but not a cmsh store")
+                self._check_tables(conn)
                 for stmt in _SCHEMA.split(";"):
                     if stmt.strip():
                         conn.execute(stmt)
@@ -219,7 +301,7 @@ class SqliteStore:
             return StoreError(f"Store {self.path} is locked by another process"
                               f" (waited {self.timeout:g} s); try again later")
         if "not a database" in low or "malformed" in low or "corrupt" in low:
-            return StoreError(f"Store {self.path} is damaged or not a cmsh store: {text}")
+            return StoreError(f"Store {self.path} is damaged ({text}); {_RESTORE}")
         if "readonly" in low or "read-only" in low or "unable to open" in low or "permission" in low:
             return StoreError(f"Cannot write store {self.path}: {text}")
         return StoreError(f"Store {self.path}: {text}")
@@ -328,12 +410,15 @@ class SqliteStore:
     # -- committing --------------------------------------------------------------------
 
     def commit(self, changes: list[Change], *, user: str, comment: str = "",
-               when: float | None = None) -> Committed | None:
-        """Store the changes in one transaction; None when there are none."""
+               when: float | None = None, if_empty: bool = False) -> Committed | None:
+        """Store the changes in one transaction; None when there are none. `if_empty`: only into
+        an empty store, checked inside the transaction (`--load`: two loads never merge)."""
         with _no_gc():
-            return self._commit(list(changes), user, comment, time.time() if when is None else when)
+            return self._commit(list(changes), user, comment, time.time() if when is None else when,
+                                if_empty)
 
-    def _commit(self, changes: list[Change], user: str, comment: str, when: float) -> Committed | None:
+    def _commit(self, changes: list[Change], user: str, comment: str, when: float,
+                if_empty: bool = False) -> Committed | None:
         if not changes:
             return None
         inserts: list[Change] = []
@@ -372,6 +457,9 @@ class SqliteStore:
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
+                if if_empty and conn.execute("SELECT 1 FROM objects LIMIT 1").fetchone():
+                    raise ConflictError("Commit refused: the store is not empty (another session has"
+                                        " committed into it meanwhile)")
                 result = self._apply(conn, changes, inserts, updates, removals, after_text,
                                      user, comment, when)
                 conn.execute("COMMIT")

@@ -308,3 +308,131 @@ def test_huge_numbers_and_repeated_words(cm, line, message):
     else:
         assert_one_error(res)
         assert res.err_lines == [message]
+
+
+# -- 6. store integrity -------------------------------------------------------------------------
+def _damage_pages(db, first=3, last=8):
+    """Overwrite pages `first`..`last` (of 4 KiB) with garbage: the sort of damage a bad disk,
+    a bad copy or a stray write leaves."""
+    data = bytearray(db.read_bytes())
+    for i in range(4096 * (first - 1), min(len(data), 4096 * last)):
+        data[i] = 0x41
+    db.write_bytes(bytes(data))
+
+
+def _damage_a_data_page(db):
+    """Damage the first page whose loss leaves the store openable but its documents unreadable
+    (found on a scratch copy: the layout of the file is SQLite's business)."""
+    import shutil
+    scratch = db.with_name("scratch.db")
+    for page in range(2, db.stat().st_size // 4096 + 1):
+        shutil.copyfile(db, scratch)
+        _damage_pages(scratch, page, page)
+        conn = sqlite3.connect(str(scratch))
+        try:
+            conn.execute("SELECT name FROM sqlite_master").fetchall()
+            conn.execute("SELECT value FROM meta").fetchall()
+            try:
+                conn.execute("SELECT doc FROM objects WHERE mode='device'").fetchall()
+                continue
+            except sqlite3.DatabaseError:
+                pass
+        except sqlite3.DatabaseError:
+            continue
+        finally:
+            conn.close()
+            scratch.unlink()
+        _damage_pages(db, page, page)
+        return page
+    raise AssertionError("no page to damage")
+
+
+def _files(d):
+    return sorted(p.name for p in d.iterdir() if p.name != "home")
+
+
+def test_truncated_store_is_one_line_and_untouched(cm, db, tmp_path):
+    data = db.read_bytes()
+    db.write_bytes(data[: len(data) // 2])
+    for res in (cm("-c", "device; list"), cm("--dump"), cm("--check")):
+        assert_one_error(res)
+        assert res.err_lines[0] == (f"Store {db} is damaged: the file is {len(data) // 2} bytes, it should "
+                                    f"be {len(data)} bytes (truncated?); restore it from a dump (cmshell "
+                                    "--db NEW.db --load BACKUP.yaml)")
+    assert db.read_bytes() == data[: len(data) // 2]
+    assert _files(tmp_path) == ["cluster.db"]
+
+
+def test_damaged_small_store_is_found_at_start(cm, db):
+    _damage_pages(db)
+    res = cm("-c", "device; list")
+    assert_one_error(res)
+    assert res.err_lines[0].startswith(f"Store {db} is damaged (")
+    assert res.err_lines[0].endswith("); restore it from a dump (cmshell --db NEW.db --load BACKUP.yaml)")
+    assert "***" not in res.stderr
+
+
+def test_damage_found_later_is_one_line_and_check_finds_it(cm, db, monkeypatch):
+    """A store too big to check at every start: the damage shows when a command reads it."""
+    from cmshell.store import sqlite
+    monkeypatch.setattr(sqlite, "QUICK_CHECK_SIZE", 0)
+    _damage_a_data_page(db)
+    res = cm("-c", "device; list; device; get node001 ip")
+    assert_clean(res)
+    assert res.returncode == 1 and res.err_lines and "Internal error" not in res.stderr
+    assert all(line.startswith(f"Store {db} is damaged (") for line in res.err_lines), str(res)
+    res = cm("--dump")
+    assert_one_error(res)
+    assert "is damaged (" in res.stderr
+    res = cm("--check")
+    assert_clean(res)
+    assert res.returncode == 1 and res.stdout == ""
+    assert res.err_lines[-1] == "The store is damaged; restore it from a dump (cmshell --db NEW.db --load BACKUP.yaml)"
+    assert res.err_lines[0].startswith(f"Store {db}: ")
+
+
+def test_check_of_a_sound_store(cm, db):
+    res = cm("--check")
+    assert_ok(res)
+    assert res.stdout == f"Store {db}: ok\n"
+
+
+def test_foreign_sqlite_file_is_refused_before_anything_changes(cm, tmp_path):
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(str(other))
+    conn.execute("CREATE TABLE accounts(id INTEGER PRIMARY KEY, owner TEXT)")
+    conn.execute("INSERT INTO accounts(owner) VALUES('alice')")
+    conn.commit()
+    conn.close()
+    data = other.read_bytes()
+    for args in (["-c", "device; list"], ["--load", str(tmp_path / "x.yaml")], ["--dump"]):
+        res = cm(*args, db=other)
+        assert_one_error(res)
+        assert res.err_lines == [f"Cannot open store {other}: it is an SQLite database but not a cmsh store "
+                                 "(it has table accounts); nothing in it was changed"]
+    assert other.read_bytes() == data                   # not even switched to WAL
+    assert _files(tmp_path) == ["cluster.db", "other.db"]
+
+
+def test_failed_load_into_a_new_store_leaves_nothing_behind(cm, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    for text in ("device: [\n  - {hostname: n1\n", "category:\n- name: c\n  notes: 5\n",
+                 "device:\n- {hostname: n1, type: physicalnode, category: nosuch}\n"):
+        bad.write_text(text)
+        res = cm("--load", str(bad), db=tmp_path / "new.db")
+        assert_one_error(res)
+        assert _files(tmp_path) == ["bad.yaml", "cluster.db"], str(res)
+
+
+def test_the_empty_store_check_of_load_is_inside_its_transaction(cm, db, monkeypatch):
+    """Two loads at once: the second one's early check saw an empty store, but by its commit
+    the first one has loaded; the commit itself refuses, so the two never merge."""
+    from conftest import DEMO_YAML
+    from cmshell.store.sqlite import SqliteStore
+    before = snapshot(db)
+    monkeypatch.setattr(SqliteStore, "is_empty", lambda self: True)
+    res = cm("--load", str(DEMO_YAML))
+    assert_one_error(res)
+    assert res.err_lines == ["Commit refused: the store is not empty (another session has committed "
+                             "into it meanwhile)"]
+    assert snapshot(db) == before
