@@ -39,7 +39,11 @@ def parser(env: Environment | None = None) -> argparse.ArgumentParser:
                    "$XDG_DATA_HOME/cmshell/cluster.db)")
     p.add_argument("--demo", action="store_true",
                    help="work on a fresh temporary copy of the demo cluster (basecm10)")
-    p.add_argument("--load", metavar="FILE", help="load a cluster YAML file into an empty store")
+    p.add_argument("--load", metavar="FILE", help="load a cluster YAML file into an empty store "
+                   "(a new one, when the path names no store)")
+    p.add_argument("--init", action="store_true",
+                   help="create a new, empty store (a missing store is created only with --init, "
+                   "--load or --demo)")
     p.add_argument("--dump", action="store_true", help="write the store as cluster YAML to stdout")
     p.add_argument("--check", action="store_true",
                    help="check every page of the store (stores up to 8 MiB are checked at every start)")

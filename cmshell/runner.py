@@ -17,13 +17,19 @@ class StartError(Exception):
     pass
 
 
+WELCOME = """No cluster store yet ({path}). Start with one of:
+  cmshell --demo                 the demo cluster (basecm10), in a temporary store
+  cmshell --load CLUSTER.yaml    a new store from a cluster file (see docs/schema.md)
+  cmshell --init                 a new, empty store"""
+
+
 class Runner:
     def __init__(self, args, env: Environment):
         from cmshell.commands import registry
         from cmshell.errors import CommandError
         from cmshell.model.schema import load_schema
         from cmshell.shell.session import Session
-        from cmshell.store import StoreError, open_store
+        from cmshell.store import NoStore, StoreError, open_store
         from cmshell.workspace import Workspace
         from cmshell.backends.config import ConfigError
 
@@ -34,9 +40,18 @@ class Runner:
             path = os.path.join(self._tmp, "cluster.db")
         else:
             path = args.db or env.default_db()
+        # the default location ($XDG_DATA_HOME/cmshell) is made when needed; a path that is
+        # named must exist, or be created on purpose (--init, --load): a typo creates nothing
+        default = args.demo or not (args.db or env.environ.get("CMSHELL_DB"))
+        if args.init and os.path.exists(path):
+            raise StartError(f"--init: there is a store at {path} already")
         self._created = None if os.path.exists(path) else path    # removed again if --load fails
         try:
-            self.store = open_store(path)
+            self.store = open_store(path, create=bool(args.demo or args.load or args.init),
+                                    parents=bool(default))
+        except NoStore as e:
+            self.close()
+            raise StartError(WELCOME.format(path=path) if default else str(e)) from None
         except StoreError as e:
             self.close()
             raise StartError(str(e)) from None
@@ -136,7 +151,7 @@ class Runner:
                 env.stderr.write(f"Cannot read {args.file}: not UTF-8 text\n")
                 return Exit.FAILED
             return self._batch(lines, echo=args.echo)
-        if args.dump or args.load:
+        if args.dump or args.load or args.init or args.check:
             return Exit.OK
         if not env.stdin_isatty:
             return self._batch(env.stdin, echo=True)

@@ -1,7 +1,7 @@
 """The store: object documents with revisions, committed atomically and journalled."""
-from .base import Change, Committed, ConflictError, JournalEntry, ObjectChange, Record, Store, StoreError
+from .base import Change, Committed, ConflictError, JournalEntry, NoStore, ObjectChange, Record, Store, StoreError
 from .sqlite import SqliteStore, new_id, open_store
 
-__all__ = ["Change", "Committed", "ConflictError", "JournalEntry", "ObjectChange", "Record", "Store",
+__all__ = ["Change", "Committed", "ConflictError", "JournalEntry", "NoStore", "ObjectChange", "Record", "Store",
            "StoreError",
            "SqliteStore", "new_id", "open_store"]

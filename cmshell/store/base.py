@@ -9,6 +9,10 @@ class StoreError(Exception):
     """Any failure of the store; the message is one line, fit for the user."""
 
 
+class NoStore(StoreError):
+    """There is no store at the path, and creating one was not asked for."""
+
+
 class ConflictError(StoreError):
     """A commit's base revision is stale or a name is taken: nothing was written."""
 

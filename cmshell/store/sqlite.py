@@ -26,8 +26,8 @@ import time
 from contextlib import contextmanager
 from json.encoder import encode_basestring_ascii as _quote
 
-from .base import (Change, Committed, ConflictError, JournalEntry, ObjectChange, Record, References,
-                   StoreError)
+from .base import (Change, Committed, ConflictError, JournalEntry, NoStore, ObjectChange, Record,
+                   References, StoreError)
 
 SCHEMA_VERSION = 2
 DEFAULT_TIMEOUT = 10.0          # seconds a writer waits for another one
@@ -87,9 +87,11 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def open_store(path: str | os.PathLike, *, timeout: float = DEFAULT_TIMEOUT) -> "SqliteStore":
-    """Open (creating if needed) the store at ``path``."""
-    return SqliteStore(path, timeout=timeout)
+def open_store(path: str | os.PathLike, *, timeout: float = DEFAULT_TIMEOUT, create: bool = True,
+               parents: bool = True) -> "SqliteStore":
+    """Open the store at ``path``; a missing one is created when `create` (its directories
+    too when `parents`), else refused (NoStore)."""
+    return SqliteStore(path, timeout=timeout, create=create, parents=parents)
 
 
 @contextmanager
@@ -121,12 +123,13 @@ def _damage(text: object) -> str:
 class SqliteStore:
     """The Store implementation over one SQLite file (see module doc)."""
 
-    def __init__(self, path: str | os.PathLike, *, timeout: float = DEFAULT_TIMEOUT):
+    def __init__(self, path: str | os.PathLike, *, timeout: float = DEFAULT_TIMEOUT, create: bool = True,
+                 parents: bool = True):
         self.path = os.fspath(path)
         self.timeout = float(timeout)
         self._conn: sqlite3.Connection | None = None
         self.references: References | None = None    # set by the Workspace (see _check_references)
-        self._create_file()
+        self._create_file(create, parents)
         try:
             # any thread may use the connection, one at a time (the interactive shell completes
             # in a worker thread while the main thread waits for input)
@@ -224,10 +227,15 @@ class SqliteStore:
             return [_one_line(exc)]
         return [_damage(r[0]) for r in rows]
 
-    def _create_file(self) -> None:
+    def _create_file(self, create: bool = True, parents: bool = True) -> None:
         parent = os.path.dirname(os.path.abspath(self.path))
         try:
+            if not os.path.exists(self.path) and not create:
+                raise NoStore(f"No store at {self.path}; create one with --init (empty), "
+                              "--load FILE (a cluster file) or --demo")
             if not os.path.isdir(parent):
+                if not parents:
+                    raise StoreError(f"Cannot create store {self.path}: there is no directory {parent}")
                 os.makedirs(parent, mode=0o700, exist_ok=True)
             if os.path.isfile(self.path):
                 # closing a descriptor of a file drops every POSIX lock this process holds on

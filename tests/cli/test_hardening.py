@@ -436,3 +436,49 @@ def test_the_empty_store_check_of_load_is_inside_its_transaction(cm, db, monkeyp
     assert res.err_lines == ["Commit refused: the store is not empty (another session has committed "
                              "into it meanwhile)"]
     assert snapshot(db) == before
+
+
+# -- 7. a store is created only on purpose ------------------------------------------------------
+def test_a_mistyped_db_path_is_an_error_that_names_it_and_creates_nothing(cm, tmp_path):
+    for path in (tmp_path / "clsuter.db", tmp_path / "no" / "such" / "dir" / "cluster.db"):
+        for args in (["-c", "device; list"], ["--dump"], [], ["--check"]):
+            res = cm(*args, db=path)
+            assert_one_error(res)
+            assert res.err_lines == [f"No store at {path}; create one with --init (empty), --load FILE "
+                                     "(a cluster file) or --demo"]
+        res = cm("-c", "device; list", db=None, env={"CMSHELL_DB": str(path)})
+        assert_one_error(res)
+        assert str(path) in res.stderr
+    assert _files(tmp_path) == ["cluster.db"]
+
+
+def test_load_and_init_create_a_store_but_not_its_directories(cm, tmp_path):
+    from conftest import DEMO_YAML
+    deep = tmp_path / "no" / "such" / "cluster.db"
+    for args in (["--load", str(DEMO_YAML)], ["--init"]):
+        res = cm(*args, db=deep)
+        assert_one_error(res)
+        assert res.err_lines == [f"Cannot create store {deep}: there is no directory {deep.parent}"]
+    assert _files(tmp_path) == ["cluster.db"]
+    new = tmp_path / "new.db"
+    assert_ok(cm("--init", db=new))
+    assert_ok(cm("-c", "device; list; category; list", db=new))
+    res = cm("--init", db=new)
+    assert_one_error(res)
+    assert res.err_lines == [f"--init: there is a store at {new} already"]
+
+
+def test_plain_cmshell_on_a_new_machine_says_how_to_start(cm, home):
+    res = cm(db=None)
+    assert_clean(res)
+    assert res.returncode == 1 and res.stdout == ""
+    default = home / ".local" / "share" / "cmshell" / "cluster.db"
+    assert res.err_lines == [
+        f"No cluster store yet ({default}). Start with one of:",
+        "  cmshell --demo                 the demo cluster (basecm10), in a temporary store",
+        "  cmshell --load CLUSTER.yaml    a new store from a cluster file (see docs/schema.md)",
+        "  cmshell --init                 a new, empty store"]
+    assert not (home / ".local").exists()
+    assert_ok(cm("--init", db=None))
+    assert default.exists()
+    assert_ok(cm("-c", "device; list", db=None))

@@ -61,18 +61,20 @@ def test_dump_reflects_a_commit_and_round_trips(cm, tmp_path):
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o000])
-def test_new_store_file_is_mode_0600(cm, tmp_path, umask):
-    new = tmp_path / f"sub{umask}" / "cluster.db"
+def test_new_store_file_is_mode_0600(cm, tmp_path, home, umask):
+    new = tmp_path / f"new{umask}.db"
     old = os.umask(umask)          # inherited by the child
     try:
         assert_ok(cm("--load", str(DEMO_YAML), db=new))
         fresh = tmp_path / f"fresh{umask}.db"
-        assert_ok(cm("-c", "device; list", db=fresh))
+        assert_ok(cm("--init", "-c", "device; list", db=fresh))
+        assert_ok(cm("--init", db=None, env={"XDG_DATA_HOME": str(home / f"data{umask}")}))
     finally:
         os.umask(old)
-    for f in (new, fresh):
+    default = home / f"data{umask}" / "cmshell" / "cluster.db"
+    for f in (new, fresh, default):
         assert stat.S_IMODE(f.stat().st_mode) == 0o600, oct(f.stat().st_mode)
-    assert stat.S_IMODE(new.parent.stat().st_mode) & 0o077 == 0   # a directory it made is private
+    assert stat.S_IMODE(default.parent.stat().st_mode) & 0o077 == 0   # a directory it made is private
 
 
 def test_default_store_lives_under_xdg_data_home(cm, home):
