@@ -22,6 +22,7 @@ import gc
 import json
 import os
 import sqlite3
+import threading
 import time
 from contextlib import contextmanager
 from json.encoder import encode_basestring_ascii as _quote
@@ -111,6 +112,10 @@ def _chunks(seq: list, size: int = _CHUNK):
         yield seq[i:i + size]
 
 
+_open_paths: dict[str, int] = {}      # realpath -> stores of this process open on it
+_open_lock = threading.Lock()
+
+
 def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
@@ -149,6 +154,9 @@ class SqliteStore:
             conn.execute("PRAGMA cache_size=-65536")             # up to 64 MiB, allocated on demand
             self._ensure_schema()
             self._quick_check(conn)
+            self._real = os.path.realpath(self.path)
+            with _open_lock:
+                _open_paths[self._real] = _open_paths.get(self._real, 0) + 1
         except BaseException as exc:
             self._conn = None
             try:
@@ -163,7 +171,12 @@ class SqliteStore:
 
     def _check_header(self) -> None:
         """What the first 100 bytes and the size of an existing file say, read without SQLite:
-        an SQLite database at all, and not cut short (a truncated copy, a full disk)."""
+        an SQLite database at all, and not cut short (a truncated copy, a full disk). Skipped
+        when this process has the store open already: closing a descriptor of the file would
+        drop that connection's locks (see _create_file), and it was checked then."""
+        with _open_lock:
+            if _open_paths.get(os.path.realpath(self.path)):
+                return
         try:
             with open(self.path, "rb") as fh:
                 head = fh.read(100)
@@ -682,6 +695,12 @@ class SqliteStore:
     def close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
+            with _open_lock:
+                n = _open_paths.get(self._real, 1) - 1
+                if n > 0:
+                    _open_paths[self._real] = n
+                else:
+                    _open_paths.pop(self._real, None)
             try:
                 conn.close()
             except sqlite3.Error as exc:
