@@ -205,16 +205,92 @@ def run_file(s, path: str, params: list[str], *, echo: bool = False, stop: bool 
 
 
 def substitute(line: str, path: str, params: list[str]) -> str:
-    """`$1`, `${1}`, `${1-default}` (also `${1:-default}`), `$#`, `$@`, `$*`, `$0`."""
+    """`$1`, `${1}`, `${1-default}` (also `${1:-default}`), `$#`, `$@`, `$*`, `$0`.
+
+    Arguments are data, never code: each goes in as the words it is, quoted for where it
+    lands — a cmshell word (`quote`), inside a cmshell `"…"`, or in a command for the OS shell
+    (`!…`, `| …`), quoted as /bin/sh reads it. An argument holding `;`, `|`, `!` or quotes
+    cannot end the command or start another. A default (`${1-…}`) is text of the file."""
+    if "$" not in line:
+        return line
+    contexts = _contexts(line)
+
     def one(m: re.Match) -> str:
+        where = contexts[m.start()]
+        if where == "esc":          # `\\$1` is the text $1
+            return m.group(0)
+        if m.group(4) == "#":
+            return str(len(params))
         if m.group(4):
-            return str(len(params)) if m.group(4) == "#" else " ".join(params)
-        n = int(m.group(1) or m.group(2))
-        value = path if n == 0 else (params[n - 1] if n <= len(params) else "")
-        if value == "" and m.group(3) is not None:
-            return m.group(3)
-        return value
-    return _PARAM.sub(one, line) if "$" in line else line
+            values = params
+        else:
+            n = int(m.group(1) or m.group(2))
+            value = path if n == 0 else (params[n - 1] if n <= len(params) else "")
+            if value == "" and m.group(3) is not None:
+                return m.group(3)
+            values = [value]
+        if where in ('"', 'sh"', "sh'"):           # inside quotes: one string
+            return _escape(" ".join(values), where)
+        return " ".join(_escape(v, where) for v in values if v != "")
+    return _PARAM.sub(one, line)
+
+
+def _escape(value: str, where: str) -> str:
+    import shlex
+    if where == "":                 # a cmshell word
+        return quote(value)
+    if where == '"':                # inside a cmshell "…"
+        return value.replace("\\", "\\\\").replace('"', '\\"')
+    if where == "sh":               # an OS shell word
+        return shlex.quote(value)
+    if where == 'sh"':              # inside an OS shell "…"
+        return re.sub(r'([\\"$`])', r"\\\1", value)
+    return value.replace("'", "'\\''")      # inside an OS shell '…'
+
+
+def _contexts(line: str) -> list[str]:
+    """For each position of a line, where a text put there lands: "" a cmshell word, '"' inside
+    a cmshell quote, "sh" / 'sh"' / "sh'" in a command for the OS shell (after a `!` that starts
+    a command: the rest of the line; after a `|`: up to a `;`), outside or inside its quotes."""
+    out: list[str] = []
+    state = ""
+    bang = False            # the OS-shell part began at `!` (it takes the rest of the line)
+    start = True            # only blanks since the start of the line or a `;`
+    depth = 0
+    i, n = 0, len(line)
+    while i < n:
+        c = line[i]
+        nxt = line[i + 1] if i + 1 < n else ""
+        width = 2 if c == "\\" and nxt and (state in ("", "sh") or nxt in '"\\$`') and state != "sh'" else 1
+        if width == 1:
+            if state == "":
+                if c == "!" and start:
+                    state, bang = "sh", True
+                elif c == "|" and depth == 0:
+                    state, bang = "sh", False
+                elif c == '"':
+                    state = '"'
+                elif c in "()":
+                    depth += 1 if c == "(" else -1
+                start = c == ";" or (start and c in " \t")
+            elif state == '"':
+                if c == '"':
+                    state = ""
+            elif state == "sh":
+                if c == "'":
+                    state = "sh'"
+                elif c == '"':
+                    state = 'sh"'
+                elif c == ";" and not bang:
+                    state, start = "", True
+            elif state == "sh'":
+                if c == "'":
+                    state = "sh"
+            elif c == '"':          # state 'sh"'
+                state = "sh"
+        out += [state] if width == 1 else [state, "esc"]     # "esc": a character escaped by `\\`
+        i += width
+    return out + [state]
 
 
 # -- locations -------------------------------------------------------------------------------
@@ -300,24 +376,27 @@ def _save_marks(s, path: str) -> None:
 
 
 def _load_marks(s, path: str) -> None:
-    lines = read_text(path).splitlines()
+    """Read `NAME<tab>LOCATION` lines. A location is `home`, mode and submode words and `use
+    NAME`, nothing else: the file is data, and a line that would run anything (a command, `!`,
+    a pipe, an alias) refuses the whole file before any of it is used."""
+    marks = []
+    for number, line in enumerate(read_text(path).splitlines(), 1):
+        name, tab, where = line.partition("\t")
+        if not tab or not where.strip():
+            continue
+        try:
+            steps = _location_steps(s, where)
+        except (LineError, ValueError):
+            raise CommandError(f"bookmark -x {path}: line {number} is not a location ({where.strip()!r});"
+                               " nothing was loaded") from None
+        marks.append((name, steps))
     here, before = s.path, s.previous
     bad = []
     try:
-        for line in lines:
-            name, tab, where = line.partition("\t")
-            if not tab or not where.strip():
-                continue
-            s.path = []
-            # replay the path quietly; a location that no longer exists is reported once below
-            err, s.err = s.err, _Null()
+        for name, steps in marks:
             try:
-                ok = s.run_line(where)
-            finally:
-                s.err = err
-            if ok:
-                _marks(s)[name] = list(s.path)
-            else:
+                _marks(s)[name] = _walk_steps(s, steps)
+            except CommandError:       # a location that no longer exists: reported once below
                 bad.append(name or "(default)")
     finally:
         s.path, s.previous = here, before
@@ -325,12 +404,55 @@ def _load_marks(s, path: str) -> None:
         raise CommandError(f"Bookmarks whose location no longer exists: {', '.join(bad)}")
 
 
-class _Null:
-    def write(self, text):
-        return len(text)
+def _location_steps(s, text: str) -> list[tuple[str, str | None]]:
+    """The steps of a `path` text: ("home", None), ("mode", word), ("use", name), ("sub", word).
+    ValueError for anything else."""
+    steps: list[tuple[str, str | None]] = []
+    for cmd in split(text):
+        w = cmd.words
+        if cmd.shell is not None or cmd.pipe is not None or cmd.redirect is not None:
+            raise ValueError(cmd.text)
+        if w == ["home"]:
+            steps.append(("home", None))
+        elif len(w) == 2 and w[0] == "use":
+            steps.append(("use", w[1]))
+        elif len(w) == 1 and w[0].lower() in s.schema.modes and s.schema.modes[w[0].lower()].top:
+            steps.append(("mode", w[0].lower()))
+        elif len(w) == 1 and w[0].lower() in _submode_words(s.schema):
+            steps.append(("sub", w[0].lower()))
+        else:
+            raise ValueError(cmd.text)
+    return steps
 
-    def flush(self):
-        pass
+
+def _submode_words(schema) -> set[str]:
+    out = set()
+    for m in schema.modes.values():
+        specs = [m.base, *m.types.values()]
+        if m.roles is not None:
+            specs += [r.spec(m.params) for r in m.roles.roles]
+        out.update(p.name for spec in specs for p in spec.params if p.is_submode)
+    return out
+
+
+def _walk_steps(s, steps) -> list:
+    """The location the steps lead to, walked without running any command (no alias can step
+    in); CommandError when an object on the way is gone."""
+    from cmshell.shell.location import Level
+    s.path = []
+    for kind, word in steps:
+        if kind == "home":
+            s.path = []
+        elif kind == "mode":
+            s.path = [Level(s.schema.mode(word))]
+        elif kind == "use":
+            s.use(word)
+        else:
+            param = s.submodes().get(word)
+            if param is None or not s.path or s.path[-1].key is None:
+                raise CommandError(f"no submode {word} here")
+            s.path = s.path + [Level(s.schema.mode(param.mode), param.name)]
+    return list(s.path)
 
 
 @command("goto", "Go to a bookmark, or back (-)", scope="top",

@@ -482,3 +482,51 @@ def test_plain_cmshell_on_a_new_machine_says_how_to_start(cm, home):
     assert_ok(cm("--init", db=None))
     assert default.exists()
     assert_ok(cm("-c", "device; list", db=None))
+
+
+# -- 8. files and arguments are data, never code -------------------------------------------------
+def test_bookmark_file_holds_locations_and_runs_nothing(cm, db, tmp_path):
+    before = snapshot(db)
+    marks = tmp_path / "marks"
+    pwned = tmp_path / "PWNED"
+    for where in (f"home;!touch {pwned};", "home;device;use node001;set notes pwned;commit;",
+                  f"home;device | sh -c 'touch {pwned}';", "home;device;use node001;roles;commit",
+                  f"home;device > {pwned};"):
+        marks.write_text(f"good\thome;device;use node002;\nbad\t{where}\n")
+        res = cm("-c", f"bookmark -x {marks}; goto good; path")
+        assert_clean(res)
+        assert res.returncode == 1
+        assert res.err_lines[0] == (f"bookmark -x {marks}: line 2 is not a location ({where!r}); "
+                                    "nothing was loaded"), str(res)
+        assert not pwned.exists()
+    assert snapshot(db) == before
+    # locations replay without any alias stepping in, submodes included
+    marks.write_text("n\thome;category;use default;roles;use docker::host;\n")
+    res = cm("-c", f'alias category "!touch {pwned}"; alias use "!touch {pwned}"; bookmark -x {marks}; '
+                   "goto n; path")
+    assert_ok(res)
+    assert res.stdout == "home;category;use default;roles;use Docker::Host;\n"
+    assert not pwned.exists()
+
+
+def test_run_arguments_are_words_not_code(cm, db, tmp_path):
+    before = snapshot(db)
+    pwned = tmp_path / "PWNED"
+    script = tmp_path / "s.cmsh"
+    script.write_text('device use node001\nget $1\nset notes "note: $2"\n!echo $2\n!echo "$2" \'$2\'\n'
+                      "list -f hostname:0 | grep $3\nget ${4-ip}\n")
+    evil = f"x; touch {pwned}; echo 'q\"|!"
+    res = cm("-c", f"run {script} notes {quote(evil)} {quote('node001; touch ' + str(pwned))} "
+                   f"{quote('ip; home; device use node002; set notes pwned; commit')}")
+    assert_clean(res)
+    assert not pwned.exists()
+    out = res.stdout.splitlines()
+    assert out[0] == ""                                   # get notes
+    assert out[1:3] == [evil, f"{evil} {evil}"]           # the text itself, three times
+    assert "Unknown parameter" in res.stderr or "Usage" in res.stderr
+    assert snapshot(db) == before                         # nothing was committed
+
+
+def quote(word: str) -> str:
+    from cmshell.commands.scripting import quote as q
+    return q(word)
