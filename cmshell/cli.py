@@ -45,6 +45,8 @@ def parser(env: Environment | None = None) -> argparse.ArgumentParser:
                    help="create a new, empty store (a missing store is created only with --init, "
                    "--load or --demo)")
     p.add_argument("--dump", action="store_true", help="write the store as cluster YAML to stdout")
+    p.add_argument("--with-secrets", action="store_true",
+                   help="with --dump: write secrets in clear, not as ***** (the form for backups)")
     p.add_argument("--check", action="store_true",
                    help="check every page of the store (stores up to 8 MiB are checked at every start)")
     p.add_argument("--config", metavar="FILE", help="the configuration file (default: $CMSHELL_CONFIG, "
@@ -60,7 +62,10 @@ def parser(env: Environment | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
     env = env or Environment()
     try:
-        args = parser(env).parse_args(argv)
+        p = parser(env)
+        args = p.parse_args(argv)
+        if args.with_secrets and not args.dump:
+            p.error("--with-secrets goes with --dump")
     except SystemExit as e:
         return int(e.code or 0)
     from cmshell.runner import Runner, StartError

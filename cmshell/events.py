@@ -68,10 +68,18 @@ class EventQueue:
         self.level = "notice"
         self.listener: Callable[[], None] | None = None   # pending events are waiting (any thread)
         self.own: set[int] = set()    # journal sequence numbers of this session's commits
+        # writes the cluster's secrets in a text as ***** (set by the session; commit notices,
+        # which carry names only, skip it)
+        self.redact: Callable[[str], str] | None = None
 
     def post(self, severity: str, source: str, text: str, *, broadcast: bool = False,
              when: float | None = None, kind: str = MESSAGE, seq: int | None = None) -> Event:
         severity = severity if severity in _RANK else "notice"
+        if self.redact is not None and kind != COMMIT:
+            try:
+                text = self.redact(text)
+            except Exception:         # noqa: BLE001 - an event is never lost over the scrubbing
+                pass
         ev = Event(self.clock() if when is None else when, severity, source, text, broadcast, kind, seq)
         with self._lock:
             self.log.append(ev)

@@ -55,6 +55,8 @@ class Runner:
         except StoreError as e:
             self.close()
             raise StartError(str(e)) from None
+        for warning in getattr(self.store, "warnings", ()):
+            env.stderr.write(warning + "\n")
         self.schema = load_schema(cache_dir=env.cache_dir())
         self.ws = Workspace(self.store, self.schema)
         interactive = env.stdin_isatty and not (args.commands or args.file)
@@ -91,6 +93,9 @@ class Runner:
         cluster_io.load(self.session.committer, path)
 
     def close(self) -> None:
+        session = getattr(self, "session", None)
+        if session is not None:
+            session.close()
         store = getattr(self, "store", None)
         if store is not None:
             store.close()
@@ -116,10 +121,14 @@ class Runner:
             from cmshell.shell import cluster_io
             from cmshell.store import StoreError
             try:
-                escaped = cluster_io.dump(self.ws, self.schema, env.stdout)
+                escaped, hidden = cluster_io.dump(self.ws, self.schema, env.stdout,
+                                                  with_secrets=args.with_secrets)
             except StoreError as e:
                 env.stderr.write(f"{e}\n")
                 return Exit.FAILED
+            if hidden:
+                env.stderr.write(f"Note: {hidden} secrets are masked (*****); --dump --with-secrets "
+                                 "writes them, for a backup that --load takes back\n")
             if escaped:
                 env.stderr.write(f"Warning: {escaped} values in the store are not UTF-8 text; "
                                  "they were dumped with \\x escapes\n")

@@ -112,6 +112,9 @@ class Mode:
     add_args: tuple = ()
     list_format: str = ""
     roles: "Roles | None" = None                               # set for the roles mode
+    # rows whose key matches one of the patterns hold a secret in `param` (environment variables
+    # named *password* …): (param, patterns)
+    secret_rows: tuple | None = None
 
     @property
     def indexed(self) -> bool:
@@ -123,6 +126,8 @@ class Mode:
 
     def spec(self, doc: dict | None) -> Spec:
         """The parameters of one object of this mode (depends on its type or role)."""
+        if self.secret_rows is not None and doc is not None and self._secret_row(doc):
+            return self._secret_spec
         if doc is not None:
             if self.roles is not None:
                 role = self.roles.find(doc.get("name", ""))
@@ -132,6 +137,18 @@ class Mode:
             if t in self.types:
                 return self.types[t]
         return self.base
+
+    def _secret_row(self, doc: dict) -> bool:
+        from fnmatch import fnmatchcase
+        name = str(doc.get(self.key, "")).lower()
+        return any(fnmatchcase(name, pat) for pat in self.secret_rows[1])
+
+    @cached_property
+    def _secret_spec(self) -> Spec:
+        """The base spec with the secret-holding parameter of a secret row typed `secret`."""
+        import dataclasses
+        param = self.secret_rows[0]
+        return Spec([dataclasses.replace(p, type="secret") if p.name == param else p for p in self.params])
 
     def all_params(self) -> dict[str, Param]:
         """Every parameter any object of this mode may have (for `format` and help)."""
@@ -201,9 +218,11 @@ def _mode_from(d: dict) -> Mode:
         own = {p.name: p for p in _params(t.get("params"))}
         merged = [own.pop(p.name, p) for p in params]   # a type may redeclare a common param
         types[tname] = Spec(merged + list(own.values()), labels[tname])
+    rows = d.get("secret_rows")
     return Mode(
         name=name,
         entity=entity,
+        secret_rows=(str(rows["param"]), tuple(str(n).lower() for n in rows["names"])) if rows else None,
         plural=str(d.get("plural", entity + "s")),
         top=bool(d.get("top", False)),
         key=str(d.get("key", "name")),

@@ -56,7 +56,7 @@ class Repl:
         else:
             kwargs.update(color_depth=ColorDepth.DEPTH_1_BIT)
         self.ps = PromptSession(
-            history=history.prompt_history(self.history_path, env.clock),
+            history=history.prompt_history(self.history_path, env.clock, scrub=self._history_line),
             completer=ThreadedCompleter(completer),
             complete_while_typing=True,
             auto_suggest=_suggester(),
@@ -68,6 +68,12 @@ class Repl:
         )
         self._confirm = None
         self._started = False
+
+    def _history_line(self, line: str) -> str:
+        """The line as the history keeps it: without the secrets it sets."""
+        from cmshell.model.secrets import history_line
+        with self.lock:
+            return history_line(self.session, line)
         self._seen: int | None = None       # the journal's last commit when the shell started
 
     # -- the loop ------------------------------------------------------------------------------

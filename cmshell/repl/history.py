@@ -8,15 +8,24 @@ from typing import Callable
 from cmshell.shell.history_file import append, read, trim
 
 
-def prompt_history(path: str, clock: Callable[[], float] = time.time):
+def prompt_history(path: str, clock: Callable[[], float] = time.time,
+                   scrub: Callable[[str], str] = lambda line: line):
     """A prompt_toolkit History over the file (private to its owner; unwritable: memory only);
-    entries are stamped with `clock`."""
+    entries are stamped with `clock`. `scrub` is applied to every line before it is kept, in
+    the file and in memory (secrets become *****, model/secrets.py)."""
     from prompt_toolkit.history import History
 
     class CmshellHistory(History):
         def __init__(self):
             super().__init__()
             self.broken = False
+
+        def append_string(self, string: str) -> None:
+            try:
+                string = scrub(string)
+            except Exception:          # noqa: BLE001 - never lose the line over the scrubbing
+                pass
+            super().append_string(string)
 
         def load_history_strings(self):
             try:

@@ -41,6 +41,7 @@ def load(committer: Committer, path: str) -> int:
             if not isinstance(doc, dict) or not doc.get(mode.key):
                 raise CommandError(f"{path}: a {mode_name} object without {mode.key}")
             _check_keys(schema, mode, doc, f"{path}: {mode_name} {doc[mode.key]}")
+            _no_masked_secrets(schema, mode, doc, f"{path}: {mode_name} {doc[mode.key]}")
             rids.append(ws.add(mode_name, ws.normalise(mode, doc)))
     try:
         committer.commit(rids, comment=f"load {path}", if_empty=True)
@@ -50,6 +51,17 @@ def load(committer: Committer, path: str) -> int:
         p, more = e.problems[0], len(e.problems) - 1
         raise CommandError(f"{path}: {p.field}: {p.message}" + (f" (and {more} more)" if more else "")) from None
     return len(rids)
+
+
+def _no_masked_secrets(schema: Schema, mode: Mode, doc: dict, where: str) -> None:
+    """A dump made without --with-secrets holds `*****` for each secret: loading it would
+    replace real secrets by that text, so it is refused."""
+    from cmshell.model import secrets
+    hidden = secrets.masked_fields(schema, mode, doc)
+    if hidden:
+        more = f" (and {len(hidden) - 1} more)" if len(hidden) > 1 else ""
+        raise CommandError(f"{where}: {hidden[0]} is a masked secret (*****){more}; load a dump made"
+                           " with --dump --with-secrets, or set the real value in the file")
 
 
 def _check_keys(schema: Schema, mode: Mode, doc: dict, where: str) -> None:
@@ -108,18 +120,25 @@ def _check_value(p, v, where: str):
     return v
 
 
-def dump(ws: Workspace, schema: Schema, out) -> int:
-    """Write the store as cluster YAML; never fails on a store cmshell wrote. Strings that are
-    not UTF-8 text (a store written before such input was refused) are written with `\\xff`
-    escapes; their number is returned, for a warning."""
+def dump(ws: Workspace, schema: Schema, out, *, with_secrets: bool = False) -> tuple[int, int]:
+    """Write the store as cluster YAML; never fails on a store cmshell wrote. Secrets are
+    `*****` unless `with_secrets` (the form for backups). Strings that are not UTF-8 text (a
+    store written before such input was refused) are written with `\\xff` escapes. Returns
+    (escaped strings, masked secrets), for the notes on stderr."""
+    from cmshell.model import secrets
     from cmshell.text import not_utf8, printable
     yaml = _yaml()
-    escaped = 0
+    escaped = hidden = 0
     data = {}
     for mode in sorted((m for m in schema.modes.values() if m.top), key=lambda m: m.name):
         recs = sorted(ws.store.load(mode.name), key=lambda r: r.name)
         if recs:
-            data[mode.name] = [r.doc for r in recs]
+            docs = [r.doc for r in recs]
+            if not with_secrets:
+                for i, doc in enumerate(docs):
+                    docs[i], n = secrets.masked(schema, mode, doc)
+                    hidden += n
+            data[mode.name] = docs
 
     class Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
         pass
@@ -135,4 +154,4 @@ def dump(ws: Workspace, schema: Schema, out) -> int:
     Dumper.add_representer(str, text)
     yaml.dump(data, out, Dumper=Dumper, sort_keys=False, default_flow_style=False,
               allow_unicode=True, width=100)
-    return escaped
+    return escaped, hidden

@@ -45,10 +45,42 @@ class Session:
         self.memo: dict = {}      # per-command caches (inheritance look-ups), cleared by execute
         self.range = None         # commands/ranges.py Range: `range -n …` applies commands to its members
         self.events = EventQueue(clock=env.clock)   # notices (commits, backends); any thread may post
+        self.events.redact = self._redact
+        self._secrets: tuple[int, set[str]] | None = None     # (journal head, secret values)
         self.committer = Committer(ws, user=self.user, clock=env.clock, events=self.events,
                                    source=lambda: self.host)
         self.commands = commands
         self.engine: Engine | None = None    # the backends (runner.py sets it from the configuration)
+
+    # -- secrets --------------------------------------------------------------------------
+    def _redact(self, text: str) -> str:
+        """`text` (an event from a backend) without the committed secrets in it."""
+        import threading
+        from cmshell.model import secrets
+        from cmshell.store import open_store
+        path = getattr(self.ws.store, "path", None)
+        if path is None:
+            return text
+        lock = self.__dict__.setdefault("_secrets_lock", threading.Lock())
+        with lock:
+            # a connection of its own: events come from backend threads, while the session's
+            # connection is the main thread's
+            own = self.__dict__.get("_secrets_store")
+            if own is None:
+                own = self.__dict__["_secrets_store"] = open_store(path, create=False)
+            head = own.journal(1)
+            seq = head[-1].seq if head else 0
+            if self._secrets is None or self._secrets[0] != seq:
+                docs = [(m, r.doc) for m in secrets.holding_modes(self.schema) for r in own.load(m)]
+                self._secrets = (seq, secrets.values(self.schema, docs))
+            found = self._secrets[1]
+        return secrets.redact(text, found)
+
+    def close(self) -> None:
+        """Let go of what the session opened besides its store."""
+        own = self.__dict__.pop("_secrets_store", None)
+        if own is not None:
+            own.close()
 
     # -- the head node --------------------------------------------------------------------
     @property

@@ -134,6 +134,7 @@ class SqliteStore:
         self.timeout = float(timeout)
         self._conn: sqlite3.Connection | None = None
         self.references: References | None = None    # set by the Workspace (see _check_references)
+        self.warnings: list[str] = []                  # for the user, once (the shell prints them)
         self._create_file(create, parents)
         try:
             # any thread may use the connection, one at a time (the interactive shell completes
@@ -168,6 +169,26 @@ class SqliteStore:
             raise
 
     # -- opening -----------------------------------------------------------------------
+
+    def _private(self) -> None:
+        """A store holds secrets: one that others may read (or write) is made 0600, with a
+        warning (`warnings`, which the shell prints)."""
+        import stat
+        for suffix in ("", "-wal", "-shm"):
+            path = self.path + suffix
+            try:
+                mode = stat.S_IMODE(os.stat(path).st_mode)
+            except OSError:
+                continue
+            if mode & 0o077:
+                try:
+                    os.chmod(path, 0o600)
+                except OSError as exc:
+                    self.warnings.append(f"Warning: store {path} is readable by others (mode "
+                                         f"{mode:04o}) and could not be made private: {exc.strerror}")
+                    continue
+                self.warnings.append(f"Warning: store {path} was readable by others (mode {mode:04o});"
+                                     " it is now 0600")
 
     def _check_header(self) -> None:
         """What the first 100 bytes and the size of an existing file say, read without SQLite:
@@ -257,6 +278,7 @@ class SqliteStore:
                 if not os.access(self.path, os.R_OK | os.W_OK):
                     raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
                 self._check_header()
+                self._private()
                 return
             fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
             os.close(fd)

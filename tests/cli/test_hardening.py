@@ -71,7 +71,7 @@ def test_dump_of_a_store_holding_undecodable_text_does_not_fail(cm, db):
                  (doc[:-1] + ',"notes":"a\\udcffb"}',))
     conn.commit()
     conn.close()
-    for res in (cm("--dump"), cm.process("--dump")):
+    for res in (cm("--dump", "--with-secrets"), cm.process("--dump", "--with-secrets")):
         assert_clean(res)
         assert res.returncode == 0
         assert "  notes: a\\xffb" in res.stdout.splitlines()
@@ -530,3 +530,94 @@ def test_run_arguments_are_words_not_code(cm, db, tmp_path):
 def quote(word: str) -> str:
     from cmshell.commands.scripting import quote as q
     return q(word)
+
+
+# -- 9. secrets -----------------------------------------------------------------------------------
+HARBOR = ("device use basecm10; roles; assign generic::harbor; environments; add db_password; "
+          "set value S3cretHarbor; ..; add port; set value 9443; home; commit")
+
+
+def test_dump_masks_secrets_unless_with_secrets(cm, db, tmp_path):
+    import yaml
+    assert_ok(cm("-c", HARBOR))
+    res = cm("--dump")
+    assert_clean(res)
+    assert res.returncode == 0
+    assert res.err_lines == ["Note: 4 secrets are masked (*****); --dump --with-secrets writes them, "
+                             "for a backup that --load takes back"]
+    assert "S3cretHarbor" not in res.stdout and "BEGIN CERTIFICATE" not in res.stdout
+    kube = yaml.safe_load(res.stdout)["kubernetes"][0]
+    assert (kube["kubeadmcertkey"], kube["kubecacert"], kube["kubecakey"]) == ("*****",) * 3
+    clear = cm("--dump", "--with-secrets")
+    assert_ok(clear)
+    assert "S3cretHarbor" in clear.stdout and "BEGIN CERTIFICATE" in clear.stdout
+    # the masked dump is refused by --load, naming the secret; the clear one round-trips
+    masked, backup = tmp_path / "masked.yaml", tmp_path / "backup.yaml"
+    masked.write_text(res.stdout)
+    backup.write_text(clear.stdout)
+    res = cm("--load", str(masked), db=tmp_path / "new.db")
+    assert_one_error(res)
+    assert res.err_lines == [f"{masked}: device basecm10: roles[generic::harbor].environments[db_password].value"
+                             " is a masked secret (*****); load a dump made with --dump --with-secrets, or "
+                             "set the real value in the file"]
+    assert not (tmp_path / "new.db").exists()
+    assert_ok(cm("--load", str(backup), db=tmp_path / "new.db"))
+    assert cm("--dump", "--with-secrets", db=tmp_path / "new.db").stdout == clear.stdout
+    res = cm("--with-secrets")
+    assert res.returncode == 2 and "--with-secrets goes with --dump" in res.stderr
+
+
+def test_secrets_stay_out_of_printed_diffs_and_the_journal(cm, db):
+    assert_ok(cm("-c", HARBOR))
+    res = cm("-c", "kubernetes use default; set kubeadmcertkey NewKey123; diff; commit; journal show 0; "
+                   "device use basecm10; roles; use generic::harbor; environments; use db_password; "
+                   "set value Other456; show; get value; list; home; diff")
+    assert_clean(res)
+    assert "NewKey123" not in res.stdout and "Other456" not in res.stdout and "S3cretHarbor" not in res.stdout
+    n = _last_commit(db)
+    for shown in (cm("-c", f"journal show {n}"), cm("-c", f"journal show {n - 1}")):
+        assert_ok(shown)
+        assert "NewKey123" not in shown.stdout and "S3cretHarbor" not in shown.stdout
+        assert "*****" in shown.stdout
+
+
+def test_secrets_stay_out_of_the_history_file(db, tmp_path, shared_cache):
+    from conftest import session_on
+    from cmshell.model import secrets
+    from cmshell.repl.history import prompt_history
+    from cmshell.shell import history_file
+    from cmshell.store import open_store
+    s = session_on(open_store(db), shared_cache)
+    path = str(tmp_path / "history")
+    hist = prompt_history(path, scrub=lambda line: secrets.history_line(s, line))
+    hist.append_string("kubernetes use default; set kubecakey TopSecret1; commit")
+    hist.append_string("set default kubecacert TopSecret2 | cat")
+    assert s.run_line(HARBOR.replace("; home; commit", "; use db_password"))
+    hist.append_string("set value TopSecret3")                      # inside the db_password row
+    hist.append_string("..; set db_password value TopSecret4")
+    hist.append_string("..; set port value 9444")                   # not a secret
+    lines = [line for _, line in history_file.read(path)]
+    assert lines == ["kubernetes use default; set kubecakey *****; commit", "set default kubecacert ***** | cat",
+                     "set value *****", "..; set db_password value *****", "..; set port value 9444"]
+    assert list(hist.get_strings()) == lines                        # the session's memory too
+
+
+def test_secrets_stay_out_of_events(db, shared_cache):
+    from conftest import session_on
+    from cmshell.store import open_store
+    s = session_on(open_store(db), shared_cache)
+    assert s.run_line(HARBOR)
+    ev = s.events.post("warning", "basecm10", "apply failed: harbor.yml: password S3cretHarbor refused")
+    assert ev.text == "apply failed: harbor.yml: password ***** refused"
+    s.close()
+
+
+def test_a_store_others_may_read_is_made_private_with_a_warning(cm, db):
+    import os
+    import stat
+    os.chmod(db, 0o644)
+    res = cm("-c", "device; get node001 ip")
+    assert_clean(res)
+    assert res.err_lines == [f"Warning: store {db} was readable by others (mode 0644); it is now 0600"]
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    assert_ok(cm("-c", "device; get node001 ip"))

@@ -29,7 +29,7 @@ def test_top_modes_found():
 
 
 def test_dump_load_dump_round_trip(cm, db, tmp_path):
-    first = cm("--dump")
+    first = cm("--dump", "--with-secrets")
     assert_ok(first)
     data = yaml.safe_load(first.stdout)
     assert set(data) == set(yaml.safe_load(DEMO_YAML.read_text()))
@@ -39,7 +39,7 @@ def test_dump_load_dump_round_trip(cm, db, tmp_path):
     dumped.write_text(first.stdout)
     second_db = tmp_path / "second.db"
     assert_ok(cm("--load", str(dumped), db=second_db))
-    second = cm("--dump", db=second_db)
+    second = cm("--dump", "--with-secrets", db=second_db)
     assert_ok(second)
     assert second.stdout == first.stdout
 
@@ -51,13 +51,13 @@ def test_dump_load_dump_round_trip(cm, db, tmp_path):
 def test_dump_reflects_a_commit_and_round_trips(cm, tmp_path):
     assert_ok(cm("-c", 'device use node001; set notes "multi word"; commit; '
                        "category use default; roles; use docker::host; set iptables no; commit"))
-    first = cm("--dump")
+    first = cm("--dump", "--with-secrets")
     assert_ok(first)
     node = next(d for d in yaml.safe_load(first.stdout)["device"] if d["hostname"] == "node001")
     assert node["notes"] == "multi word"
     (tmp_path / "d.yaml").write_text(first.stdout)
     assert_ok(cm("--load", str(tmp_path / "d.yaml"), db=tmp_path / "b.db"))
-    assert cm("--dump", db=tmp_path / "b.db").stdout == first.stdout
+    assert cm("--dump", "--with-secrets", db=tmp_path / "b.db").stdout == first.stdout
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o000])

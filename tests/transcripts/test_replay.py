@@ -148,9 +148,11 @@ def cmshell(db: str, *args: str, stdin: str | None = None) -> Result:
 
 
 def copy_store(src: str, dst: str) -> str:
+    """A private copy (0600, as cmshell makes stores: a wider one is tightened with a warning)."""
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(src + suffix):
             shutil.copyfile(src + suffix, dst + suffix)
+            os.chmod(dst + suffix, 0o600)
     return dst
 
 
