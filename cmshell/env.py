@@ -35,15 +35,28 @@ class Environment:
         return self.stdout_isatty and not self.environ.get("NO_COLOR")
 
     @property
+    def account(self) -> str:
+        """The operating system's account of the process (its uid), which nobody can set."""
+        import pwd
+        try:
+            return pwd.getpwuid(os.getuid()).pw_name
+        except KeyError:
+            return str(os.getuid())
+
+    @property
     def user(self) -> str:
-        name = self.environ.get("USER") or self.environ.get("LOGNAME")
-        if not name:
-            import pwd
-            try:
-                name = pwd.getpwuid(os.getuid()).pw_name
-            except KeyError:
-                name = str(os.getuid())
-        return name
+        """Who commits, as the journal records it: the OS account, and beside it, when it says
+        something else, what $USER (else $LOGNAME) claims: `root ($USER=alice)` (a shared
+        account, sudo -E). The claim is anyone's to set; the account is not."""
+        account = self.account
+        for var in ("USER", "LOGNAME"):
+            claim = self.environ.get(var)
+            if claim:
+                if claim == account:
+                    return account
+                shown = "".join(c if c.isprintable() else "?" for c in claim)[:64]
+                return f"{account} (${var}={shown})"
+        return account
 
     @property
     def home(self) -> str:

@@ -254,3 +254,11 @@ def db(tmp_path, template_db) -> Path:
 def cm(tmp_path, home, shared_cache, db) -> Cmshell:
     """Runs cmshell on this test's copy of the demo store (see Cmshell)."""
     return Cmshell(home, shared_cache, db, tmp_path)
+
+
+def journal_user(claim: str = "tester") -> str:
+    """The journal's user of a run with USER=`claim`: the OS account of the tests, with the
+    claim beside it when it differs (env.py Environment.user)."""
+    import pwd
+    account = pwd.getpwuid(os.getuid()).pw_name
+    return account if claim == account else f"{account} ($USER={claim})"

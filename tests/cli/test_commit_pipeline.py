@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from conftest import DEMO_YAML, session_on
+from conftest import DEMO_YAML, journal_user, session_on
 from cmshell import cli, events
 from cmshell.env import Environment
 from cmshell.store import open_store
@@ -20,7 +20,7 @@ def test_commit_returns_what_it_stored(db, shared_cache):
     rid = s.ws.find("device", "node001")
     done = s.committer.commit([rid], comment="why")
     assert seen == [done]
-    assert done.seq == store.journal(1)[-1].seq and done.user == "tester" and done.comment == "why"
+    assert done.seq == store.journal(1)[-1].seq and done.user == journal_user() and done.comment == "why"
     (ch,) = done.changes
     assert (ch.mode, ch.name, ch.action) == ("device", "node001", "modified")
     assert ch.before == before and ch.after["notes"] == "hello" and "notes" not in before

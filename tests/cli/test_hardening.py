@@ -621,3 +621,21 @@ def test_a_store_others_may_read_is_made_private_with_a_warning(cm, db):
     assert res.err_lines == [f"Warning: store {db} was readable by others (mode 0644); it is now 0600"]
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
     assert_ok(cm("-c", "device; get node001 ip"))
+
+
+# -- 10. the journal's user is the OS account; $USER is only a claim beside it -------------------
+def test_journal_user_is_the_os_account_with_user_as_a_claim(cm, db):
+    import pwd
+    import os
+    account = pwd.getpwuid(os.getuid()).pw_name
+    for claim, recorded in (("mallory", f"{account} ($USER=mallory)"), (account, account),
+                            ("x\ny", f"{account} ($USER=x?y)")):
+        assert_ok(cm("-c", "device use node001; set notes x; commit; clear notes; commit", env={"USER": claim}))
+        conn = sqlite3.connect(str(db))
+        users = [r[0] for r in conn.execute("SELECT user FROM journal ORDER BY seq DESC LIMIT 2")]
+        conn.close()
+        assert users == [recorded, recorded]
+    res = cm("-c", "device use node001; set notes y; commit", env={"USER": "", "LOGNAME": "lm"})
+    assert_ok(res)
+    assert cm("-c", f"journal show {_last_commit(db)}").stdout.startswith(
+        f"Commit {_last_commit(db)} by {account} ($LOGNAME=lm) at ")

@@ -10,7 +10,7 @@ import subprocess
 import time
 from collections.abc import MutableMapping
 
-from conftest import assert_ok
+from conftest import assert_ok, journal_user
 
 from cmshell import cli
 from cmshell.env import Environment
@@ -88,7 +88,8 @@ def test_runs_in_one_process_do_not_share_state(cm):
                  env={"USER": "alice"}))
     res = cm("-c", "alias zz; journal -n 1", env={"USER": "bob"})
     assert res.returncode == 1 and res.stderr == "No alias named zz; 'alias' lists them\n"
-    assert re.search(r" alice +device node001 modified$", res.stdout.splitlines()[-1])
+    # the journal's user: the OS account, with $USER beside it as a claim
+    assert re.search(rf" {re.escape(journal_user('alice'))} +device node001 modified$", res.stdout.splitlines()[-1])
 
 
 def test_the_clock_is_the_environments(cm):

@@ -7,7 +7,7 @@ import json
 import re
 import sqlite3
 
-from conftest import assert_clean, assert_ok
+from conftest import assert_clean, assert_ok, journal_user
 
 from cmshell.model import diff as fdiff
 from cmshell.model.schema import load_schema
@@ -173,16 +173,17 @@ def test_commit_message_is_journalled_and_listed(cm, db):
                    'category use default; set notes b; home; commit --message second; journal')
     assert_ok(res)
     rows = journal_rows(db)
-    assert [(r[1], r[2]) for r in rows[-2:]] == [("tester", "first change"), ("tester", "second")]
+    me = journal_user()          # the OS account, with $USER=tester beside it as a claim
+    assert [(r[1], r[2]) for r in rows[-2:]] == [(me, "first change"), (me, "second")]
     assert json.loads(rows[-2][3]) == [["device", "node001", "modified"]]
     lines = res.stdout.splitlines()
     assert lines[0] == "Successfully committed 1 Categories"
     assert lines[1].split() == ["Commit", "Time", "User", "Comment", "Objects"]
     lines = lines[1:]
     n = len(rows)
-    assert re.fullmatch(rf"{n - 1} +\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d +tester +first change +"
+    assert re.fullmatch(rf"{n - 1} +\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d +{re.escape(me)} +first change +"
                         r"device node001 modified", lines[-2]), lines[-2]
-    assert re.fullmatch(rf"{n} +\S+ \S+ +tester +second +category default modified", lines[-1]), lines[-1]
+    assert re.fullmatch(rf"{n} +\S+ \S+ +{re.escape(me)} +second +category default modified", lines[-1]), lines[-1]
     last = cm("-c", "journal -n 1")
     assert_ok(last)
     assert len(last.stdout.splitlines()) == 3 and last.stdout.splitlines()[-1].startswith(f"{n} ")
@@ -204,7 +205,7 @@ def test_journal_show_prints_the_diff_of_a_commit(cm, db):
     res = cm("-c", f"journal show {n}")
     assert_ok(res)
     lines = res.stdout.splitlines()
-    assert re.fullmatch(rf"Commit {n} by tester at \S+ \S+: A", lines[0])
+    assert re.fullmatch(rf"Commit {n} by {re.escape(journal_user())} at \S+ \S+: A", lines[0])
     assert lines[1:] == ["--- device node001 (before)", "+++ device node001 (after)", "- Notes",
                          "+ Notes  a", "+ device node100 (added)", "+ Hostname  node100",
                          "+ Type  PhysicalNode", "+ Ip  10.141.0.100", "+ Category  default"]

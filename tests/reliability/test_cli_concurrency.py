@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from conftest import assert_clean, assert_ok, snapshot
+from conftest import assert_clean, assert_ok, journal_user, snapshot
 
 
 class Live:
@@ -128,7 +128,7 @@ def test_second_commit_from_a_stale_revision_is_refused(cm, db):
     assert doc["notes"] == "from-bob" and doc["ip"] == "10.141.9.9"
     entries = journal(db)
     assert len(entries) == n_journal + 1
-    assert entries[-1][1] == "bob" and json.loads(entries[-1][2]) == [["device", "node001", "modified"]]
+    assert entries[-1][1] == journal_user("bob") and json.loads(entries[-1][2]) == [["device", "node001", "modified"]]
 
 
 def test_loser_refreshes_and_reapplies_without_losing_the_winner(cm, db):
@@ -148,7 +148,7 @@ def test_loser_refreshes_and_reapplies_without_losing_the_winner(cm, db):
     rev, doc = node(db)
     assert rev == rev0 + 2
     assert doc["ip"] == "10.141.9.9" and doc["notes"] == "from-alice"   # both updates kept
-    assert [e[1] for e in journal(db)[-2:]] == ["bob", "alice"]
+    assert [e[1] for e in journal(db)[-2:]] == [journal_user("bob"), journal_user("alice")]
 
 
 @pytest.mark.parametrize("order", ["a-first", "b-first"])
@@ -177,7 +177,7 @@ def test_two_live_sessions_exactly_one_wins(cm, db, order):
     winner = "alice" if order == "a-first" else "bob"
     rev, doc = node(db)
     assert rev == rev0 + 1 and doc["notes"] == f"from-{winner}"
-    assert len(journal(db)) == len(before[1]) + 1 and journal(db)[-1][1] == winner
+    assert len(journal(db)) == len(before[1]) + 1 and journal(db)[-1][1] == journal_user(winner)
 
 
 def test_commits_to_different_objects_both_succeed(cm, db):

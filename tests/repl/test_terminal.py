@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+from conftest import journal_user
+
 pexpect = pytest.importorskip("pexpect")
 
 _ESC = re.compile(r"\x1b\[[0-9;?<=>]*[A-Za-z~]|\x1b[()][A-Za-z0-9]|\x1b[=>78]|[\x07\x08\r]")
@@ -261,11 +263,11 @@ def test_events_print_above_the_prompt_without_breaking_the_typed_line(cm):
     t.settle()
     res = cm("-c", "device use node002; set notes theirs; commit")   # … another session commits
     assert res.returncode == 0
-    t.expect("[notice] basecm10: Committed 1 Device (node002) by tester")
+    t.expect(f"[notice] basecm10: Committed 1 Device (node002) by {journal_user()}")
     t.send("e004\r")                                              # … the line is still there
     t.expect(prompt("->device[node004]"))
     assert re.search(r"\w{3} \w{3} \d{1,2} \d\d:\d\d:\d\d \d{4} \[notice\] basecm10: Committed 1 Device "
-                     r"\(node002\) by tester", t.text)
+                     r"\(node002\) by " + re.escape(journal_user()), t.text)
     t.line("events off")
     t.expect("Broadcast events: off")
     t.expect(prompt("->device[node004]"))
@@ -279,7 +281,7 @@ def test_events_print_above_the_prompt_without_breaking_the_typed_line(cm):
     t.line("events")
     out = t.expect(prompt("->device[node004]"))
     assert "Private events: off\nBroadcast events: off\nLevel: notice\n" in out
-    assert "Committed 1 Device (node003) by tester" in out          # kept, shown on request
+    assert f"Committed 1 Device (node003) by {journal_user()}" in out          # kept, shown on request
     t.line("quit")
     assert t.eof() == 0
 
