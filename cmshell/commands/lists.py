@@ -9,6 +9,7 @@ import re
 from cmshell.commands.bulk import names
 from cmshell.commands.registry import command
 from cmshell.model.names import problem as names_problem, shown
+from cmshell.model.values import problem as value_problem
 from cmshell.model.validate import pointer_modes, references
 from cmshell.output import table
 from cmshell.shell.location import Level, find_row
@@ -293,6 +294,10 @@ def rename(s, args):
     for old, new in pairs:
         if not plain(new) or names_problem(new) is not None:
             raise CommandError(f"rename: invalid name {shown(new)}: it {names_problem(new) or 'is a node list'}")
+        key = mode.base.param(mode.key)
+        wrong = value_problem(key, new) if key is not None else None
+        if wrong is not None:
+            raise CommandError(f"rename: invalid value for {key.name}: {wrong}")
         rid = s.ws.find(mode.name, new)
         if rid is not None and s.ws.name_of(mode.name, rid) != old:
             raise CommandError(f"rename: {mode.entity} {new} already exists (use 'swap' to exchange names)")

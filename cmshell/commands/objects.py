@@ -212,6 +212,10 @@ def _check_new_name(s, listpath, name, exclude=None):
     if bad is not None:
         raise CommandError(f"Invalid name {names.shown(name)}: it {bad}")
     lvl = listpath[-1]
+    key = lvl.mode.base.param(lvl.mode.key)
+    wrong = values.problem(key, name) if key is not None else None
+    if wrong is not None:            # a device's hostname: RFC 1123
+        raise CommandError(f"Invalid value for {key.name}: {wrong}")
     if len(listpath) == 1:
         rid = s.ws.names(lvl.mode.name).get(name)
         if rid is not None and s.ws.doc(lvl.mode.name, rid) is not exclude:

@@ -26,6 +26,9 @@ class Param:
     inherit: str | None = None     # pointer parameter whose target supplies the value when empty
     list_label: str | None = None
     list_render: str | None = None
+    syntax: str | None = None      # what a value must look like: ip, ipv4, cidr, mac, hostname … (values.py)
+    min: int | None = None         # integers: the range of values
+    max: int | None = None
 
     @classmethod
     def from_yaml(cls, d: dict) -> "Param":
@@ -45,6 +48,9 @@ class Param:
             inherit=d.get("inherit"),
             list_label=d.get("list_label"),
             list_render=d.get("list_render"),
+            syntax=d.get("syntax"),
+            min=d.get("min"),
+            max=d.get("max"),
         )
 
     @property

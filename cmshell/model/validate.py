@@ -66,6 +66,11 @@ def _check(schema, mode, doc, exists, out, prefix, targets=None):
         field = prefix + p.name
         if p.required and v in (None, "", []) and not p.readonly:
             out.append(Problem(REQUIRED, field, f"The {p.label.lower()} should be set"))
+        if v is not None and (p.syntax or p.min is not None or p.max is not None):
+            from cmshell.model.values import problem as value_problem
+            bad = value_problem(p, v)
+            if bad is not None:
+                out.append(Problem(INVALID, field, f"Invalid value for {p.name}: {bad}"))
         if p.target and v:
             for name in (v if isinstance(v, list) else [v]):
                 if targets is not None:

@@ -1,6 +1,8 @@
 """Parameter values: parse what the user typed, render for `show`, `get` and `list`."""
 from __future__ import annotations
 
+import re
+
 from cmshell.model.nodeset import compress
 from cmshell.model.schema import Param
 
@@ -34,7 +36,10 @@ def parse(param: Param, words: list[str]):
         out: list[str] = []
         for w in words:
             out.extend(split_list(w))
-        return out
+        element = _element(param)
+        for v in out:
+            _raise_unless_valid(element, v)
+        return [canonical(element, v) for v in out]
     text = " ".join(words)
     if t == "boolean":
         low = text.lower()
@@ -45,9 +50,11 @@ def parse(param: Param, words: list[str]):
         raise ValueError_(f"Invalid value for {param.name}: {text!r} (expected yes or no)")
     if t == "integer":
         try:
-            return int(text, 10)
+            n = int(text, 10)
         except ValueError:
             raise ValueError_(f"Invalid value for {param.name}: {text!r} (expected an integer)") from None
+        _raise_unless_valid(param, n)
+        return n
     if t == "enum":
         for c in param.choices:
             if c.lower() == text.lower():
@@ -56,7 +63,112 @@ def parse(param: Param, words: list[str]):
             return ""
         raise ValueError_(f"Invalid value for {param.name}: {text!r} (expected one of: "
                           + ", ".join(c.lower() for c in param.choices if c) + ")")
-    return text
+    _raise_unless_valid(param, text)
+    return canonical(param, text)
+
+
+# -- typed values, as cmsh checks them -----------------------------------------------------------
+def _ip(text: str, version: int | None = None) -> bool:
+    import ipaddress
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return version is None or addr.version == version
+
+
+def _cidr(text: str) -> bool:
+    import ipaddress
+    try:
+        ipaddress.ip_interface(text)
+    except ValueError:
+        return False
+    return True
+
+
+_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_MAC = re.compile(r"[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2})*")
+
+
+def _hostname(text: str) -> bool:
+    """RFC 1123: dot-separated labels of letters, digits and inner hyphens, 63 at most each,
+    253 in all."""
+    return len(text) <= 253 and all(_LABEL.fullmatch(label) for label in text.split("."))
+
+
+def _mac(text: str) -> bool:
+    """Six octets (Ethernet), or twenty (an InfiniBand address), separated by `:` (or `-`)."""
+    return bool(_MAC.fullmatch(text)) and len(re.split("[:-]", text)) in (6, 20) \
+        and len(set(re.findall("[:-]", text))) == 1
+
+
+def _netmask(text: str) -> bool:
+    """A prefix length (`24`, `/24`) or a dotted mask of contiguous ones (`255.255.255.0`)."""
+    import ipaddress
+    t = text[1:] if text.startswith("/") else text
+    if t.isdigit():
+        return 0 <= int(t) <= 128
+    try:
+        ipaddress.IPv4Network(f"0.0.0.0/{t}")
+    except ValueError:
+        return False
+    return True
+
+
+# syntax -> (test of a non-empty value, what is expected)
+SYNTAXES = {
+    "ip": (lambda v: _ip(v), "an IPv4 or IPv6 address, e.g. 10.141.0.1"),
+    "ipv4": (lambda v: _ip(v, 4), "an IPv4 address, e.g. 10.141.0.1"),
+    "cidr": (_cidr, "an address or a range of them, e.g. 10.141.0.0/16"),
+    "mac": (_mac, "a MAC address, e.g. 00:11:22:33:44:55"),
+    "hostname": (_hostname, "a host name of letters, digits and hyphens (RFC 1123), e.g. node001"),
+    "domain": (_hostname, "a domain name of letters, digits, hyphens and dots, e.g. eth.cluster"),
+    "netmask": (_netmask, "a prefix length or a netmask, e.g. 24 or 255.255.255.0"),
+}
+
+
+def problem(param: Param, value) -> str | None:
+    """What is wrong with a stored value of the parameter, for a one-line error (the value
+    quoted, what is expected), else None. Empty values are unset, never wrong."""
+    if value is None or value == "" or param.type in ("list", "submode"):
+        if param.type == "list" and isinstance(value, list):
+            return next((p for p in (problem(_element(param), v) for v in value) if p), None)
+        return None
+    if param.type == "integer":
+        if not isinstance(value, int) or isinstance(value, bool):
+            return None                # another check says that it is no integer
+        if param.syntax == "mtu" and not (value == 0 or 68 <= value <= 65536):
+            return f"{value} (expected 0, not set, or an MTU of 68 to 65536 bytes)"
+        lo, hi = param.min, param.max
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            rng = f"{lo} to {hi}" if lo is not None and hi is not None else \
+                f"{lo} or more" if lo is not None else f"{hi} or less"
+            return f"{value} (expected {rng})"
+        return None
+    rule = SYNTAXES.get(param.syntax or "")
+    if rule is None or not isinstance(value, str):
+        return None
+    test, expected = rule
+    return None if test(value) else f"{value!r} (expected {expected})"
+
+
+def _element(param: Param) -> Param:
+    import dataclasses
+    return dataclasses.replace(param, type="string")
+
+
+def _raise_unless_valid(param: Param, value) -> None:
+    bad = problem(param, value)
+    if bad is not None:
+        raise ValueError_(f"Invalid value for {param.name}: {bad}")
+
+
+def canonical(param: Param, value):
+    """The stored form of a valid value: MAC addresses upper case with colons, as cmsh shows
+    them."""
+    if param.syntax == "mac" and isinstance(value, str) and value:
+        return value.replace("-", ":").upper()
+    return value
 
 
 def split_list(text: str) -> list[str]:

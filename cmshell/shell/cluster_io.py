@@ -105,6 +105,9 @@ def _check_value(p, v, where: str):
             if bad is not None:      # `nodes: [node001, 5]`: a YAML number, not a name
                 raise CommandError(f"{where}: {p.name} must be a list of text values, not "
                                    f"{type(bad).__name__} {bad!r} (quote it)")
+            wrong = values.problem(p, v)
+            if wrong is not None:
+                raise CommandError(f"{where}: Invalid value for {p.name}: {wrong}")
             return v
         raise CommandError(f"{where}: {p.name} must be a list of values")
     if isinstance(v, (dict, list)):
@@ -117,7 +120,10 @@ def _check_value(p, v, where: str):
     if p.type not in ("boolean", "integer") and not isinstance(v, str):
         # `notes: 5`, `version: 1.30`, `hostname: yes`: YAML read a number or a boolean
         raise CommandError(f"{where}: {p.name} must be text, not {type(v).__name__} {v!r} (quote it)")
-    return v
+    bad = values.problem(p, v)        # addresses, names, ranges, as `set` checks them
+    if bad is not None:
+        raise CommandError(f"{where}: Invalid value for {p.name}: {bad}")
+    return values.canonical(p, v)
 
 
 def dump(ws: Workspace, schema: Schema, out, *, with_secrets: bool = False) -> tuple[int, int]:

@@ -639,3 +639,74 @@ def test_journal_user_is_the_os_account_with_user_as_a_claim(cm, db):
     assert_ok(res)
     assert cm("-c", f"journal show {_last_commit(db)}").stdout.startswith(
         f"Commit {_last_commit(db)} by {account} ($LOGNAME=lm) at ")
+
+
+# -- 11. typed values, as cmsh checks them -------------------------------------------------------
+TYPED = [
+    ("device use node001; set ip 10.141.0.300", "Invalid value for ip: '10.141.0.300' (expected an IPv4 or IPv6 address, e.g. 10.141.0.1)"),
+    ("device use node001; set ip garbage", "Invalid value for ip: 'garbage' (expected an IPv4 or IPv6 address, e.g. 10.141.0.1)"),
+    ("device use node001; set mac 00:11:22:33:44", "Invalid value for mac: '00:11:22:33:44' (expected a MAC address, e.g. 00:11:22:33:44:55)"),
+    ("device use node001; set mac 00:11:22-33:44:55", "Invalid value for mac: '00:11:22-33:44:55' (expected a MAC address, e.g. 00:11:22:33:44:55)"),
+    ("device use node001; set hostname node_1", "Invalid value for hostname: 'node_1' (expected a host name of letters, digits and hyphens (RFC 1123), e.g. node001)"),
+    ("device; add physicalnode -node", "Invalid name -node: it starts with '-', which node lists read as syntax"),
+    ("device; add physicalnode node1- 10.141.0.99", "Invalid value for hostname: 'node1-' (expected a host name of letters, digits and hyphens (RFC 1123), e.g. node001)"),
+    ("device; add physicalnode node100 10.141.0.1000", "Invalid value for ip: '10.141.0.1000' (expected an IPv4 or IPv6 address, e.g. 10.141.0.1)"),
+    ("device; rename node001 node.x_y", "rename: invalid value for hostname: 'node.x_y' (expected a host name of letters, digits and hyphens (RFC 1123), e.g. node001)"),
+    ("network use internalnet; set netmaskbits 33x", "Invalid value for netmaskbits: '33x' (expected an integer)"),
+    ("network use internalnet; set netmaskbits 129", "Invalid value for netmaskbits: 129 (expected 0 to 128)"),
+    ("network use internalnet; set mtu 10", "Invalid value for mtu: 10 (expected 0, not set, or an MTU of 68 to 65536 bytes)"),
+    ("network use internalnet; set gateway 10.141.0", "Invalid value for gateway: '10.141.0' (expected an IPv4 or IPv6 address, e.g. 10.141.0.1)"),
+    ("network use internalnet; set domainname -bad.cluster", "Invalid value for domainname: '-bad.cluster' (expected a domain name of letters, digits, hyphens and dots, e.g. eth.cluster)"),
+    ("category use default; set nameservers 8.8.8.8,dns", "Invalid value for nameservers: 'dns' (expected an IPv4 or IPv6 address, e.g. 10.141.0.1)"),
+    ("category use default; set defaultgateway 999.1.1.1", "Invalid value for defaultgateway: '999.1.1.1' (expected an IPv4 or IPv6 address, e.g. 10.141.0.1)"),
+    ("kubernetes use default; set kubednsip ::zz", "Invalid value for kubednsip: '::zz' (expected an IPv4 or IPv6 address, e.g. 10.141.0.1)"),
+    ("kubernetes use default; set kubernetesapiserverproxyport 70000", "Invalid value for kubernetesapiserverproxyport: 70000 (expected 1 to 65535)"),
+    ("kubernetes use default; set podnetworknodemask 255.0.255.0", "Invalid value for podnetworknodemask: '255.0.255.0' (expected a prefix length or a netmask, e.g. 24 or 255.255.255.0)"),
+    ("category use default; roles; use docker::host; set mtu 1", "Invalid value for mtu: 1 (expected 0, not set, or an MTU of 68 to 65536 bytes)"),
+    ("category use default; roles; use docker::host; set bridgeip 10.0.0.1/40", "Invalid value for bridgeip: '10.0.0.1/40' (expected an address or a range of them, e.g. 10.141.0.0/16)"),
+    ("etcd use kube-default; set electiontimeout 0", "Invalid value for electiontimeout: 0 (expected 1 or more)"),
+]
+
+
+@pytest.mark.parametrize("line, message", TYPED, ids=[t[0].split("; ")[-1] for t in TYPED])
+def test_typed_values_are_checked_naming_field_and_value(cm, db, line, message):
+    before = snapshot(db)
+    res = cm("-c", line + "; commit")
+    assert_one_error(res)
+    assert res.err_lines == [message]
+    assert snapshot(db) == before
+
+
+def test_good_typed_values_and_their_stored_form(cm, db):
+    assert_ok(cm("-c", "device use node001; set mac aa-bb-cc-dd-ee-0f; set ip fe80::1; commit; "
+                       "network use internalnet; set mtu 9000; set netmaskbits 16; set domainname a-b.c0; "
+                       "category use default; set nameservers 10.1.1.1,2001:db8::1; "
+                       "kubernetes use default; set podnetworknodemask 24; set podnetworknodemask /24; "
+                       "set podnetworknodemask 255.255.255.0; "
+                       "category use default; roles; use docker::host; set mtu 0; set bridgeip 172.17.0.1/16; "
+                       "home; commit"))
+    assert _doc(db, "device", "node001")["mac"] == "AA:BB:CC:DD:EE:0F"       # as cmsh shows MACs
+
+
+def test_load_checks_typed_values_too(cm, tmp_path):
+    src = tmp_path / "bad.yaml"
+    for text, message in (
+            ("device:\n- {hostname: n1, type: physicalnode, ip: 10.1.1.256}\n",
+             "device n1: Invalid value for ip: '10.1.1.256' (expected an IPv4 or IPv6 address"),
+            ("device:\n- {hostname: n_1, type: physicalnode}\n", "Invalid value for hostname: 'n_1'"),
+            ("network:\n- {name: n, mtu: 12}\n", "network n: Invalid value for mtu: 12"),
+            ("category:\n- {name: c, nameservers: [1.1.1.1, x]}\n", "Invalid value for nameservers: 'x'")):
+        src.write_text(text)
+        res = cm("--load", str(src), db=tmp_path / "new.db")
+        assert_one_error(res)
+        assert message in res.stderr, str(res)
+
+
+def test_commit_refuses_bad_values_that_come_another_way(cm, db):
+    """foreach --clone makes names from a node list: the commit's validation has the last word."""
+    before = snapshot(db)
+    res = cm("-c", "device; foreach --clone node001 -n node_1 (); commit")
+    assert_clean(res)
+    assert res.returncode == 1
+    assert "Invalid value for hostname: 'node_1'" in res.stderr
+    assert snapshot(db) == before
