@@ -26,6 +26,7 @@ def options(s, args):
     rows_of = lambda: s.element(s.path).get("options") or []   # noqa: E731
     if len(args) <= 1:
         rows = [r for r in rows_of() if not args or _same_file(r.get("filename", ""), args[0])]
+        rows.sort(key=lambda r: (r.get("filename", ""), r.get("container", ""), r.get("key", "")))
         cells = [[r.get("filename", ""), r.get("container", ""), r.get("key", ""), r.get("value", "")]
                  for r in rows]
         s.write("\n".join(table.simple(["Filename", "Container", "Key", "Value"], [20, 14, 20, 20], cells)))

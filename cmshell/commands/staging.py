@@ -61,6 +61,8 @@ def commit(s, args):
         c = counts.setdefault(ch.mode, [0, 0])
         c[0 if ch.after is None else 1] += 1
     modes = [mode] + sorted(set(counts) - {mode}) if mode else sorted(counts)
+    if mode and s.schema.mode(mode).quiet_commit:      # cmsh's kubernetes mode says nothing
+        return
     for m in modes:
         removed, committed = counts.get(m, [0, 0])
         plural = s.schema.mode(m).plural

@@ -121,6 +121,7 @@ class Mode:
     # rows whose key matches one of the patterns hold a secret in `param` (environment variables
     # named *password* …): (param, patterns)
     secret_rows: tuple | None = None
+    quiet_commit: bool = False     # `commit` at its list level prints no `Successfully …` lines
 
     @property
     def indexed(self) -> bool:
@@ -229,6 +230,7 @@ def _mode_from(d: dict) -> Mode:
         name=name,
         entity=entity,
         secret_rows=(str(rows["param"]), tuple(str(n).lower() for n in rows["names"])) if rows else None,
+        quiet_commit=bool(d.get("quiet_commit", False)),
         plural=str(d.get("plural", entity + "s")),
         top=bool(d.get("top", False)),
         key=str(d.get("key", "name")),

@@ -364,7 +364,7 @@ class Session:
     def lookup(self, mode: Mode, name: str) -> str:
         """The id of the top-level object `name` of `mode` (`master` is the head node)."""
         rid = self.ws.find(mode.name, name)
-        if rid is None and mode.name == "device" and name == "master":
+        if rid is None and mode.name == "device" and name.lower() == "master":
             head = self.head_node()
             rid = self.ws.find(mode.name, head) if head else None
         if rid is None:

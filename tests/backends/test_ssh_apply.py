@@ -51,7 +51,8 @@ def test_sync_applies_then_changes_nothing(demo):
     assert b"30443" in cluster.node("basecm10").read("/etc/shorewall/rules")
     assert cluster.node("node005").stat("/cm/local/apps/containerd/var/etc/conf.d/cri.toml") is not None
     assert calls(cluster, "node001") == ["restart docker", "restart etcd", "restart containerd"]
-    assert calls(cluster, "basecm10") == ["restart shorewall", "reload nginx"]
+    # the head node is a Docker host too (with the registry and Harbor, as the manual shows it)
+    assert calls(cluster, "basecm10") == ["restart docker", "restart shorewall", "reload nginx"]
     texts = [e.text for e in s.events.log if e.source == "node001"]
     assert "Service docker was restarted" in texts
     # the second sync: nothing written, nothing restarted
@@ -72,7 +73,8 @@ def test_change_through_category_and_overlay(demo, tmp_path):
         assert json.loads(cluster.node(n).read(DAEMON))["mtu"] == 1400
         assert calls(cluster, n).count("restart docker") == 2
     assert cluster.node("gpu001").read(DAEMON) is None      # category gpu-nodes has no Docker::Host
-    assert calls(cluster, "basecm10") == ["restart shorewall", "reload nginx"]     # untouched
+    # the head node is a Docker host too (with the registry and Harbor, as the manual shows it)
+    assert calls(cluster, "basecm10") == ["restart docker", "restart shorewall", "reload nginx"]     # untouched
     before = calls(cluster, "node004")
     assert s.run_line("configurationoverlay use kube-default-worker; roles; use generic::containerd; "
                       "environments; use containerd_root; set value /data/containerd; commit")

@@ -533,8 +533,8 @@ def quote(word: str) -> str:
 
 
 # -- 9. secrets -----------------------------------------------------------------------------------
-HARBOR = ("device use basecm10; roles; assign generic::harbor; environments; add db_password; "
-          "set value S3cretHarbor; ..; add port; set value 9443; home; commit")
+HARBOR = ("device use basecm10; roles; use generic::harbor; environments; use db_password; "
+          "set value S3cretHarbor; ..; use port; set value 9444; home; commit")
 
 
 def test_dump_masks_secrets_unless_with_secrets(cm, db, tmp_path):
@@ -592,7 +592,7 @@ def test_secrets_stay_out_of_the_history_file(db, tmp_path, shared_cache):
     hist = prompt_history(path, scrub=lambda line: secrets.history_line(s, line))
     hist.append_string("kubernetes use default; set kubecakey TopSecret1; commit")
     hist.append_string("set default kubecacert TopSecret2 | cat")
-    assert s.run_line(HARBOR.replace("; home; commit", "; use db_password"))
+    assert s.run_line(HARBOR.replace("; ..; use port; set value 9444; home; commit", ""))
     hist.append_string("set value TopSecret3")                      # inside the db_password row
     hist.append_string("..; set db_password value TopSecret4")
     hist.append_string("..; set port value 9444")                   # not a secret
@@ -710,3 +710,50 @@ def test_commit_refuses_bad_values_that_come_another_way(cm, db):
     assert res.returncode == 1
     assert "Invalid value for hostname: 'node_1'" in res.stderr
     assert snapshot(db) == before
+
+
+# -- 16. the demo as the manual shows it, and small habits -----------------------------------------
+def test_demo_has_what_the_manual_shows(cm):
+    res = cm("-c", "kubernetes; appgroups; use system; applications; use calico; "
+                   "show; excludelistsnippets; list -f name:0; "
+                   "home; device use basecm10; roles; list; use docker::host; storagebackends; list -f name:0,type:0; "
+                   "..; ..; use generic::docker_registry; environments; list -f name:0; ..; ..; "
+                   "use generic::harbor; environments; list -f name:0; "
+                   "home; configurationoverlay use kube-default-master; roles; use generic::containerd; "
+                   "excludelistsnippets; list -f name:0")
+    assert_ok(res)
+    out = res.stdout
+    assert "Config                           <244KiB>\n" in out
+    assert "Exclude list snippets            <2 in submode>\n" in out
+    assert "calico-cni\ncalico-lib\n" in out
+    assert "Docker::Host\nKubernetes::ApiServerProxy\nfirewall\ngeneric::docker_registry\ngeneric::harbor\n" in out
+    assert "devicemapper devicemapper\n" in out
+    assert "alt_domains\ndomain\nport\nspool_dir\n" in out
+    assert "alt_domains\ndb_password\ndomain\nexternal_network\nport\nredirect_port\nspool_dir\n" in out
+    assert out.endswith("containerd\ncontainerd-config\n")
+
+
+def test_options_rows_are_sorted(cm):
+    res = cm("-c", "configurationoverlay use kube-default-master; roles; use kubelet; "
+                   "options kube-scheduler.yaml set b=1; options kube-apiserver.yaml set zz=2; "
+                   "options kube-apiserver.yaml set aa=3; options")
+    assert_ok(res)
+    rows = [line.split()[:3] for line in res.stdout.splitlines()[2:]]
+    assert rows == sorted(rows)
+    assert rows[0] == ["kube-apiserver.yaml", "kube-apiserver", "aa"] and rows[-1][0] == "kube-scheduler.yaml"
+
+
+def test_kubernetes_remove_commits_without_extra_lines(cm, db):
+    assert_ok(cm("-c", "kubernetes; add byoh; commit"))
+    res = cm("--show-prompt", "-c", "kubernetes; remove byoh; commit")
+    assert_ok(res)
+    assert res.stdout == ("[basecm10]% kubernetes\n[basecm10->kubernetes]% remove byoh\n"
+                          "[basecm10->kubernetes*]% commit\n")
+    assert _doc(db, "kubernetes", "byoh") is None
+
+
+@pytest.mark.parametrize("word", ["master", "MASTER", "Master"])
+def test_device_use_master_in_any_case(cm, word):
+    res = cm("-c", f"device use {word}; get hostname")
+    assert_ok(res)
+    assert res.stdout == "basecm10\n"

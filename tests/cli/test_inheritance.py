@@ -72,8 +72,11 @@ def test_roles_list_shows_category_and_overlay_roles_with_their_origin(cm):
         [basecm10->device[basecm10]->roles]% list
         Name (key)
         --------------------------
+        Docker::Host
         Kubernetes::ApiServerProxy
         firewall
+        generic::docker_registry
+        generic::harbor
         [basecm10->device[basecm10]->roles]% category use default
         [basecm10->category[default]]% roles
         [basecm10->category[default]->roles]% list
@@ -99,9 +102,12 @@ def test_an_overlay_applies_through_its_categories_and_to_head_nodes(cm):
         [basecm10->device[basecm10]->roles]% list
         Name (key)
         --------------------------------------
+        Docker::Host
         Kubernetes::ApiServerProxy
         [overlay:kube-default-etcd] Etcd::Host
         firewall
+        generic::docker_registry
+        generic::harbor
     """)
 
 

@@ -60,23 +60,9 @@ class Transcript:
         return "".join(line + "\n" for line in self.body.splitlines() if not PROMPT.match(line))
 
 
-def generated_files(dest: str) -> None:
-    """Files too big to keep in the repository, made for the session: a Calico manifest of
-    exactly 244 KiB (the size the manual's `show` of calico reports, S:4165)."""
-    head = ("# Test stand-in for the full Calico manifest (CRDs included) of the system app\n"
-            "# group: its size, 249856 bytes, shows as <244KiB>.\n")
-    block = "".join(f"# padding line {i:05d} of the stand-in manifest ..........................\n"
-                    for i in range(4000))
-    text = (head + block)[:249855] + "\n"
-    assert len(text.encode()) == 244 * 1024
-    with open(os.path.join(dest, "calico-244KiB.yaml"), "w", encoding="utf-8") as fh:
-        fh.write(text)
-
-
 def make_files(dest: str) -> str:
-    """tests/transcripts/files plus the generated files, in `dest` (what $FILES stands for)."""
+    """tests/transcripts/files, in `dest` (what $FILES stands for)."""
     shutil.copytree(FILES, dest, dirs_exist_ok=True)
-    generated_files(dest)
     return dest
 
 

@@ -115,8 +115,8 @@ def test_overlay_membership_changes_affect_who_joins_and_who_leaves(schema, clus
 
 def test_an_overlay_on_all_head_nodes(schema, cluster):
     after = copy.deepcopy(cluster)
-    after["configurationoverlay"].append({"name": "heads", "allheadnodes": True,
-                                          "roles": [{"name": "Docker::Host"}]})
+    after["configurationoverlay"].append({"name": "heads", "allheadnodes": True,   # a role the head
+                                          "roles": [{"name": "generic::netq"}]})    # node has not
     assert affected(schema, cluster, after) == {"basecm10"}
 
 
