@@ -7,7 +7,7 @@ from cmshell.backends.base import Recap
 from cmshell.commands.bulk import names
 from cmshell.commands.registry import command
 from cmshell.errors import CommandError
-from cmshell.output import table
+from cmshell.output import formats
 
 ORDER = ("ok", "changed", "failed", "unreachable")
 
@@ -72,6 +72,6 @@ def show_recaps(s, recaps: list[Recap], *, as_json: bool = False) -> None:
         if not recap.results:
             continue
         rows = [[t.target, t.status, t.reason or "; ".join(t.changes)] for t in recap.results]
-        s.write("\n".join(table.simple(["Target", "Status", "Details"], [16, 11, 0], rows)))
+        s.write("\n".join(formats.report(["Target", "Status", "Details"], rows)))
         counts = recap.counts()
         s.write(f"{recap.backend}: " + " ".join(f"{k}={counts.get(k, 0)}" for k in ORDER))

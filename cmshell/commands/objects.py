@@ -17,15 +17,24 @@ from cmshell.shell.target import (display, effective_table, get_lines, inherited
 
 # -- list ------------------------------------------------------------------------------------
 @command("list", "List objects of this level", usage=[
-    "list [-f|--format <spec>] [-d|--delimiter <string>] [-v|--verbose] [-s|--sort <fields>]"],
-    examples=["list", "list -f hostname:20,category:10", "list -d {}"], args=("any*",))
+    "list [-f|--format <spec>] [-d|--delimiter <string>] [-v|--verbose] [-s|--sort <fields>]",
+    "list --output grid|markdown|rst|csv|tsv   (whole values, for documents and scripts)"],
+    examples=["list", "list -f hostname:20,category:10", "list -d {}", "list --output markdown"],
+    args=("any*",))
 def list_(s, args, only=None):
     """`only`: the ids of the top-level objects to list (listnodes, a range), else all."""
     opts = _options(args, {"-f": "format", "--format": "format", "-d": "delimiter",
-                           "--delimiter": "delimiter", "-s": "sort", "--sort": "sort"},
+                           "--delimiter": "delimiter", "-s": "sort", "--sort": "sort",
+                           "--output": "output"},
                     {"-v": "verbose", "--verbose": "verbose"})
     if opts.rest:
         raise CommandError(f"list: unexpected argument {opts.rest[0]}")
+    if opts.get("output") is not None:
+        from cmshell.output import formats
+        try:
+            formats.check(opts["output"])
+        except formats.FormatError as e:
+            raise CommandError(f"list: {e}") from None
     lvl = s.path[-1]
     mode = lvl.mode
     spec_text = opts.get("format") or s.settings.formats.get(mode.name) or mode.list_format or mode.key
@@ -79,7 +88,11 @@ def list_(s, args, only=None):
         rows.sort(key=(lambda r: r[ki]) if ki is not None else None)
     delim = opts.get("delimiter", s.settings.delimiter)
     indent = table.json_indent(delim)
-    if indent is not None:
+    if opts.get("output") is not None:
+        from cmshell.output import formats
+        machine = opts["output"] in ("csv", "tsv")        # scripts: the field names, as JSON has
+        lines = formats.render(opts["output"], [c.field for c in cols] if machine else headers, rows)
+    elif indent is not None:
         lines = table.render_json([c.field for c in cols], rows, indent)   # whole values
     else:
         lines = table.render(headers, cols, rows, delimiter=delim, verbose=opts.flag("verbose"))

@@ -757,3 +757,53 @@ def test_device_use_master_in_any_case(cm, word):
     res = cm("-c", f"device use {word}; get hostname")
     assert_ok(res)
     assert res.stdout == "basecm10\n"
+
+
+# -- 17. tabulate where it serves ---------------------------------------------------------------
+def test_list_output_formats_for_documents_and_scripts(cm):
+    assert_ok(cm("-c", 'device use node001; set notes "a, \\"b\\"|c"; commit'))
+    base = "device; list -f hostname,notes,ip -s hostname --output "
+    grid = cm("-c", base + "grid")
+    assert_ok(grid)
+    assert grid.stdout.splitlines()[:3] == [
+        "+------------------+----------+----------------+",
+        "| hostname (key)   | notes    | ip             |",
+        "+==================+==========+================+"]
+    assert "| node001          | a, \"b\"|c | 10.141.0.1     |" in grid.stdout.splitlines()
+    md = cm("-c", base + "markdown").stdout.splitlines()
+    assert md[:2] == ["| hostname (key)   | notes     | ip             |",
+                      "|------------------|-----------|----------------|"]
+    assert "| node001          | a, \"b\"\\|c | 10.141.0.1     |" in md
+    csv_lines = cm("-c", base + "csv").stdout.splitlines()
+    assert csv_lines[0] == "hostname,notes,ip" and 'node001,"a, ""b""|c",10.141.0.1' in csv_lines
+    tsv_lines = cm("-c", base + "tsv").stdout.splitlines()
+    assert tsv_lines[0] == "hostname\tnotes\tip" and "gpu001\t\t10.141.1.1" in tsv_lines
+    rst = cm("-c", base + "rst").stdout.splitlines()
+    assert rst[0].startswith("================  ") and rst[1].startswith("hostname (key)")
+    res = cm("-c", "device; list --output xml")
+    assert_one_error(res)
+    assert res.err_lines == ["list: Unknown output format xml; formats: grid, markdown, rst, csv, tsv"]
+
+
+def test_reports_of_cmshell_own_use_tabulate():
+    from cmshell.output import formats
+    assert formats.report(["Target", "Status", "Details"], [["node001", "changed", "wrote /etc/x"],
+                                                          ["node002", "ok", ""]]) == [
+        "Target    Status    Details",
+        "--------  --------  ------------",
+        "node001   changed   wrote /etc/x",
+        "node002   ok"]
+
+
+def test_every_declared_dependency_is_used():
+    """A dependency that nothing imports is a defect (pyproject.toml's `dependencies`)."""
+    import re
+    import tomllib
+    from conftest import ROOT
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    modules = {"pyyaml": "yaml"}
+    source = "\n".join(p.read_text() for p in (ROOT / "cmshell").rglob("*.py"))
+    for dep in deps:
+        name = re.match(r"[A-Za-z0-9_.-]+", dep).group().lower()
+        module = modules.get(name, name.replace("-", "_"))
+        assert re.search(rf"^\s*(from|import) {module}\b", source, re.M), f"{dep} is never imported"
