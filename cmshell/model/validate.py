@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from cmshell.model.schema import Mode, Schema
+from cmshell.model.values import problem as value_problem
 
 REQUIRED, NO_TARGET, IN_USE = 1, 2, 3
 
@@ -67,7 +68,6 @@ def _check(schema, mode, doc, exists, out, prefix, targets=None):
         if p.required and v in (None, "", []) and not p.readonly:
             out.append(Problem(REQUIRED, field, f"The {p.label.lower()} should be set"))
         if v is not None and (p.syntax or p.min is not None or p.max is not None):
-            from cmshell.model.values import problem as value_problem
             bad = value_problem(p, v)
             if bad is not None:
                 out.append(Problem(INVALID, field, f"Invalid value for {p.name}: {bad}"))

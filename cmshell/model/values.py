@@ -68,7 +68,12 @@ def parse(param: Param, words: list[str]):
 
 
 # -- typed values, as cmsh checks them -----------------------------------------------------------
+_V4 = re.compile(r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}")
+
+
 def _ip(text: str, version: int | None = None) -> bool:
+    if _V4.fullmatch(text):          # the common case, without the ipaddress module
+        return version in (None, 4)
     import ipaddress
     try:
         addr = ipaddress.ip_address(text)
