@@ -249,7 +249,7 @@ class Repl:
         last = self._seen
         store = None
         try:
-            store = open_store(path)
+            store = open_store(path, create=False)     # a store removed meanwhile is not made again
             while not self._stop.wait(POLL_SECONDS):
                 with self.lock:            # never between a commit and its being marked own
                     entries = [e for e in store.journal(50) if e.seq > last]

@@ -596,9 +596,11 @@ def test_secrets_stay_out_of_the_history_file(db, tmp_path, shared_cache):
     hist.append_string("set value TopSecret3")                      # inside the db_password row
     hist.append_string("..; set db_password value TopSecret4")
     hist.append_string("..; set port value 9444")                   # not a secret
+    hist.append_string("kubernetes; foreach * (set kubecakey TopSecret5; set notes x)")
     lines = [line for _, line in history_file.read(path)]
     assert lines == ["kubernetes use default; set kubecakey *****; commit", "set default kubecacert ***** | cat",
-                     "set value *****", "..; set db_password value *****", "..; set port value 9444"]
+                     "set value *****", "..; set db_password value *****", "..; set port value 9444",
+                     "kubernetes; foreach * ( set kubecakey ***** ; set notes x )"]
     assert list(hist.get_strings()) == lines                        # the session's memory too
 
 
