@@ -135,7 +135,7 @@ def alias(s, args):
             raise CommandError(f"No alias named {name}; 'alias' lists them")
         s.write(alias_line(name, text))
         return
-    if not name or any(c.isspace() for c in name) or _SPECIAL.search(name):
+    if not name or any(c.isspace() or not c.isprintable() for c in name) or _SPECIAL.search(name):
         raise CommandError(f"Invalid alias name: {name!r}")
     text = args[1] if len(args) == 2 else " ".join(quote(w) for w in args[1:])
     try:
@@ -363,6 +363,8 @@ def bookmark(s, args):
         raise CommandError(f"bookmark: unknown option {opt}")
     if len(args) != 1:
         raise CommandError(f"bookmark: unexpected argument {args[1]}")
+    if any(not c.isprintable() for c in opt):       # a tab or newline would break `bookmark -s`
+        raise CommandError(f"Invalid bookmark name: {opt!r}")
     marks[opt] = list(s.path)
 
 

@@ -809,3 +809,12 @@ def test_every_declared_dependency_is_used():
         name = re.match(r"[A-Za-z0-9_.-]+", dep).group().lower()
         module = modules.get(name, name.replace("-", "_"))
         assert re.search(rf"^\s*(from|import) {module}\b", source, re.M), f"{dep} is never imported"
+
+
+def test_alias_and_bookmark_names_hold_no_control_characters(cm):
+    for line, message in (('alias "a\\tb" list', "Invalid alias name: 'a\\tb'"),
+                          ('alias "a\x1bb" list', "Invalid alias name: 'a\\x1bb'"),
+                          ('bookmark "x\\ty"', "Invalid bookmark name: 'x\\ty'")):
+        res = cm("-c", line.replace("\\t", "\t"))
+        assert_one_error(res)
+        assert res.err_lines == [message]
