@@ -5,7 +5,7 @@ format, sort order and delimiter set here from session.settings. See docs/bulk-a
 from __future__ import annotations
 
 from cmshell.commands.bulk import names
-from cmshell.commands.registry import command
+from cmshell.shell.dispatch import command
 from cmshell.model.validate import pointer_modes, references
 from cmshell.output import table
 from cmshell.shell.location import Level, find_row

@@ -1,7 +1,7 @@
 """Moving around: use, exit, home, quit, help."""
 from __future__ import annotations
 
-from cmshell.commands.registry import command
+from cmshell.shell.dispatch import command
 from cmshell.errors import CommandError, Quit
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import os
 
-from cmshell.commands.registry import command
+from cmshell.shell.dispatch import command
 from cmshell.model import values
 from cmshell.output import table
 from cmshell.shell.location import Level, find_row, row_key

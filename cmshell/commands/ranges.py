@@ -3,7 +3,7 @@ the prompt shows the grouping, `[basecm10->device{-n node001..024}]%`."""
 from __future__ import annotations
 
 from cmshell.commands.bulk import Errors, label, listpath, parse_options, select
-from cmshell.commands.registry import HOOKS, command
+from cmshell.shell.dispatch import HOOKS, command
 from cmshell.shell.location import Level
 from cmshell.errors import CommandError
 from cmshell.syntax.nodelist import render

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from cmshell.commands.registry import command
+from cmshell.shell.dispatch import command
 from cmshell.commands.staging import Failed
 from cmshell.model import diff as fdiff
 from cmshell.model.nodeset import compress

@@ -11,7 +11,7 @@ import os
 import re
 import time
 
-from cmshell.commands.registry import BUILTIN_ALIASES, HOOKS, command
+from cmshell.shell.dispatch import BUILTIN_ALIASES, HOOKS, command
 from cmshell.commands.staging import Failed
 from cmshell.shell.files import read_text
 from cmshell.errors import CommandError

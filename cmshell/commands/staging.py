@@ -1,7 +1,7 @@
 """Staged changes: commit, refresh, modified, validate."""
 from __future__ import annotations
 
-from cmshell.commands.registry import command
+from cmshell.shell.dispatch import command
 from cmshell.commit import CommitRefused
 from cmshell.errors import CommandError
 from cmshell.output import table

@@ -5,7 +5,7 @@
 
 Both walk the line with the same `Walker`, which follows the session's own rules (mode words,
 mode-prefixed commands, submode words, aliases, `;`, `(`…`)`, `|`, `!`, `>`) and the argument
-kinds each command declares (`CommandDef.args`, see commands/registry.py). Nothing here
+kinds each command declares (`CommandDef.args`, see shell/dispatch.py). Nothing here
 imports prompt_toolkit or pygments, changes the session, or touches anything but the
 workspace's in-memory view (and, for file names, the local directory being completed). Object
 names come from `ws.names(mode)` only — never from documents — through a sorted index, so a

@@ -14,7 +14,7 @@ from cmshell.syntax.line import Command, LineError, split
 from cmshell.workspace import Workspace
 
 if TYPE_CHECKING:
-    from cmshell.commands.registry import Registry
+    from cmshell.shell.dispatch import Registry
 
 
 @dataclass
