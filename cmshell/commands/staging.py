@@ -3,16 +3,9 @@ from __future__ import annotations
 
 from cmshell.shell.dispatch import command
 from cmshell.commit import CommitRefused
-from cmshell.errors import CommandError
+from cmshell.errors import CommandError, Failed
 from cmshell.output import table
 from cmshell.store.base import StoreError
-
-
-class Failed(CommandError):
-    """A failure whose explanation was already printed (the validation table)."""
-
-    def __init__(self):
-        super().__init__("")
 
 
 def _scope(s) -> tuple[list[str], str | None]:
