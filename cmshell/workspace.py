@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import uuid
 from dataclasses import dataclass
+from typing import Iterable
 
 from cmshell.model import validate as checks
 from cmshell.model.schema import Mode, Schema
@@ -212,6 +213,49 @@ class Workspace:
             if st is not None and st.base is not None and st.doc == self.base_doc(st.mode, rid):
                 del self.staged[rid]
         self._touched.clear()
+
+    def with_renames(self, rids: Iterable[str]) -> list[str]:
+        """`rids` plus the staged objects that must be committed with them: the objects whose
+        pointers a rename moved, and the renamed objects that staged pointers name. Pointers hold
+        names, so a renamed object and the pointers to its new name reach the store together."""
+        renamed = {}
+        for rid, st in self.staged.items():
+            if st.base is not None and st.doc is not None:
+                new = str(st.doc.get(self.schema.mode(st.mode).key, ""))
+                if new != st.base.name:
+                    renamed[rid] = (st.mode, st.base.name, new)
+        out = list(rids)
+        if not renamed:
+            return out
+        seen = set(out)
+        queue = list(out)
+        while queue:
+            rid = queue.pop()
+            st = self.staged.get(rid)
+            if st is None or st.doc is None:
+                continue
+            group = []
+            if rid in renamed:
+                m, old, new = renamed[rid]
+                for other in checks.pointer_modes(self.schema, m):
+                    omode = self.schema.mode(other)
+                    for orid, ost in self.staged.items():
+                        if ost.mode != other or ost.doc is None or orid in seen:
+                            continue
+                        base = self.base_doc(other, orid) if ost.base is not None else None
+                        if checks.references(self.schema, omode, ost.doc, m, new) and \
+                                (base is None or checks.references(self.schema, omode, base, m, old)):
+                            group.append(orid)
+            mode = self.schema.mode(st.mode)
+            for rrid, (m, old, new) in renamed.items():
+                if rrid not in seen and checks.references(self.schema, mode, st.doc, m, new):
+                    group.append(rrid)
+            for g in group:
+                if g not in seen:
+                    seen.add(g)
+                    out.append(g)
+                    queue.append(g)
+        return out
 
     # -- validation ------------------------------------------------------------------------
     def validate(self, items) -> list[checks.Problem]:

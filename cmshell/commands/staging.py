@@ -38,8 +38,7 @@ def commit(s, args):
     if args:
         raise CommandError(f"commit: unexpected argument {args[0]}")
     rids, mode = _scope(s)
-    from cmshell.commands import lists
-    rids = lists.with_rename_group(s, rids)    # a rename commits with the pointers it moved
+    rids = s.ws.with_renames(rids)      # a rename commits with the pointers it moved
     try:
         done = s.committer.commit(rids, comment=comment)
     except CommitRefused as e:
@@ -86,8 +85,7 @@ def modified(s, args):
 @command("validate", "Validate local changes without committing", usage=["validate"], args=())
 def validate(s, args):
     rids, _ = _scope(s)
-    from cmshell.commands import lists
-    rids = lists.with_rename_group(s, rids)
+    rids = s.ws.with_renames(rids)
     probs = problems(s, rids)
     if probs:
         _print_problems(s, probs)
