@@ -134,10 +134,14 @@ class Mode:
         return self.base
 
     def all_params(self) -> dict[str, Param]:
-        """Every parameter any object of this mode may have (for `format` and help)."""
+        """Every parameter any object of this mode may have, whatever its type or role (for
+        `list`, `format`, `sort`, help and completion when the object is not known)."""
         out = {p.name: p for p in self.params}
         for spec in self.types.values():
             out.update(spec.by_name)
+        if self.roles is not None:
+            for r in self.roles.roles:
+                out.update(r.spec(self.params).by_name)
         return out
 
 
