@@ -35,6 +35,8 @@ class Workspace:
         self._reads: dict[str, int] = {}                 # mode -> single reads so far
         self._docs: dict[str, dict] = {}                 # id -> normalised base doc
         self._names: dict[str, dict[str, str]] = {}      # mode -> name -> id (current view)
+        # mode -> (the names() dict it was made from, lower-case name -> ids): find() in any case
+        self._lower: dict[str, tuple[dict[str, str], dict[str, list[str]]]] = {}
         self.staged: dict[str, Staged] = {}
         self._touched: set[str] = set()                  # edited since the last prune()
 
@@ -97,11 +99,17 @@ class Workspace:
         return sorted(names)
 
     def find(self, mode: str, name: str) -> str | None:
+        """The id of object `name`: its exact name, else any case when only one matches."""
         idx = self.names(mode)
         if name in idx:
             return idx[name]
-        low = name.lower()
-        hits = [rid for n, rid in idx.items() if n.lower() == low]
+        built = self._lower.get(mode)
+        if built is None or built[0] is not idx:      # (re)built when names() is
+            lower: dict[str, list[str]] = {}
+            for n, rid in idx.items():
+                lower.setdefault(n.lower(), []).append(rid)
+            built = self._lower[mode] = (idx, lower)
+        hits = built[1].get(name.lower(), [])
         return hits[0] if len(hits) == 1 else None
 
     def base_doc(self, mode: str, rid: str) -> dict | None:
