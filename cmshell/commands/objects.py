@@ -10,6 +10,7 @@ from cmshell.shell.dispatch import command
 from cmshell.model import values
 from cmshell.output import table
 from cmshell.shell.location import find_row, row_key
+from cmshell.shell import navigate
 from cmshell.shell.files import read_text
 from cmshell.errors import CommandError
 from cmshell.shell.target import (display, effective_table, get_lines, param_of, raw, sibling, spec_of,
@@ -220,7 +221,8 @@ def _list_edit(s, args, add):
 # -- add / clone / remove -----------------------------------------------------------------
 @command("add", "Add a new object", usage=["add <name>", "add <type> <name> [<arguments>]"],
          examples=["add amd", "add physicalnode node100 10.141.0.100", "add overlay2 mylargebackend",
-                   "add ACCEPT net 10443 tcp fw"], args=("type", "new", "addarg*"))
+                   "add ACCEPT net 10443 tcp fw"], args=("type", "new", "addarg*"),
+         moves=lambda view, path, args: navigate.new_object(path))
 def add(s, args):
     lvl = s.path[-1]
     mode = lvl.mode
@@ -282,7 +284,8 @@ def _insert(s, listpath, doc):
 
 
 @command("clone", "Clone an object under a new name", usage=["clone <object> <new name>"],
-         examples=["clone node001 node100"], args=("object", "new"))
+         examples=["clone node001 node100"], args=("object", "new"),
+         moves=lambda view, path, args: navigate.new_object(path))
 def clone(s, args):
     lvl = s.path[-1]
     if len(args) != 2:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from cmshell.errors import CommandError
+from cmshell.shell.navigate import Moves
 
 # scopes: "top" everywhere; "mode" inside any mode; "roles" in a roles collection;
 # "element" only with an object selected; "custom" when the selected object's schema names it
@@ -27,10 +28,12 @@ class CommandDef:
     scope: str = "mode"
     usage: list[str] = field(default_factory=list)
     examples: list[str] = field(default_factory=list)
-    navigates: bool = False
     # what each argument is, for completion, highlighting and `help` (see ARG_KINDS); None:
     # not described (nothing is completed after the command)
     args: tuple | None = None
+    # a command that moves the session: where it goes (shell/navigate.py), so that completion
+    # follows `use node001; set …` without running it; the command itself moves the same way
+    moves: Moves | None = None
 
     def synopsis(self) -> str:
         """`set [<object>] <parameter> <value> ...` from `args` (help uses it without `usage`)."""
@@ -90,10 +93,11 @@ def arg_label(arg: str) -> str:
     return label + (" ..." if rep == "*" else "")
 
 
-def command(name: str, summary: str, *, scope: str = "mode", usage=(), examples=(), args=None):
+def command(name: str, summary: str, *, scope: str = "mode", usage=(), examples=(), args=None,
+            moves: Moves | None = None):
     def deco(fn):
         _DEFS[name] = CommandDef(name, summary, fn, scope, list(usage), list(examples),
-                                 args=tuple(args) if args is not None else None)
+                                 args=tuple(args) if args is not None else None, moves=moves)
         return fn
     return deco
 
