@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import uuid
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 from cmshell.model import validate as checks
 from cmshell.model.schema import Mode, Schema
@@ -88,7 +88,7 @@ class Workspace:
             self._names[mode] = idx
         return idx
 
-    def where(self, mode: str, field: str, value) -> list[str]:
+    def where(self, mode: str, field: str, value: object) -> list[str]:
         """Names of the objects (as this session sees them) whose `field` is `value`."""
         key = self.schema.mode(mode).key
         staged = {rid: st for rid, st in self.staged.items() if st.mode == mode}
@@ -129,7 +129,7 @@ class Workspace:
 
     def docs(self, mode: str) -> list[dict]:
         self.prefetch(mode)
-        return [self.doc(mode, rid) for rid in self.names(mode).values()]
+        return [d for rid in self.names(mode).values() if (d := self.doc(mode, rid)) is not None]
 
     def name_of(self, mode: str, rid: str) -> str:
         doc = self.doc(mode, rid) or self.base_doc(mode, rid) or {}
@@ -166,7 +166,7 @@ class Workspace:
     def renamed(self, mode: str) -> None:
         self._names.pop(mode, None)
 
-    def discard(self, rids) -> None:
+    def discard(self, rids: Iterable[str]) -> None:
         modes = set()
         for rid in list(rids):
             st = self.staged.pop(rid, None)
@@ -226,12 +226,12 @@ class Workspace:
         """`rids` plus the staged objects that must be committed with them: the objects whose
         pointers a rename moved, and the renamed objects that staged pointers name. Pointers hold
         names, so a renamed object and the pointers to its new name reach the store together."""
-        renamed = {}
-        for rid, st in self.staged.items():
-            if st.base is not None and st.doc is not None:
-                new = str(st.doc.get(self.schema.mode(st.mode).key, ""))
-                if new != st.base.name:
-                    renamed[rid] = (st.mode, st.base.name, new)
+        renamed: dict[str, tuple[str, str, str]] = {}     # id -> (mode, old name, new name)
+        for rid, staged in self.staged.items():
+            if staged.base is not None and staged.doc is not None:
+                new = str(staged.doc.get(self.schema.mode(staged.mode).key, ""))
+                if new != staged.base.name:
+                    renamed[rid] = (staged.mode, staged.base.name, new)
         out = list(rids)
         if not renamed:
             return out
@@ -266,11 +266,11 @@ class Workspace:
         return out
 
     # -- validation ------------------------------------------------------------------------
-    def validate(self, items) -> list[checks.Problem]:
+    def validate(self, items: Iterable[tuple[str, str]]) -> list[checks.Problem]:
         """Problems of the candidate objects `items` [(mode, id)]; removals must be unreferenced."""
         out: list[checks.Problem] = []
 
-        def exists(mode, name):
+        def exists(mode: str, name: str) -> bool:
             return mode in self.schema.modes and self.find(mode, name) is not None
 
         for mode_name, rid in items:
@@ -279,29 +279,38 @@ class Workspace:
             if doc is not None:
                 out.extend(checks.check(self.schema, mode, doc, exists))
                 continue
-            name = self.staged[rid].base.name
+            name = self._base(rid).name             # a removal: nothing may point at it
             for other in checks.pointer_modes(self.schema, mode_name):
                 omode = self.schema.mode(other)
                 for orid in self.names(other).values():
-                    for field in checks.references(self.schema, omode, self.doc(other, orid), mode_name, name):
+                    odoc = self.doc(other, orid) or {}
+                    for field in checks.references(self.schema, omode, odoc, mode_name, name):
                         out.append(checks.Problem(checks.IN_USE, field, f"{mode.entity} {name} is used by "
                                                   f"{omode.entity} {self.name_of(other, orid)}"))
         return out
 
     # -- commit ----------------------------------------------------------------------------
-    def changes(self, rids) -> list[Change]:
+    def _base(self, rid: str) -> Record:
+        """The committed record of a staged object that has one (a removal always has)."""
+        base = self.staged[rid].base
+        if base is None:
+            raise KeyError(f"{rid} was never committed")
+        return base
+
+    def changes(self, rids: Iterable[str]) -> list[Change]:
         out = []
         for rid in rids:
             st = self.staged[rid]
             m = self.schema.mode(st.mode)
             if st.doc is None:
-                out.append(Change(rid, st.mode, st.base.name, st.base.revision, None))
+                base = self._base(rid)
+                out.append(Change(rid, st.mode, base.name, base.revision, None))
             else:
                 out.append(Change(rid, st.mode, str(st.doc.get(m.key, "")),
                                   st.base.revision if st.base else None, self.denormalise(m, st.doc)))
         return out
 
-    def committed(self, rids) -> None:
+    def committed(self, rids: Iterable[str]) -> None:
         """The staged objects `rids` are stored now: drop them and re-read their modes."""
         for rid in rids:
             st = self.staged.pop(rid)
@@ -315,26 +324,26 @@ class Workspace:
         self._docs.clear()
 
     # -- index-keyed rows -----------------------------------------------------------------
-    def _walk(self, mode: Mode, doc: dict, fn) -> dict:
+    def _walk(self, mode: Mode, doc: dict, fn: Callable[[Mode, int, dict], dict]) -> dict:
         spec = mode.spec(doc)
         for p in spec.submodes.values():
             rows = doc.get(p.name)
             if not rows or p.mode not in self.schema.modes:
                 continue
-            sub = self.schema.mode(p.mode)
+            sub = self.schema.mode(p.mode or "")
             doc[p.name] = [self._walk(sub, fn(sub, i, dict(row)), fn) for i, row in enumerate(rows)]
         return doc
 
     def normalise(self, mode: Mode, doc: dict) -> dict:
         """Give rows of index-keyed collections their `index` (their position in the store)."""
-        def f(sub, i, row):
+        def f(sub: Mode, i: int, row: dict) -> dict:
             if sub.indexed:
                 row["index"] = i
             return row
         return self._walk(mode, dict(doc), f)
 
     def denormalise(self, mode: Mode, doc: dict) -> dict:
-        def f(sub, i, row):
+        def f(sub: Mode, i: int, row: dict) -> dict:
             if sub.indexed:
                 row.pop("index", None)
             return row
