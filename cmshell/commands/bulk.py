@@ -15,7 +15,7 @@ import copy
 import time
 from dataclasses import dataclass, field
 
-from cmshell.commands.registry import command
+from cmshell.shell.dispatch import command
 from cmshell.shell.location import Level, find_row, row_key
 from cmshell.errors import CommandError
 from cmshell.shell.target import effective_of

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from cmshell.commands.registry import command
+from cmshell.shell.dispatch import command
 
 WIDTH = 22
 WORDS = {"ok": "UP", "changed": "UP", "failed": "UP", "unreachable": "DOWN"}

@@ -1,89 +1,20 @@
-"""Object commands: list, show, get, set, clear, append, removefrom, add, clone, remove,
-assign, unassign."""
+"""Object commands: show, get, set, clear, append, removefrom, add, clone, remove, assign,
+unassign (`list` is in lists.py)."""
 from __future__ import annotations
 
 import copy
-import os
 
-from cmshell.commands.registry import command
+from cmshell.commands import review
+from cmshell.commands.bulk import names
+from cmshell.shell.dispatch import command
 from cmshell.model import values
 from cmshell.output import table
-from cmshell.shell.location import Level, find_row, row_key
+from cmshell.shell.location import find_row, row_key
+from cmshell.shell import navigate
 from cmshell.shell.files import read_text
 from cmshell.errors import CommandError
-from cmshell.shell.target import (display, effective_table, get_lines, inherited_role_rows, param_of,
-                                  raw, sibling, spec_of, split_target)
-
-
-# -- list ------------------------------------------------------------------------------------
-@command("list", "List objects of this level", usage=[
-    "list [-f|--format <spec>] [-d|--delimiter <string>] [-v|--verbose] [-s|--sort <fields>]"],
-    examples=["list", "list -f hostname:20,category:10", "list -d {}"], args=("any*",))
-def list_(s, args, only=None):
-    """`only`: the ids of the top-level objects to list (listnodes, a range), else all."""
-    opts = _options(args, {"-f": "format", "--format": "format", "-d": "delimiter",
-                           "--delimiter": "delimiter", "-s": "sort", "--sort": "sort"},
-                    {"-v": "verbose", "--verbose": "verbose"})
-    if opts.rest:
-        raise CommandError(f"list: unexpected argument {opts.rest[0]}")
-    lvl = s.path[-1]
-    mode = lvl.mode
-    spec_text = opts.get("format") or s.settings.formats.get(mode.name) or mode.list_format or mode.key
-    try:
-        cols = table.parse_format(spec_text)
-    except table.FormatError as e:
-        raise CommandError(str(e)) from None
-    known = mode.all_params()
-    if mode.roles is not None:
-        for r in mode.roles.roles:
-            known.update(r.spec(mode.params).by_name)
-    for c in cols:
-        if c.field not in known and c.field != "index":
-            raise CommandError(f"Unknown field '{c.field}'; 'format' lists the valid fields")
-    typed = bool(opts.get("format"))
-    headers = []
-    for c in cols:
-        if c.field == "index":
-            headers.append("Index" if not typed else "index")
-            continue
-        p = known[c.field]
-        text = c.field if typed else (p.list_label or p.label)
-        headers.append(text + (" (key)" if c.field == mode.key and not mode.indexed else ""))
-    if len(s.path) == 1:
-        paths = [[Level(mode, None, rid)]
-                 for rid in (s.ws.names(mode.name).values() if only is None else only)]
-    else:
-        base = s.path[:-1]
-        paths = [base + [lvl.select(row_key(mode, r))] for r in s.rows()]
-    rows = []
-    for path in paths:
-        doc = s.element(path)
-        spec = spec_of(s, path)
-        cells = []
-        for c in cols:
-            if c.field == "index":
-                cells.append(str(doc.get("index", "")))
-                continue
-            p = spec.param(c.field) or known[c.field]
-            cells.append(display(s, path, p, doc, annotate=False) if spec.param(c.field) else "")
-        rows.append(cells)
-    rows += inherited_role_rows(s, cols)     # a node's roles from its category and overlays (§6)
-    from cmshell.commands import lists
-    order = lists.sort_columns(s, mode, cols, opts.get("sort"))   # -s, else the mode's `sort`
-    if order:
-        rows.sort(key=lists.sort_key(known, cols, order))
-    elif mode.indexed:
-        rows.sort(key=lambda r: int(r[0]) if cols[0].field == "index" and r[0].isdigit() else 0)
-    else:
-        ki = next((i for i, c in enumerate(cols) if c.field == mode.key), None)
-        rows.sort(key=(lambda r: r[ki]) if ki is not None else None)
-    delim = opts.get("delimiter", s.settings.delimiter)
-    indent = table.json_indent(delim)
-    if indent is not None:
-        lines = table.render_json([c.field for c in cols], rows, indent)   # whole values
-    else:
-        lines = table.render(headers, cols, rows, delimiter=delim, verbose=opts.flag("verbose"))
-    s.write("\n".join(lines))
+from cmshell.shell.target import (display, effective_table, get_lines, param_of, raw, sibling, spec_of,
+                                  split_target)
 
 
 # -- show / get ----------------------------------------------------------------------------
@@ -92,7 +23,6 @@ def list_(s, args, only=None):
     "show --effective [<object>]   (each value with the layer it comes from and what it overrides)"],
          examples=["show", "show node001", "show --effective node001"], args=("object?",))
 def show(s, args):
-    from cmshell.commands import review
     if review.shows_changes(s, args):          # `show changes` = `diff`
         return review.diff(s, args[1:])
     effective = "--effective" in args          # value, layer and what it overrides (§6)
@@ -291,7 +221,8 @@ def _list_edit(s, args, add):
 # -- add / clone / remove -----------------------------------------------------------------
 @command("add", "Add a new object", usage=["add <name>", "add <type> <name> [<arguments>]"],
          examples=["add amd", "add physicalnode node100 10.141.0.100", "add overlay2 mylargebackend",
-                   "add ACCEPT net 10443 tcp fw"], args=("type", "new", "addarg*"))
+                   "add ACCEPT net 10443 tcp fw"], args=("type", "new", "addarg*"),
+         moves=lambda view, path, args: navigate.new_object(path))
 def add(s, args):
     lvl = s.path[-1]
     mode = lvl.mode
@@ -353,7 +284,8 @@ def _insert(s, listpath, doc):
 
 
 @command("clone", "Clone an object under a new name", usage=["clone <object> <new name>"],
-         examples=["clone node001 node100"], args=("object", "new"))
+         examples=["clone node001 node100"], args=("object", "new"),
+         moves=lambda view, path, args: navigate.new_object(path))
 def clone(s, args):
     lvl = s.path[-1]
     if len(args) != 2:
@@ -373,8 +305,7 @@ def clone(s, args):
 def remove(s, args):
     if not args:
         raise CommandError("Usage: remove <object> [<object> ...]")
-    from cmshell.commands.bulk import names       # node lists: remove node00[5-6]
-    paths = [sibling(s, a) for a in names(s, args)]
+    paths = [sibling(s, a) for a in names(s, args)]      # node lists: remove node00[5-6]
     for path in paths:
         _remove(s, path)
 
@@ -414,30 +345,3 @@ def unassign(s, args):
     if len(args) != 1:
         raise CommandError("Usage: unassign <role>")
     _remove(s, sibling(s, args[0]))
-
-
-# -- option parsing ---------------------------------------------------------------------------
-class _Opts(dict):
-    rest: list
-
-    def flag(self, name):
-        return bool(self.get(name))
-
-
-def _options(args, valued: dict, flags: dict) -> _Opts:
-    out = _Opts()
-    out.rest = []
-    it = iter(args)
-    for a in it:
-        if a in valued:
-            try:
-                out[valued[a]] = next(it)
-            except StopIteration:
-                raise CommandError(f"Missing value after {a}") from None
-        elif a in flags:
-            out[flags[a]] = True
-        elif a.startswith("-") and len(a) > 1 and not a[1:].isdigit():
-            raise CommandError(f"Unknown option: {a}")
-        else:
-            out.rest.append(a)
-    return out

@@ -11,10 +11,9 @@ import os
 import re
 import time
 
-from cmshell.commands.registry import BUILTIN_ALIASES, HOOKS, command
-from cmshell.commands.staging import Failed
+from cmshell.shell.dispatch import BUILTIN_ALIASES, HOOKS, command
 from cmshell.shell.files import read_text
-from cmshell.errors import CommandError
+from cmshell.errors import CommandError, Failed
 from cmshell.syntax.line import LineError, split
 
 SCRIPT_SUFFIX = ".cmsh"

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cmshell.backends.ssh.renderers import RenderError, RenderInput, render_node, substitute
+from cmshell.backends.ssh.renderers import render_node
+from cmshell.backends.ssh.renderers.common import RenderError, RenderInput, substitute
 from cmshell.backends.ssh.renderers import docker, firewall, kubelet
 from cmshell.model.effective import DocsView, Effective
 from cmshell.model.schema import load_schema

@@ -18,7 +18,8 @@ from typing import Iterable, Iterator
 
 from cmshell.backends.base import (CHANGED, FAILED, OK, UNREACHABLE, Context, NodeState, Recap,
                                    TargetResult)
-from cmshell.backends.ssh.renderers import RenderError, RenderInput, render_node
+from cmshell.backends.ssh.renderers import render_node
+from cmshell.backends.ssh.renderers.common import RenderError, RenderInput
 from cmshell.events import APPLY_FAILED, FILE, SERVICE
 from cmshell.model.effective import Effective, affected_nodes
 from cmshell.store.base import Committed

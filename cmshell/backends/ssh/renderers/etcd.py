@@ -8,7 +8,7 @@ from __future__ import annotations
 import yaml
 
 from cmshell.backends.base import DesiredFile, ServiceAction
-from cmshell.backends.ssh.renderers import RenderError, RenderInput, Rendered
+from cmshell.backends.ssh.renderers.common import RenderError, RenderInput, Rendered
 
 PATH = "/cm/local/apps/etcd/current/etc/cm-etcd.conf"
 ROLE = "Etcd::Host"

@@ -4,7 +4,7 @@ Only the lines between the markers are cmshell's; the admin's own rules around t
 from __future__ import annotations
 
 from cmshell.backends.base import DesiredFile, ServiceAction
-from cmshell.backends.ssh.renderers import RenderInput, Rendered
+from cmshell.backends.ssh.renderers.common import RenderInput, Rendered
 
 PATH = "/etc/shorewall/rules"
 BEGIN = "# BEGIN cmshell managed block: firewall openports (do not edit)"

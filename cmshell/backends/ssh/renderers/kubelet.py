@@ -6,7 +6,7 @@ from __future__ import annotations
 import yaml
 
 from cmshell.backends.base import DesiredFile
-from cmshell.backends.ssh.renderers import RenderInput, Rendered
+from cmshell.backends.ssh.renderers.common import RenderInput, Rendered
 
 DIR = "/etc/kubernetes/manifests"
 
