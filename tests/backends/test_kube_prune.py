@@ -56,3 +56,78 @@ def test_object_in_two_applications_survives_one_dropping_it(h, v1, kube_namespa
     recap = h.put("kubernetes", h.cluster_doc([group("g", app("a", configmap("x", ns, v="1")), app("b", shared))]))
     assert f"handed over v1/ConfigMap {ns}/shared to default/apps/g/b" in recap.results[0].changes
     assert v1.read_namespaced_config_map("shared", ns).metadata.deletion_timestamp is None
+
+
+def test_removed_user_whose_delete_fails_stays_pending_until_sync(h, v1, kube_client, deny):
+    rbac = client.RbacAuthorizationV1Api(kube_client)
+    user = f"u{secrets.token_hex(3)}"
+    target = f"default/users/{user}"
+    ctx = h.engine.context("kubernetes")
+    h.put("kubernetes", h.cluster_doc(users=[{"name": user, "role": "view"}]))
+    probe = lambda: rbac.delete_cluster_role(f"{user}-nodes", dry_run="All")  # noqa: E731
+    with deny("clusterroles", "rbac.authorization.k8s.io", "DELETE",
+              f"oldObject.metadata.name != '{user}-nodes'", probe):
+        recap = h.put("kubernetes", h.cluster_doc(users=[]))
+        [r] = recap.results
+        assert r.status == "failed" and "delete failed: forbidden" in r.reason
+        key = f"rbac.authorization.k8s.io/v1/ClusterRole {user}-nodes"
+        state = h.store.get_state("kubernetes")
+        assert [row[:5] for row in state[f"del/{target}"]] == [
+            ["rbac.authorization.k8s.io", "v1", "ClusterRole", "", f"{user}-nodes"]]
+        assert f"inv/{target}" not in state                 # it owns nothing any more
+        seen = h.backend.observe(ctx, [target])[target]
+        assert seen["in_sync"] is False and seen["pending_deletions"] == [key]
+
+        # another commit does not lose it; sync retries it (and fails while refused)
+        h.put("kubernetes", h.cluster_doc(users=[{"name": f"{user}x", "role": "view"}]))
+        assert h.backend.observe(ctx, [target])[target]["pending_deletions"] == [key]
+        recap = h.engine.sync(["kubernetes"])[0]
+        assert {x.target: x.status for x in recap.results}[target] == "failed"
+        assert rbac.read_cluster_role(f"{user}-nodes")
+    recap = h.engine.sync(["kubernetes"])[0]
+    assert {x.target: x.changes for x in recap.results}[target] == [f"deleted {key}"]
+    with pytest.raises(client.ApiException) as gone:
+        rbac.read_cluster_role(f"{user}-nodes")
+    assert gone.value.status == 404
+    assert not [k for k in h.store.get_state("kubernetes") if k.endswith(f"/{target}")]
+    assert target not in h.backend.observe(ctx, None)        # removed, and nothing is left
+
+
+def test_pending_delete_of_an_object_another_application_took_is_dropped(h, v1, kube_namespace, deny):
+    ns = kube_namespace
+    x = configmap("x", ns, v="1")
+    h.put("kubernetes", h.cluster_doc([group("g", app("a", x))]))
+    probe = lambda: v1.delete_namespaced_config_map("x", ns, dry_run="All")  # noqa: E731
+    with deny("configmaps", "", "DELETE", "oldObject.metadata.name != 'x'", probe):
+        recap = h.put("kubernetes", h.cluster_doc([group("g", app("a", configmap("y", ns, v="1")))]))
+        assert recap.results[0].status == "failed"
+    # b now has x: a's pending deletion must not delete it
+    recap = h.put("kubernetes", h.cluster_doc([group("g", app("a", configmap("y", ns, v="1")), app("b", x))]))
+    recap = h.engine.sync(["kubernetes"])[0]
+    by = {r.target: r for r in recap.results}
+    assert f"handed over v1/ConfigMap {ns}/x to default/apps/g/b" in by["default/apps/g/a"].changes
+    assert v1.read_namespaced_config_map("x", ns).metadata.labels[render.APP_LABEL] == "b"
+    assert h.backend.observe(h.engine.context("kubernetes"), None)["default/apps/g/a"]["in_sync"] is True
+
+
+def test_removed_label_set_whose_label_removal_fails_is_pending(h, v1, deny):
+    node = f"pend{secrets.token_hex(3)}"
+    v1.create_node({"metadata": {"name": node}})
+    h.put("device", {"hostname": node, "type": "physicalnode"})
+    h.put("kubernetes", h.cluster_doc(labelsets=[{"name": "p", "labels": ["team=a"], "nodes": [node]}]))
+    assert v1.read_node(node).metadata.labels["team"] == "a"
+    rule = (f"object.metadata.name != '{node}' || !has(oldObject.metadata.labels) || "
+            "!('team' in oldObject.metadata.labels) || "
+            "(has(object.metadata.labels) && 'team' in object.metadata.labels)")
+    probe = lambda: v1.patch_node(node, {"metadata": {"labels": {"team": None}}}, dry_run="All")  # noqa: E731
+    target = "default/labelsets/p"
+    with deny("nodes", "", "UPDATE", rule, probe):
+        recap = h.put("kubernetes", h.cluster_doc(labelsets=[]))
+        assert recap.results[0].status == "failed"
+        seen = h.backend.observe(h.engine.context("kubernetes"), [target])[target]
+        assert seen["in_sync"] is False and seen["pending_deletions"] == [f"{node}: -team"]
+        assert h.store.get_state("kubernetes", [f"del/{target}"]) == {f"del/{target}": {node: ["team"]}}
+    recap = h.engine.sync(["kubernetes"], [node])[0]            # sync -n <node>
+    assert [(r.target, r.status) for r in recap.results] == [(target, "changed")]
+    assert "team" not in (v1.read_node(node).metadata.labels or {})
+    assert not [k for k in h.store.get_state("kubernetes") if k.endswith(target)]
