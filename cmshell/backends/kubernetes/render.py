@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 
 MANAGER = "cmshell"
@@ -129,16 +128,15 @@ def parent_name(cluster: str, group: str, app: str) -> str:
     return f"cmshell.{clean[0]}.{clean[1]}-{digest}"
 
 
-def parent_ref(cluster: str, group: str, app: str, objects: list[dict]) -> ObjRef | None:
-    """A Secret in the namespace that holds most of the objects (ties: the first by name), as
-    kubectl's default parent; with no namespaced object, a cluster-scoped ApplySet."""
-    if not objects:
+def parent_ref(cluster: str, group: str, app: str, docs: list[dict]) -> ObjRef | None:
+    """A Secret (kubectl's default parent type) in the namespace of the first namespaced
+    document, as the YAML is written: adding objects elsewhere does not move it. With no
+    namespaced object, a cluster-scoped ApplySet."""
+    if not docs:
         return None
-    counts = Counter(ns for ns in (ObjRef.of(o).namespace for o in objects) if ns)
     name = parent_name(cluster, group, app)
-    if counts:
-        return ObjRef("v1", "Secret", max(sorted(counts), key=lambda n: counts[n]), name)
-    return ObjRef(PARENT_API, PARENT_KIND, "", name)
+    ns = next((r.namespace for r in map(ObjRef.of, docs) if r.namespace), "")
+    return ObjRef("v1", "Secret", ns, name) if ns else ObjRef(PARENT_API, PARENT_KIND, "", name)
 
 
 def _labelled(obj: dict, labels: dict[str, str]) -> dict:
