@@ -109,12 +109,12 @@ class KubernetesBackend:
             names = set(units) | set(recorded)
         else:
             names = {t for t in targets if render.split_target(t)}
-            hosts = {t for t in targets if not render.split_target(t)}
-            for t in set(units) | set(recorded) if hosts else ():
-                u = units.get(t)
-                if t not in names and (u is None or u.kind == "labelsets"):
-                    hit = hosts & (set(u.nodes if u else ()) | recorded.get(t, set()))
-                    if hit:
+            hosts = {t for t in targets if not render.split_target(t)}     # node names
+            if hosts:
+                for t in (set(units) | set(recorded)) - names:
+                    u = units.get(t)
+                    covers = set(u.nodes) if u is not None and u.kind == "labelsets" else set()
+                    if hit := hosts & (covers | recorded.get(t, set())):
                         only[t] = hit
             names |= set(only)
         out = {}
