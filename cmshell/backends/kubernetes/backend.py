@@ -3,8 +3,10 @@ labels, users as RBAC (docs/backends.md, "Kubernetes").
 
 Targets are `<cluster>/apps/<group>/<app>`, `<cluster>/labelsets/<name>` and
 `<cluster>/users/<name>`. What was applied is recorded in the store (backend "kubernetes"):
-`inv/<target>` the objects (group, version, kind, namespace, name, resourceVersion),
-`labels/<target>` the node labels owned, `status/<target>` the last outcome.
+`inv/<target>` the objects it owns (group, version, kind, namespace, name, resourceVersion),
+`del/<target>` deletions still to do, `parent/<target>` its ApplySet parents,
+`labels/<target>` the node labels owned, `status/<target>` the last outcome. A run against a
+cluster is in run.py.
 """
 from __future__ import annotations
 
@@ -52,7 +54,8 @@ def _pending_lines(value: object) -> list[str]:
     """A `del/` record as lines: object keys, or `node001: -label` for a label set."""
     if isinstance(value, dict):
         return [f"{n}: " + " ".join(f"-{k}" for k in keys) for n, keys in sorted(value.items())]
-    return [render.ObjRef.from_list(list(row)).key() for row in value or []]  # type: ignore[attr-defined]
+    rows = value if isinstance(value, list) else []
+    return [render.ObjRef.from_list(list(row)).key() for row in rows]
 
 
 class KubernetesBackend:
@@ -165,7 +168,7 @@ class KubernetesBackend:
     def _record(self, ctx: Context, u: render.Unit, r: TargetResult, seq: int | None,
                 st: dict) -> TargetResult:
         st[f"status/{u.target}"] = {"status": r.status, "reason": r.reason, "seq": seq}
-        if u.removed and r.status in (OK, CHANGED) and st and not any(
+        if u.removed and r.status in (OK, CHANGED) and not any(
                 v for k, v in st.items() if not k.startswith("status/")):
             st[f"status/{u.target}"] = None       # removed and nothing of it is left
         ctx.store.put_state(NAME, st)

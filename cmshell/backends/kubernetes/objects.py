@@ -44,7 +44,7 @@ class Step:
     handed: list[str] = field(default_factory=list)        # "handed over <key> to <target>"
     errors: list[str] = field(default_factory=list)        # one line per object
     unreachable: str = ""
-    parent_kinds: dict = field(default_factory=dict)       # annotations the parent got
+    parent_notes: dict = field(default_factory=dict)       # annotations the parent got
 
     @property
     def prunes(self) -> bool:

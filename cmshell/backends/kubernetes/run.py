@@ -13,7 +13,7 @@ from cmshell.backends.kubernetes.client import Cluster, classify
 from cmshell.backends.kubernetes.labels import apply_labels
 from cmshell.backends.kubernetes.objects import (Inventory, Step, apply_all, dump_inventory,
                                                  keep_stale, load_inventory, prune_all)
-from cmshell.backends.kubernetes.render import Unit
+from cmshell.backends.kubernetes.render import ObjRef, Unit
 
 Outcome = tuple[Unit, TargetResult, dict]
 
@@ -62,10 +62,12 @@ def run_cluster(cl: Cluster, cluster: str, units: list[Unit], state: dict,
     return sorted(out, key=lambda o: o[0].target)
 
 
-def _members(s: Step, superset: bool) -> list:
+def _members(s: Step, superset: bool) -> list[ObjRef]:
+    """The superset also has what failed to apply: kubectl counts every object it applies."""
     keys: Inventory = {**s.inventory, **s.pending}
     if superset:
         keys.update(s.prev)
+        keys.update({r.key(): (r, "") for r in map(ObjRef.of, s.unit.objects)})
     return [ref for ref, _ in keys.values()]
 
 
@@ -75,11 +77,11 @@ def _parents(cl: Cluster, steps: list[Step], force: bool, superset: bool) -> str
     for s in steps:
         p = s.unit.parent
         try:
-            if p is not None and (superset or p.key() in s.parents):
+            if p is not None and (superset or s.parent_notes):   # after pruning: if written before
                 notes = applyset.parent_notes(p, _members(s, superset))
-                if notes != s.parent_kinds:
+                if notes != s.parent_notes:
                     s.parents[p.key()] = (p, applyset.write_parent(cl, p, _members(s, superset), force))
-                    s.parent_kinds = notes
+                    s.parent_notes = notes
             if superset or not s.prunes or s.pending:
                 continue
             for key, (ref, _) in sorted(s.parents.items()):
