@@ -131,3 +131,18 @@ def test_removed_label_set_whose_label_removal_fails_is_pending(h, v1, deny):
     assert [(r.target, r.status) for r in recap.results] == [(target, "changed")]
     assert "team" not in (v1.read_node(node).metadata.labels or {})
     assert not [k for k in h.store.get_state("kubernetes") if k.endswith(target)]
+
+
+def test_plan_of_a_move_shows_a_hand_over_not_a_prune(h, v1, kube_namespace):
+    from cmshell.model.effective import DocsView
+    from tests.backends.kube_helpers import SCHEMA
+    ns = kube_namespace
+    moving = configmap("moving", ns, v="1")
+    h.put("kubernetes", h.cluster_doc([group("g", app("a", moving), app("b", configmap("b", ns, v="1")))]))
+    doc = h.cluster_doc([group("g", app("a", configmap("a", ns, v="1")),
+                               app("b", configmap("b", ns, v="1") + "---\n" + moving))])
+    plan = {r.target: r for r in h.backend.plan_view(h.engine.context("kubernetes"),
+                                                     DocsView(SCHEMA, {"kubernetes": [doc]}), None)}
+    assert f"hand over v1/ConfigMap {ns}/moving to default/apps/g/b" in plan["default/apps/g/a"].changes
+    assert not [c for c in plan["default/apps/g/a"].changes if c.startswith("prune")]
+    assert v1.read_namespaced_config_map("moving", ns).metadata.labels[render.APP_LABEL] == "a"
