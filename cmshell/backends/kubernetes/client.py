@@ -24,6 +24,7 @@ from cmshell.backends.kubernetes.render import ObjRef
 
 DISCOVERY_TTL = 600.0           # seconds; the client's own cache in /tmp never expires
 TIMEOUT = (5.0, 30.0)           # connect, read: an unreachable API must not hang a commit
+_PARTIAL_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 
 
 class Unreachable(Exception):
@@ -63,6 +64,7 @@ class Cluster:
 
     def __init__(self, name: str, settings: dict, api: kclient.ApiClient | None = None):
         self.name = name
+        self.parent_type_ready = False       # applyset.ensure_parent_type ran on this connection
         self.api = api if api is not None else _api_client(settings)
         host = self.api.configuration.host
         os.makedirs(cache_dir(), exist_ok=True)
@@ -91,6 +93,17 @@ class Cluster:
             self.dyn.resources.invalidate_cache()
             return self.dyn.resources.get(api_version=api_version, kind=kind)
 
+    def wait_for_kind(self, api_version: str, kind: str, deadline: float) -> None:
+        """A CRD just established: discovery lags a little behind."""
+        while True:
+            try:
+                self.resource(api_version, kind)
+                return
+            except ResourceNotFoundError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
     # -- calls ------------------------------------------------------------------------------
     def apply(self, obj: dict, manager: str, force: bool = False, dry_run: bool = False) -> dict:
         ref = ObjRef.of(obj)
@@ -109,6 +122,14 @@ class Cluster:
             if e.status == 404:
                 return None
             raise
+
+    def list_nodes(self) -> dict[str, dict]:
+        """Every Node's metadata in one LIST (labels and managedFields are all label sets need;
+        as PartialObjectMetadata, a Node's status, often tens of KB, is not sent)."""
+        res = self.resource("v1", "Node")
+        got = res.get(_request_timeout=TIMEOUT, header_params={"Accept": _PARTIAL_LIST})
+        items = got.to_dict().get("items") or []
+        return {str(i["metadata"]["name"]): i for i in items}
 
     def delete(self, ref: ObjRef, dry_run: bool = False) -> bool:
         """False when it was already gone."""
@@ -131,7 +152,10 @@ class Cluster:
         v1 = kclient.CoreV1Api(self.api)
         body = kclient.AuthenticationV1TokenRequest(spec=kclient.V1TokenRequestSpec(
             audiences=[], expiration_seconds=seconds))
-        return v1.create_namespaced_service_account_token(account, namespace, body).status.token
+        status = v1.create_namespaced_service_account_token(account, namespace, body).status
+        if status is None or not status.token:
+            raise ValueError(f"TokenRequest for {namespace}/{account} returned no token")
+        return str(status.token)
 
 
 def classify(exc: BaseException) -> ObjectError | None:
