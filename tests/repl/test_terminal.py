@@ -356,16 +356,6 @@ def test_colours_follow_the_terminal_and_can_be_turned_off(cm):
     assert not typed_colour(env={"NO_COLOR": "1"}, wait=1.5)
 
 
-def test_time_to_first_prompt_is_short(cm):
-    start = time.monotonic()
-    t = Term(cm)
-    t.expect(prompt(""))
-    took = time.monotonic() - start
-    t.line("quit")
-    t.eof()
-    assert took < 3.0          # generous for loaded CI machines; benchmarks/bench_repl.py measures it
-
-
 @pytest.mark.skipif(sys.platform == "darwin", reason="Linux terminal behaviour")
 def test_no_terminal_output_when_stdout_is_redirected(cm, tmp_path):
     out = tmp_path / "out.txt"
