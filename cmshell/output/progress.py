@@ -14,9 +14,14 @@ ERASE = "\r\x1b[K"
 
 
 class Progress:
-    def __init__(self, stream: TextIO, *, delay: float = 0.5, interval: float = 0.1,
+    DELAY = 0.5        # seconds before the line first appears
+    INTERVAL = 0.1     # seconds between redraws
+
+    def __init__(self, stream: TextIO, *, delay: float | None = None, interval: float | None = None,
                  clock: Callable[[], float] = time.monotonic):
-        self.stream, self.delay, self.interval, self.clock = stream, delay, interval, clock
+        self.stream, self.clock = stream, clock
+        self.delay = self.DELAY if delay is None else delay
+        self.interval = self.INTERVAL if interval is None else interval
         self._lock = threading.Lock()
         self._start: float | None = None
         self._drawn: float | None = None      # when the line was last drawn (None: not shown)
