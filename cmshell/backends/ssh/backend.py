@@ -159,7 +159,7 @@ class SshBackend:
     def _node(self, ctx: Context, transport, rendered: tuple[NodeState, str | None] | str, node: str,
               seq: int | None, owed: set[tuple[str, str]], dry_run: bool, force: bool) -> TargetResult:
         from cmshell.backends.ssh import converge
-        from cmshell.backends.ssh.transport import RemoteError, Unreachable
+        from cmshell.backends.ssh.transport import RemoteError, SSHException, Unreachable
 
         def post(severity: str, text: str, kind: str) -> None:
             if not dry_run and ctx.events is not None:     # a plan changes nothing: no events
@@ -184,7 +184,9 @@ class SshBackend:
             return converge.apply(conn, desired, owed, force, post)
         except RemoteError as e:
             return fail(TargetResult(node, FAILED, str(e)))
-        except (OSError, EOFError) as e:       # the connection broke half-way
-            return fail(TargetResult(node, UNREACHABLE, f"connection lost: {e}"))
+        except (OSError, EOFError, SSHException) as e:
+            if isinstance(e, SSHException) and conn.alive:
+                return fail(TargetResult(node, FAILED, f"ssh: {e}"))
+            return fail(TargetResult(node, UNREACHABLE, f"connection lost: {e}"))   # broke half-way
         finally:
             conn.close()
