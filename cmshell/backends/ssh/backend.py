@@ -155,6 +155,8 @@ class SshBackend:
             return render_node(RenderInput(cfg, eff)), str(cfg.doc.get("ip") or "") or None
         except RenderError as e:
             return str(e)
+        except Exception as e:       # noqa: BLE001 - a renderer's bug fails its node, not the run
+            return f"cannot render ({type(e).__name__}: {e})"
 
     def _node(self, ctx: Context, transport, rendered: tuple[NodeState, str | None] | str, node: str,
               seq: int | None, owed: set[tuple[str, str]], dry_run: bool, force: bool) -> TargetResult:
