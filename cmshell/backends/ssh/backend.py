@@ -38,7 +38,8 @@ class _Snapshot:
 
     def __init__(self, ctx: Context):
         self.ctx, self._lock = ctx, threading.Lock()
-        self.seq, self.eff = -1, None
+        self.seq: int = -1
+        self.eff: Effective | None = None
         self.refresh()
 
     def _newest(self) -> int:
@@ -50,7 +51,8 @@ class _Snapshot:
             seq = self._newest()
             if seq != self.seq or self.eff is None:
                 self.seq, self.eff = seq, Effective(self.ctx.schema, StoreView(self.ctx.store, self.ctx.schema))
-            return self.seq, self.eff
+            eff = self.eff
+            return self.seq, eff
 
 
 def _lock_dir(ctx: Context) -> str:

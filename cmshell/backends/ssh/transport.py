@@ -136,9 +136,13 @@ class Transport:
 class Connection:
     def __init__(self, transport: paramiko.Transport, timeout: float):
         self.t, self.timeout = transport, timeout
-        self.sftp = paramiko.SFTPClient.from_transport(transport)
-        assert self.sftp is not None
-        self.sftp.get_channel().settimeout(timeout)
+        sftp = paramiko.SFTPClient.from_transport(transport)
+        if sftp is None:
+            raise ConnectionLost("cannot open the SFTP channel")
+        self.sftp: paramiko.SFTPClient = sftp
+        channel = sftp.get_channel()
+        if channel is not None:
+            channel.settimeout(timeout)
         self._ids: dict[tuple[str, str], int] = {("u", "root"): 0, ("g", "root"): 0}
 
     def close(self) -> None:

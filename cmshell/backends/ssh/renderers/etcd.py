@@ -11,6 +11,8 @@ configuration file, so the unit runs `etcd --config-file /cm/local/apps/etcd/cur
 (tests/backends/test_ssh_etcd.py starts Debian's etcd 3.4 exactly so)."""
 from __future__ import annotations
 
+from typing import Iterable
+
 import yaml
 
 from cmshell.backends.base import DesiredFile, ServiceAction
@@ -24,11 +26,11 @@ def _host(value: object, hostname: str) -> str:
     return str(value).replace("$hostname", hostname)
 
 
-def _urls(values: object, hostname: str) -> str:
+def _urls(values: Iterable[object] | None, hostname: str) -> str:
     return ",".join(_host(v, hostname) for v in (values or []))
 
 
-def _listen(values: object, inp: RenderInput) -> str:
+def _listen(values: Iterable[object] | None, inp: RenderInput) -> str:
     urls = [str(v) for v in (values or [])]
     ip = str(inp.node.doc.get("ip") or "")
     if not ip and any("$hostname" in u for u in urls):
