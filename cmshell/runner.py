@@ -63,6 +63,9 @@ class Runner:
         s.engine = Engine(self.store, self.schema, conf, events=s.events)
         if s.engine.enabled:
             s.committer.after.append(s.engine.after_commit)
+            if self.env.stderr_isatty:      # beside the results, never inside redirected output
+                from cmshell.output.progress import Progress
+                s.engine.progress = Progress(self.env.stderr)
 
     def _load(self, path):
         from cmshell.shell import cluster_io

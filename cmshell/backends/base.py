@@ -63,6 +63,7 @@ class TargetResult:
     status: str                  # OK | CHANGED | FAILED | UNREACHABLE
     reason: str = ""             # one line, for FAILED / UNREACHABLE
     changes: list[str] = field(default_factory=list)   # what was done ("wrote /etc/x", …)
+    diffs: dict[str, str] = field(default_factory=dict)  # plan: unified diff per changed file
 
 
 @dataclass
@@ -90,7 +91,8 @@ class Context:
     schema: Schema
     settings: dict
     events: EventQueue | None = None
-    progress: Callable[[str], None] | None = None     # a terminal shows progress lines
+    # a terminal shows it as one status line ("ssh: 12/32 nodes"); "" means the run is over
+    progress: Callable[[str], None] | None = None
 
 
 class Backend(Protocol):

@@ -88,6 +88,9 @@ class Engine:
             recap = Recap(name, seq, [TargetResult(t, FAILED, f"{type(exc).__name__}: {exc}")
                                       for t in (targets or ["*"])])
             self._failed(name, seq, f"{type(exc).__name__}: {exc}")
+        finally:
+            if ctx.progress is not None:
+                ctx.progress("")          # the run is over: erase the status line
         done = [r.target for r in recap.results if r.status != FAILED and r.status != "unreachable"]
         if done:
             self.store.put_state(name, {f"{PENDING}/{t}": None for t in done})

@@ -22,7 +22,8 @@ def engine_of(s):
 
 @command("sync", "Apply the committed configuration to nodes and Kubernetes now", scope="top",
          usage=["sync [-n|--nodes <nodes>] [-c|--category <categories>] [--force] [-d {}] [<backend> ...]"],
-         examples=["sync", "sync -n node001..node004", "sync -c gpu-nodes ssh", "sync --force kubernetes"],
+         examples=["sync", "sync -n node001..node004", "sync -c gpu-nodes ssh", "sync --force -n node001 ssh",
+                   "sync --force kubernetes"],
          args=("any*",))
 def sync(s, args):
     engine = engine_of(s)

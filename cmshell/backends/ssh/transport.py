@@ -28,6 +28,13 @@ class RemoteError(Exception):
     """Reached, but an operation on the node failed; the message is one line."""
 
 
+class ConnectionLost(EOFError):
+    """The connection broke off half-way (the node went down, its sshd was killed)."""
+
+
+SSHException = paramiko.SSHException
+
+
 @dataclass(frozen=True)
 class Remote:
     """A remote file as it is now (content None: no such file)."""
@@ -129,24 +136,40 @@ class Transport:
 class Connection:
     def __init__(self, transport: paramiko.Transport, timeout: float):
         self.t, self.timeout = transport, timeout
-        self.sftp = paramiko.SFTPClient.from_transport(transport)
-        assert self.sftp is not None
-        self.sftp.get_channel().settimeout(timeout)
+        sftp = paramiko.SFTPClient.from_transport(transport)
+        if sftp is None:
+            raise ConnectionLost("cannot open the SFTP channel")
+        self.sftp: paramiko.SFTPClient = sftp
+        channel = sftp.get_channel()
+        if channel is not None:
+            channel.settimeout(timeout)
         self._ids: dict[tuple[str, str], int] = {("u", "root"): 0, ("g", "root"): 0}
 
     def close(self) -> None:
         self.sftp.close()
         self.t.close()
 
+    @property
+    def alive(self) -> bool:
+        return self.t.is_active()
+
     def run(self, command: str) -> tuple[int, str, str]:
-        chan = self.t.open_session(timeout=self.timeout)
+        try:
+            chan = self.t.open_session(timeout=self.timeout)
+        except paramiko.SSHException as e:
+            if self.alive:
+                raise RemoteError(f"cannot run {command!r}: {e}") from None
+            raise ConnectionLost(str(e) or "SSH session not active") from None
         try:
             chan.settimeout(self.timeout)
             chan.exec_command(command)
             out, err = chan.makefile("rb").read(), chan.makefile_stderr("rb").read()
             if not chan.status_event.wait(self.timeout):
                 raise RemoteError(f"{command!r} did not finish within {self.timeout:g} s")
-            return chan.recv_exit_status(), out.decode(errors="replace"), err.decode(errors="replace")
+            status = chan.recv_exit_status()
+            if status == -1 and not self.alive:      # closed without an exit status: we lost the node
+                raise ConnectionLost(f"during {command!r}")
+            return status, out.decode(errors="replace"), err.decode(errors="replace")
         except socket.timeout:
             raise RemoteError(f"{command!r} did not finish within {self.timeout:g} s") from None
         finally:
