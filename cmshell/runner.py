@@ -60,7 +60,7 @@ class Runner:
         from cmshell.backends.engine import Engine
         conf = config.load(config.locate(self.args.config, self.env.environ, self.env.config_dir()))
         s = self.session
-        s.engine = Engine(self.store, self.schema, conf, events=s.events)
+        s.engine = Engine(self.store, self.schema, conf, events=s.events, env=self.env)
         if s.engine.enabled:
             s.committer.after.append(s.engine.after_commit)
             if self.env.stderr_isatty:      # beside the results, never inside redirected output

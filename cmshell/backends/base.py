@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional, Protocol
 
+from cmshell.env import Environment
 from cmshell.events import EventQueue
 from cmshell.model.schema import Schema
 from cmshell.store.base import Committed, Store
@@ -93,6 +94,7 @@ class Context:
     events: EventQueue | None = None
     # a terminal shows it as one status line ("ssh: 12/32 nodes"); "" means the run is over
     progress: Callable[[str], None] | None = None
+    env: Environment = field(default_factory=Environment)   # home, variables, cache (injectable)
 
 
 class Backend(Protocol):

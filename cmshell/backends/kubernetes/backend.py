@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from typing import Callable, Iterable
 
 from cmshell.backends.base import CHANGED, FAILED, OK, UNREACHABLE, Context, Recap, TargetResult
@@ -133,7 +134,11 @@ class KubernetesBackend:
         if self._connect is not None:
             return self._connect(cluster, ctx.settings.get(cluster) or {})
         from cmshell.backends.kubernetes.client import Cluster
-        return Cluster(cluster, ctx.settings.get(cluster) or {})
+        settings = dict(ctx.settings.get(cluster) or {})
+        # without an entry: $KUBECONFIG (its first file), else ~/.kube/config of this run's HOME
+        settings.setdefault("kubeconfig", ctx.env.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
+                            or ctx.env.expand("~/.kube/config"))
+        return Cluster(cluster, settings, cache=ctx.env.cache_dir())
 
     def apply(self, ctx: Context, targets: Iterable[str] | None, seq: int | None,
               force: bool = False) -> Recap:

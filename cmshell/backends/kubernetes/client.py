@@ -38,15 +38,9 @@ class ObjectError:
     text: str
 
 
-def cache_dir() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "cmshell")
-
-
 def _api_client(settings: dict) -> kclient.ApiClient:
     cfg = kclient.Configuration()
-    path = settings.get("kubeconfig") or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] \
-        or os.path.expanduser("~/.kube/config")
+    path = str(settings["kubeconfig"])
     try:
         kconfig.load_kube_config(config_file=path, context=settings.get("context"),
                                  client_configuration=cfg, persist_config=False)
@@ -62,14 +56,15 @@ class Cluster:
     """A connection to one cluster: the API client and a DynamicClient whose discovery cache is
     under the user's cache directory and expires."""
 
-    def __init__(self, name: str, settings: dict, api: kclient.ApiClient | None = None):
+    def __init__(self, name: str, settings: dict, api: kclient.ApiClient | None = None, *,
+                 cache: str):
         self.name = name
         self.parent_type_ready = False       # applyset.ensure_parent_type ran on this connection
         self.api = api if api is not None else _api_client(settings)
         host = self.api.configuration.host
-        os.makedirs(cache_dir(), exist_ok=True)
+        os.makedirs(cache, exist_ok=True)
         self.cache_file = os.path.join(
-            cache_dir(), f"discovery-{hashlib.sha256(host.encode()).hexdigest()[:16]}.json")
+            cache, f"discovery-{hashlib.sha256(host.encode()).hexdigest()[:16]}.json")
         try:
             if time.time() - os.path.getmtime(self.cache_file) > DISCOVERY_TTL:
                 os.unlink(self.cache_file)

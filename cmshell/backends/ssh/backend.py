@@ -58,7 +58,7 @@ class _Snapshot:
 
 def _lock_dir(ctx: Context) -> str:
     path = getattr(ctx.store, "path", None)
-    base = f"{path}.locks" if path else os.path.join(os.environ.get("TMPDIR", "/tmp"), "cmshell-locks")
+    base = f"{path}.locks" if path else os.path.join(ctx.env.temp_dir() or "/tmp", "cmshell-locks")
     os.makedirs(base, exist_ok=True)
     return base
 
@@ -108,7 +108,7 @@ class SshBackend:
         recap = Recap(NAME, seq)
         if not nodes:
             return recap
-        transport = Transport(ctx.settings)
+        transport = Transport(ctx.settings, ctx.env)
         locks = _lock_dir(ctx)
         fanout = max(1, int(ctx.settings.get("fanout") or 64))
         done = [0]

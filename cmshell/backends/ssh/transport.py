@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import paramiko
 
+from cmshell.env import Environment
+
 POLICIES = ("strict", "accept-new")
 
 
@@ -44,29 +46,26 @@ class Remote:
     gid: int = -1
 
 
-def _expand(path: str) -> str:
-    return os.path.expanduser(os.path.expandvars(path))
-
-
 class Transport:
     """Settings of one apply (the config file's `ssh:` section) and what it loads once."""
 
-    def __init__(self, settings: dict):
+    def __init__(self, settings: dict, env: Environment):
+        self.expand = env.expand
         self.user = str(settings.get("user") or "root")
         self.policy = str(settings.get("host_key_policy") or "strict")
         if self.policy not in POLICIES:
             raise ValueError(f"ssh host_key_policy must be one of {', '.join(POLICIES)}, not {self.policy}")
         self.connect_timeout = float(settings.get("connect_timeout") or 10)
         self.command_timeout = float(settings.get("command_timeout") or 120)
-        self.known_hosts = _expand(str(settings.get("known_hosts") or "~/.ssh/known_hosts"))
-        self.identity = _expand(str(settings.get("identity_file") or "~/.ssh/id_ed25519"))
+        self.known_hosts = self.expand(str(settings.get("known_hosts") or "~/.ssh/known_hosts"))
+        self.identity = self.expand(str(settings.get("identity_file") or "~/.ssh/id_ed25519"))
         self.host_keys = paramiko.HostKeys()
         if os.path.isfile(self.known_hosts):
             self.host_keys.load(self.known_hosts)
         self.ssh_config = paramiko.SSHConfig()
         cfg = settings.get("ssh_config")
-        if cfg and os.path.isfile(_expand(str(cfg))):
-            self.ssh_config = paramiko.SSHConfig.from_path(_expand(str(cfg)))
+        if cfg and os.path.isfile(self.expand(str(cfg))):
+            self.ssh_config = paramiko.SSHConfig.from_path(self.expand(str(cfg)))
         self._keys: dict[str, paramiko.PKey] = {}
         self._lock = threading.Lock()
 
@@ -77,7 +76,7 @@ class Transport:
         if host == node and ip:
             host = ip                # no Host block renames it: the device's ip
         ident = (c.get("identityfile") or [self.identity])[0]
-        return host, int(c.get("port", 22)), str(c.get("user", self.user)), _expand(ident)
+        return host, int(c.get("port", 22)), str(c.get("user", self.user)), self.expand(ident)
 
     def _key(self, path: str) -> paramiko.PKey:
         with self._lock:
