@@ -239,6 +239,37 @@ class Workspace:
                     for field in checks.references(self.schema, omode, self.doc(other, orid), mode_name, name):
                         out.append(checks.Problem(checks.IN_USE, field, f"{mode.entity} {name} is used by "
                                                   f"{omode.entity} {self.name_of(other, orid)}"))
+        out.extend(self._duplicate_addresses(items))
+        return out
+
+    def _duplicate_addresses(self, items) -> list[checks.Problem]:
+        """Two devices with one IP or one MAC in a network, once `items` are stored (the objects
+        committed as they are staged, every other one as the store holds it)."""
+        from cmshell.model.addresses import duplicates
+        out: list[checks.Problem] = []
+        for mode_name in sorted({m for m, rid in items if self.doc(m, rid) is not None}):
+            mode = self.schema.mode(mode_name)
+            if mode.base.param("ip") is None:
+                continue
+            committing = {rid for m, rid in items if m == mode_name}
+            self.prefetch(mode_name)
+            view = {}
+            for rid in self._ids(mode_name):
+                if rid not in committing:
+                    doc = self.base_doc(mode_name, rid)
+                    if doc is not None:
+                        view[str(doc.get(mode.key, ""))] = doc
+            mine = []
+            for rid in committing:
+                doc = self.doc(mode_name, rid)
+                if doc is not None:
+                    view[str(doc.get(mode.key, ""))] = doc
+                    mine.append(str(doc.get(mode.key, "")))
+            for field, value, name, other, net in duplicates(view, sorted(mine)):
+                label = "IP" if field == "ip" else "MAC"
+                where = f" in network {net}" if net else ""
+                out.append(checks.Problem(checks.DUPLICATE, field,
+                                          f"{name} and {other} have the same {label} {value}{where}"))
         return out
 
     # -- commit ----------------------------------------------------------------------------

@@ -11,7 +11,6 @@ refused: cmshell has no status data. See docs/bulk-and-lists.md.
 """
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass, field
 
@@ -19,7 +18,7 @@ from cmshell.commands.registry import command
 from cmshell.shell.location import Level, find_row, row_key
 from cmshell.errors import CommandError
 from cmshell.shell.target import effective_of
-from cmshell.syntax.nodelist import NodeListError, parse, parse_parts, render, short, split_number
+from cmshell.syntax.nodelist import NodeListError, parse, parse_parts, render, short
 
 GROUPS = {"-n": "nodes", "--nodes": "nodes", "-c": "category", "--category": "category",
           "-e": "overlay", "--overlay": "overlay", "-l": "role", "--role": "role",
@@ -135,12 +134,27 @@ def select(s, cmd: str, lp: list[Level], sel: Selection) -> list:
 
 
 def _all(s, lp) -> list:
+    """Every object of the level, in the order `list` shows them (device: by type, then name)."""
     mode = lp[-1].mode
     if len(lp) == 1:
-        return [rid for _, rid in sorted(s.ws.names(mode.name).items())]
+        rids = [rid for _, rid in sorted(s.ws.names(mode.name).items())]
+        if mode.sort:
+            rids.sort(key=lambda rid: _sort_cells(mode, s.ws.doc(mode.name, rid) or {}))
+        return rids
     rows = s.rows(lp)
     keys = [row_key(mode, r) for r in rows]
     return sorted(keys, key=(lambda k: int(k)) if mode.indexed else (lambda k: str(k)))
+
+
+def _sort_cells(mode, doc) -> list[str]:
+    out = []
+    for f in mode.sort:
+        if f == "type":
+            t = str(doc.get("type", ""))
+            out.append(mode.type_labels.get(t, t))
+        else:
+            out.append(str(doc.get(f, "")))
+    return out
 
 
 def _named(s, cmd, lp, words, drop_out=None) -> list:
@@ -384,44 +398,12 @@ def clone_all(s, lp, sel) -> list:
     taken = [n for n in new if s.ws.find(mode.name, n) is not None]
     if taken:
         raise CommandError(f"foreach --clone: {render(taken)} already exist{'s' if len(taken) == 1 else ''}")
-    ips = _ip_plan(s, mode, src, new, "next_ip" in sel.flags) if mode.name == "device" else {}
+    from cmshell.commands.objects import clone_addresses, clone_doc
+    ips = clone_addresses(s, mode, src, new, foreach=True, next_ip="next_ip" in sel.flags)
     keys = []
     for name in new:
-        doc = copy.deepcopy(src)
-        doc[mode.key] = name
-        if mode.name == "device":
-            doc.pop("mac", None)        # a MAC belongs to one machine: the clone gets its own
-            if ips.get(name):
-                doc["ip"] = ips[name]
-            else:
-                s.write("Base name mismatch, IP settings will not be modified!")
-        keys.append(s.ws.add(mode.name, doc))
+        ip = ips.get(name)
+        if ips and ip is None:          # another base name: cmsh leaves the IP alone (§2.5.5)
+            s.write("Base name mismatch, IP settings will not be modified!")
+        keys.append(s.ws.add(mode.name, clone_doc(mode, src, name, ip)))
     return keys
-
-
-def _ip_plan(s, mode, src, new, next_ip) -> dict[str, str | None]:
-    """cmsh's guess (§4.9): a clone with the source's base name gets the source's IP moved by
-    the difference of their numbers (the next free one if that is taken); another base name
-    keeps the IP unless --next-ip, which takes the next free address after the source's."""
-    import ipaddress
-    try:
-        base_ip = ipaddress.ip_address(str(src.get("ip") or ""))
-    except ValueError:
-        return {}
-    used = {str(d.get("ip")) for d in s.ws.docs(mode.name) if d}
-    m = split_number(str(src.get(mode.key, "")))
-    out: dict[str, str | None] = {}
-    for name in new:
-        n = split_number(name)
-        if m and n and m[0] == n[0]:
-            cand = base_ip + (int(n[1]) - int(m[1]))
-        elif next_ip:
-            cand = base_ip + 1
-        else:
-            out[name] = None
-            continue
-        while str(cand) in used:
-            cand += 1
-        used.add(str(cand))
-        out[name] = str(cand)
-    return out

@@ -93,12 +93,12 @@ def format_(s, args):
 @command("sort", "Show or set the fields 'list' sorts by in this mode", usage=[
     "sort                          the current order",
     "sort <field> [<field> ...]    sort by these fields (then by the next ...)",
-    "sort -r|--reset               back to sorting by the key"],
+    "sort -r|--reset               back to the mode's order (device: type, hostname; else the key)"],
     examples=["sort category hostname", "sort -r"], args=("any*",))
 def sort_(s, args):
     mode = _mode(s, "sort")
     if not args:
-        cur = s.settings.sorts.get(mode.name)
+        cur = s.settings.sorts.get(mode.name) or list(mode.sort)
         s.write(f"Current sort order: {', '.join(cur) if cur else mode.key + ' (the key)'}")
         return
     if args[0] in ("-r", "--reset"):
@@ -128,7 +128,7 @@ def sort_columns(s, mode, cols, explicit: str | None) -> list[int]:
                 raise CommandError(f"list -s: {f} is not a column of the list")
             out.append(i)
         return out
-    stored = s.settings.sorts.get(mode.name) or []
+    stored = s.settings.sorts.get(mode.name) or list(mode.sort)   # device: type, then hostname
     out = []
     for f in stored:
         i = next((i for i, c in enumerate(cols) if c.field == f), None)

@@ -329,7 +329,51 @@ def add(s, args):
     doc[mode.key] = name
     for pname, word in zip(mode.add_args, words):
         doc[pname] = _parse(spec.param(pname), [word])
+    if len(listpath) == 1:
+        join_network(s, spec, doc)
     _insert(s, listpath, doc)
+
+
+def join_network(s, spec, doc) -> None:
+    """A device added with an IP joins the network whose range holds it (as cmsh does)."""
+    p = spec.param("network")
+    if p is None or p.target not in s.schema.modes or doc.get("network") or not doc.get("ip"):
+        return
+    from cmshell.model.addresses import network_of
+    name = network_of(str(doc["ip"]), (d for d in s.ws.docs(p.target) if d))
+    if name:
+        doc["network"] = name
+
+
+def clone_addresses(s, mode, src: dict, new: list[str], *, foreach: bool = False,
+                    next_ip: bool = False) -> dict[str, str | None]:
+    """The IP of each clone of device `src` (None: keep the source's; "": none left), as cmsh
+    guesses them (§2.5.3, §2.5.5); {} in modes without IPs."""
+    if mode.spec(src).param("ip") is None:
+        return {}
+    from cmshell.model.addresses import clone_ips
+    net = None
+    if src.get("network") and "network" in s.schema.modes:
+        net = s.ws.get("network", str(src["network"]))
+    used = {str(d.get("ip")) for d in s.ws.docs(mode.name) if d and d.get("ip")}
+    return clone_ips(str(src.get(mode.key, "")), str(src.get("ip") or ""), new, used, net,
+                     keep_on_mismatch=foreach and not next_ip)
+
+
+def clone_doc(mode, src: dict, name: str, ip: str | None) -> dict:
+    """A copy of `src` named `name`: a device's MAC is cleared (it belongs to one machine) and
+    its IP set to `ip` (None keeps it, "" clears it)."""
+    doc = copy.deepcopy(src)
+    doc[mode.key] = name
+    spec = mode.spec(doc)
+    if spec.param("mac") is not None:
+        doc.pop("mac", None)
+    if spec.param("ip") is not None and ip is not None:
+        if ip:
+            doc["ip"] = ip
+        else:
+            doc.pop("ip", None)
+    return doc
 
 
 def _parse(p, words):
@@ -352,8 +396,11 @@ def _insert(s, listpath, doc):
         s.go(listpath[:-1] + [lvl.select(row_key(lvl.mode, doc))])
 
 
-@command("clone", "Clone an object under a new name", usage=["clone <object> <new name>"],
-         examples=["clone node001 node100"], args=("object", "new"))
+@command("clone", "Clone an object under a new name", usage=[
+    "clone <object> <new name>",
+    "  a device clone gets no MAC and the next free IP of its network: with the same base name",
+    "  the number difference (node100 10.141.0.100 -> node101 10.141.0.101), else the next free"],
+         examples=["clone node001 node100", "clone node100 node101"], args=("object", "new"))
 def clone(s, args):
     lvl = s.path[-1]
     if len(args) != 2:
@@ -363,8 +410,12 @@ def clone(s, args):
     listpath = s.path[:-1] + [lvl.select(None)]
     src = s.element(sibling(s, args[0]))
     _check_new_name(s, listpath, args[1])
-    doc = copy.deepcopy(src)
-    doc[lvl.mode.key] = args[1]
+    if len(listpath) == 1:            # a device: cleared MAC, the next free IP of its network
+        ip = clone_addresses(s, lvl.mode, src, [args[1]]).get(args[1])
+        doc = clone_doc(lvl.mode, src, args[1], ip)
+    else:
+        doc = copy.deepcopy(src)
+        doc[lvl.mode.key] = args[1]
     _insert(s, listpath, doc)
 
 

@@ -111,6 +111,7 @@ class Mode:
     type_labels: dict[str, str] = field(default_factory=dict)
     add_args: tuple = ()
     list_format: str = ""
+    sort: tuple = ()               # fields `list` sorts by until `sort` says otherwise
     roles: "Roles | None" = None                               # set for the roles mode
 
     @property
@@ -199,7 +200,8 @@ def _mode_from(d: dict) -> Mode:
         tname = str(t["name"])
         labels[tname] = str(t.get("label", tname))
         own = {p.name: p for p in _params(t.get("params"))}
-        merged = [own.pop(p.name, p) for p in params]   # a type may redeclare a common param
+        drop = set(t.get("drop", ()) or ())               # common params this type has not
+        merged = [own.pop(p.name, p) for p in params if p.name not in drop]   # or redeclares
         types[tname] = Spec(merged + list(own.values()), labels[tname])
     return Mode(
         name=name,
@@ -216,6 +218,7 @@ def _mode_from(d: dict) -> Mode:
         type_labels=labels,
         add_args=tuple(d.get("add_args", ()) or ()),
         list_format=str(d.get("list", "") or ""),
+        sort=tuple(str(f) for f in d.get("sort", ()) or ()),
     )
 
 

@@ -1,0 +1,149 @@
+"""cmsh as the BCM 11 Administrator Manual (§2.5) and NVIDIA's guides show it, beyond the
+sessions replayed whole in tests/transcripts/a*.txt (issue 15): the cases around them.
+Sessions are compared whole, prompts included (see test_bulk.transcript)."""
+from __future__ import annotations
+
+from test_bulk import store, transcript
+
+
+# -- clone: a cleared MAC and the next free IP of the network (§2.5.3) ---------------------------
+def test_clone_takes_the_next_free_ip_of_the_network_and_clears_the_mac(cm, tmp_path):
+    transcript(cm, tmp_path, """
+        [basecm10]% device
+        [basecm10->device]% clone node006 node007
+        [basecm10->device*[node007*]]% get ip
+        10.141.0.7
+        [basecm10->device*[node007*]]% get mac
+        00:00:00:00:00:00
+        [basecm10->device*[node007*]]% clone node001 login1
+        [basecm10->device*[login1*]]% get ip
+        10.141.0.8
+        [basecm10->device*[login1*]]% get network
+        internalnet
+        [basecm10->device*[login1*]]% clone gpu001 gpu003
+        [basecm10->device*[gpu003*]]% get ip
+        10.141.1.3
+        [basecm10->device*[gpu003*]]% get category
+        gpu-nodes
+        [basecm10->device*[gpu003*]]% commit
+        [basecm10->device*[gpu003]]% ..
+        [basecm10->device*]% commit
+        Successfully committed 2 Devices
+        """)
+
+
+def test_a_clone_in_a_full_network_gets_no_ip(cm, tmp_path):
+    transcript(cm, tmp_path, """
+        [basecm10]% network add tiny
+        [basecm10->network*[tiny*]]% set baseaddress 10.200.0.0
+        [basecm10->network*[tiny*]]% set netmaskbits 30
+        [basecm10->network*[tiny*]]% commit
+        [basecm10->network[tiny]]% device add physicalnode t1 10.200.0.1
+        [basecm10->device*[t1*]]% get network
+        tiny
+        [basecm10->device*[t1*]]% clone t1 t2
+        [basecm10->device*[t2*]]% get ip
+        10.200.0.2
+        [basecm10->device*[t2*]]% clone t1 t3
+        [basecm10->device*[t3*]]% get ip
+        0.0.0.0
+        """)
+
+
+def test_commit_refuses_duplicate_ips_and_macs_in_a_network_naming_both(cm, tmp_path, db):
+    transcript(cm, tmp_path, """
+        [basecm10]% device use node002
+        [basecm10->device[node002]]% set ip 10.141.0.3
+        [basecm10->device*[node002*]]% set mac fa:16:3e:a9:9d:b3
+        [basecm10->device*[node002*]]% commit
+        [basecm10->device*[node002*]]% validate
+        [basecm10->device*[node002*]]% set network externalnet
+        [basecm10->device*[node002*]]% validate
+        All good
+        [basecm10->device*[node002*]]% set network internalnet
+        [basecm10->device*[node002*]]% set ip 10.141.0.2
+        [basecm10->device*[node002*]]% clear mac
+        [basecm10->device*[node002*]]% commit
+        [basecm10->device[node002]]% clone node002 node010
+        [basecm10->device*[node010*]]% set ip 10.141.0.2
+        [basecm10->device*[node010*]]% commit
+        """, errors=[
+            "Code  Field                    Message",
+            "----- ------------------------ ------------------------------------------------------------------------------",
+            "4     ip                       node002 and node003 have the same IP 10.141.0.3 in network internalnet",
+            "4     mac                      node002 and node003 have the same MAC fa:16:3e:a9:9d:b3 in network internalnet",
+            "Code  Field                    Message",
+            "----- ------------------------ ------------------------------------------------------------------------------",
+            "4     ip                       node002 and node003 have the same IP 10.141.0.3 in network internalnet",
+            "4     mac                      node002 and node003 have the same MAC fa:16:3e:a9:9d:b3 in network internalnet",
+            "Code  Field                    Message",
+            "----- ------------------------ ----------------------------------------------------------------------",
+            "4     ip                       node010 and node002 have the same IP 10.141.0.2 in network internalnet"])
+    assert store(db, "SELECT json_extract(doc, '$.mac') FROM objects WHERE name = 'node002'") == [(None,)]
+
+
+# -- add: the network whose range holds the IP -----------------------------------------------------
+def test_add_with_an_ip_joins_the_network_that_holds_it(cm, tmp_path):
+    transcript(cm, tmp_path, """
+        [basecm10]% device add physicalnode compute0 10.141.0.50
+        [basecm10->device*[compute0*]]% get network
+        internalnet
+        [basecm10->device*[compute0*]]% device add physicalnode compute1 192.168.200.50
+        [basecm10->device*[compute1*]]% get network
+        externalnet
+        [basecm10->device*[compute1*]]% device add physicalnode compute2 172.16.0.1
+        [basecm10->device*[compute2*]]% get network
+
+        [basecm10->device*[compute2*]]% device add physicalnode compute3
+        [basecm10->device*[compute3*]]% get network
+
+        """)
+
+
+# -- devices that are not nodes; the order of the device list (§2.5.2, §2.5.3, §2.5.5) -------------
+def test_a_switch_or_pdu_has_no_category_and_lists_by_type(cm, tmp_path):
+    transcript(cm, tmp_path, """
+        [basecm10]% device
+        [basecm10->device]% add switch switch01 10.141.0.50
+        [basecm10->device*[switch01*]]% add powerdistributionunit apc01 10.141.0.60
+        [basecm10->device*[apc01*]]% get category
+        [basecm10->device*[apc01*]]% commit
+        [basecm10->device*[apc01]]% ..
+        [basecm10->device*]% commit
+        Successfully committed 1 Devices
+        [basecm10->device]% list -f type:22,hostname:10,category:10
+        type                   hostname ( category
+        ---------------------- ---------- ----------
+        HeadNode               basecm10
+        PhysicalNode           gpu001     gpu-nodes
+        PhysicalNode           gpu002     gpu-nodes
+        PhysicalNode           node001    default
+        PhysicalNode           node002    default
+        PhysicalNode           node003    default
+        PhysicalNode           node004    default
+        PhysicalNode           node005    default
+        PhysicalNode           node006    default
+        PowerDistributionUnit  apc01
+        Switch                 switch01
+        [basecm10->device]% list -f hostname,ip
+        hostname (key) ip
+        -------------- --------------
+        apc01          10.141.0.60
+        basecm10       10.141.255.254
+        gpu001         10.141.1.1
+        gpu002         10.141.1.2
+        node001        10.141.0.1
+        node002        10.141.0.2
+        node003        10.141.0.3
+        node004        10.141.0.4
+        node005        10.141.0.5
+        node006        10.141.0.6
+        switch01       10.141.0.50
+        [basecm10->device]% foreach -t switch,powerdistributionunit (get hostname)
+        apc01
+        switch01
+        [basecm10->device]% sort
+        Current sort order: type, hostname
+        [basecm10->device]% set switch01 category default
+        """, errors=["Unknown parameter 'category' in device; 'show' lists the parameters",
+                     "Unknown parameter 'category' in device; 'show' lists the parameters"])
