@@ -10,7 +10,7 @@ from cmshell.model.validate import pointer_modes, references
 from cmshell.output import table
 from cmshell.shell.location import Level, find_row
 from cmshell.errors import CommandError
-from cmshell.syntax.nodelist import plain, split_number
+from cmshell.syntax.nodelist import plain
 
 
 def known_fields(mode) -> dict:
@@ -260,8 +260,8 @@ def swap(s, args):
 @command("rename", "Rename objects, and the pointers to them", usage=[
     "rename [--dry-run] <object> <new name>",
     "rename [--dry-run] <list> <list of new names>     (pairwise: node001..node003 rack1n01..rack1n03)",
-    "rename [--dry-run] <list> <new base name>         (keeps each number: node001..node003 gpu)",
-    "rename [--dry-run] <list> <printf format>         (with each number: node001..node003 gpu%02d)"],
+    "rename [--dry-run] <list> <new base name>         (numbered from 1: node001..node003 test -> test1..test3)",
+    "rename [--dry-run] <list> <printf format>         (numbered from 1: node001..node003 gpu%02d -> gpu01..)"],
     examples=["rename node001 test1", "rename node001..node004 worker", "rename --dry-run node00[1-4] w%03d"],
     args=("object", "new"))
 def rename(s, args):
@@ -307,28 +307,23 @@ def rename(s, args):
 
 
 def _new_names(s, olds, text) -> list[str]:
+    """The new names of `olds`: a printf format or a base name numbers them from 1, whatever
+    their old numbers (§2.5.5: `rename node001..node003 test` → test1..test3; ten names give
+    test01..test10, as many digits as the last number has); a list names each one."""
     if "%" in text:
         out = []
-        for old in olds:
-            m = split_number(old)
-            if not m:
-                raise CommandError(f"rename: {old} has no number for {text}")
+        for i in range(1, len(olds) + 1):
             try:
-                out.append(text % int(m[1]))
+                out.append(text % i)
             except (TypeError, ValueError):
                 raise CommandError(f"rename: invalid format {text} (expected e.g. node%03d)") from None
         return out
     news = names(s, [text])
     if len(news) == len(olds):
         return news
-    if len(news) == 1:                   # a new base name: keep every number
-        out = []
-        for old in olds:
-            m = split_number(old)
-            if not m:
-                raise CommandError(f"rename: {old} has no number to keep after {text}")
-            out.append(news[0] + m[1])
-        return out
+    if len(news) == 1:                   # a new base name: numbered from 1
+        width = len(str(len(olds)))
+        return [f"{news[0]}{i:0{width}d}" for i in range(1, len(olds) + 1)]
     raise CommandError(f"rename: {len(olds)} objects but {len(news)} new names")
 
 

@@ -75,7 +75,9 @@ def refresh(s, args):
         s.ws.refresh_all()
         return
     rids, _ = _scope(s)
-    s.ws.discard(rids)
+    from cmshell.commands import lists
+    # a proposed rename goes with the pointers it moved (§2.5.5: refresh clears a rename)
+    s.ws.discard(lists.with_rename_group(s, rids))
 
 
 @command("modified", "List modified objects", scope="top", usage=["modified"], args=())

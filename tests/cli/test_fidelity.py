@@ -147,3 +147,33 @@ def test_a_switch_or_pdu_has_no_category_and_lists_by_type(cm, tmp_path):
         [basecm10->device]% set switch01 category default
         """, errors=["Unknown parameter 'category' in device; 'show' lists the parameters",
                      "Unknown parameter 'category' in device; 'show' lists the parameters"])
+
+
+# -- rename: numbered from 1 (§2.5.5); refresh drops a proposed rename whole ------------------------
+def test_rename_numbers_from_one_and_refresh_drops_the_moved_pointers(cm, tmp_path):
+    transcript(cm, tmp_path, """
+        [basecm10]% device
+        [basecm10->device]% rename node004..node006 worker
+        Renamed: node004 to worker1
+        Renamed: node005 to worker2
+        Renamed: node006 to worker3
+        [basecm10->device*]% configurationoverlay list -f name,nodes
+        name (key)          nodes
+        ------------------- ----------------
+        kube-default-etcd   node001..node003
+        kube-default-master node001..node003
+        kube-default-worker worker1..worker3
+        [basecm10->device*]% refresh
+        [basecm10->device]% configurationoverlay list -f name,nodes
+        name (key)          nodes
+        ------------------- ----------------
+        kube-default-etcd   node001..node003
+        kube-default-master node001..node003
+        kube-default-worker node004..node006
+        [basecm10->device]% home
+        [basecm10]% modified
+        No modified objects
+        [basecm10]% device rename gpu001,gpu002 a100-%d
+        Renamed: gpu001 to a100-1
+        Renamed: gpu002 to a100-2
+        """)

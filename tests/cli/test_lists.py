@@ -303,13 +303,13 @@ def test_rename_lists_bases_formats_and_dry_runs(cm, tmp_path):
     transcript(cm, tmp_path, """
         [basecm10]% device
         [basecm10->device]% rename --dry-run node00[4-6] w%02d
-        Would rename: node004 to w04
-        Would rename: node005 to w05
-        Would rename: node006 to w06
+        Would rename: node004 to w01
+        Would rename: node005 to w02
+        Would rename: node006 to w03
         [basecm10->device]% rename node004..node006 worker
-        Renamed: node004 to worker004
-        Renamed: node005 to worker005
-        Renamed: node006 to worker006
+        Renamed: node004 to worker1
+        Renamed: node005 to worker2
+        Renamed: node006 to worker3
         [basecm10->device*]% rename gpu001,gpu002 a100-1,a100-2
         Renamed: gpu001 to a100-1
         Renamed: gpu002 to a100-2
@@ -325,9 +325,9 @@ def test_rename_lists_bases_formats_and_dry_runs(cm, tmp_path):
         node001        default
         node002        default
         node003        default
-        worker004      default
-        worker005      default
-        worker006      default
+        worker1        default
+        worker2        default
+        worker3        default
         [basecm10->category*]% commit
         Successfully committed 1 Categories
         Successfully committed 2 Devices
