@@ -36,6 +36,10 @@ class Workspace:
         self._names: dict[str, dict[str, str]] = {}      # mode -> name -> id (current view)
         self.staged: dict[str, Staged] = {}
         self._touched: set[str] = set()                  # edited since the last prune()
+        # id -> the places below the object edited since it was read: () for the object itself,
+        # ((param, key), ...) for an element of a submode. An object once edited stays modified
+        # (its `*`) until commit or refresh, even when its values are set back (§2.5.3)
+        self.marks: dict[str, set[tuple]] = {}
 
     # -- reading ---------------------------------------------------------------------------
     def _ids(self, mode: str) -> dict[str, str]:
@@ -157,7 +161,34 @@ class Workspace:
             del self.staged[rid]
         else:
             self.staged[rid] = Staged(mode, self._record(mode, rid), None)
+        self.marks.pop(rid, None)
         self._names.pop(mode, None)
+
+    def mark(self, rid: str, where: tuple = ()) -> None:
+        """Keep the object (or the element `where` below it) marked modified until commit or
+        refresh, whatever its values become."""
+        st = self.staged.get(rid)
+        if st is not None and st.base is not None and st.doc is not None:
+            self.marks.setdefault(rid, set()).add(where)
+
+    def marked(self, rid: str, where: tuple = ()) -> bool:
+        """Whether `where` (a place below the object, as for mark(); a (param, None) step
+        stands for the whole collection) or anything below it was edited."""
+        for m in self.marks.get(rid, ()):
+            if len(m) < len(where):
+                continue
+            if all(a[0] == b[0] and (b[1] is None or a[1] == b[1]) for a, b in zip(m, where)):
+                return True
+        return False
+
+    def differs(self, rid: str) -> bool:
+        """Whether the staged object is added, removed, or has other values than the store."""
+        st = self.staged.get(rid)
+        if st is None:
+            return False
+        if st.base is None or st.doc is None:
+            return True
+        return st.doc != self.base_doc(st.mode, rid)
 
     def renamed(self, mode: str) -> None:
         self._names.pop(mode, None)
@@ -166,6 +197,7 @@ class Workspace:
         modes = set()
         for rid in list(rids):
             st = self.staged.pop(rid, None)
+            self.marks.pop(rid, None)
             if st is not None:
                 modes.add(st.mode)
         for m in modes:
@@ -193,7 +225,7 @@ class Workspace:
             return "+"
         if st.doc is None:
             return "~"
-        if st.doc != self.base_doc(st.mode, rid):
+        if st.doc != self.base_doc(st.mode, rid) or rid in self.marks:
             return " "
         return None
 
@@ -210,11 +242,17 @@ class Workspace:
     def mode_changed(self, mode: str) -> bool:
         return any(st.mode == mode and self.state(rid) for rid, st in self.staged.items())
 
-    def prune(self) -> None:
-        """Forget staged copies edited back to their base (so stars vanish)."""
+    def prune(self, keep: bool = False) -> None:
+        """After a command: with `keep` (it succeeded), the objects it edited stay modified until
+        commit or refresh, as in cmsh, even when edited back to their stored values; without,
+        staged copies that equal their base are forgotten (no star for a refused edit)."""
         for rid in self._touched:
             st = self.staged.get(rid)
-            if st is not None and st.base is not None and st.doc == self.base_doc(st.mode, rid):
+            if st is None or st.base is None or st.doc is None:
+                continue
+            if keep:
+                self.mark(rid)
+            elif rid not in self.marks and st.doc == self.base_doc(st.mode, rid):
                 del self.staged[rid]
         self._touched.clear()
 
@@ -289,11 +327,13 @@ class Workspace:
         """The staged objects `rids` are stored now: drop them and re-read their modes."""
         for rid in rids:
             st = self.staged.pop(rid)
+            self.marks.pop(rid, None)
             self.forget(st.mode)
             self._docs.pop(rid, None)
 
     def refresh_all(self) -> None:
         self.staged.clear()
+        self.marks.clear()
         for mode in list(self._index) + list(self._recs):
             self.forget(mode)
         self._docs.clear()

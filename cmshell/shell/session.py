@@ -42,6 +42,7 @@ class Session:
         self.previous: list[Level] = []
         self._host = host
         self.memo: dict = {}      # per-command caches (inheritance look-ups), cleared by execute
+        self._edited: list = []   # paths edited by the running command (see _keep_marks)
         self.range = None         # commands/ranges.py Range: `range -n …` applies commands to its members
         self.events = EventQueue(clock=env.clock)   # notices (commits, backends); any thread may post
         self.committer = Committer(ws, user=self.user, clock=env.clock, events=self.events,
@@ -68,6 +69,8 @@ class Session:
         path = self.path if path is None else path
         if not path or path[-1].key is None:
             return None
+        if editable:
+            self._edited.append(path)
         return self._walk(path, editable)
 
     def _walk(self, path, editable: bool, base: bool = False):
@@ -93,6 +96,8 @@ class Session:
         """The rows of the collection the path ends in (nested levels only)."""
         path = self.path if path is None else path
         parent = path[:-1] + [path[-1].select(None)]
+        if editable:
+            self._edited.append(parent)
         got = self._walk(parent, editable)
         return got if got is not None else []
 
@@ -157,14 +162,27 @@ class Session:
             # cmsh quirk: rows added to index-keyed submodes do not mark the submode
             keep = {r.get("index") for r in base}
             cur = [r for r in cur if r.get("index") in keep]
-        return cur != base
+            return cur != base or any(self.ws.marked(path[0].key, _where(path[:-1] + [path[-1].select(k)]))
+                                      for k in keep)
+        return cur != base or self.ws.marked(path[0].key, _where(path))
 
     def _element_changed(self, path) -> bool:
         cur = self._walk(path, False)
         base = self.base_of(path)
         if base is None:
             return not path[-1].mode.indexed
-        return cur != base
+        return cur != base or self.ws.marked(path[0].key, _where(path))
+
+    def _keep_marks(self, ok: bool) -> None:
+        """After a command: what it edited stays marked modified (its `*`) until commit or
+        refresh, even if set back to the stored value, as cmsh does (§2.5.3); a command that
+        failed marks nothing."""
+        edited, self._edited = self._edited, []
+        if ok:
+            for path in edited:
+                if path and path[0].key is not None:
+                    self.ws.mark(path[0].key, _where(path))
+        self.ws.prune(keep=ok)
 
     # -- running lines --------------------------------------------------------------------
     def run_line(self, line: str) -> bool:
@@ -189,8 +207,10 @@ class Session:
 
     def _run_words(self, words: list[str]) -> bool:
         here, previous = self.path, self.previous
+        ok = False
         try:
             self.execute(words)
+            ok = True
             return True
         except CommandError as e:
             if str(e):
@@ -204,7 +224,7 @@ class Session:
             self.error(f"Internal error: {type(e).__name__}: {e} (CMSHELL_DEBUG=1 shows details)")
             return False
         finally:
-            self.ws.prune()
+            self._keep_marks(ok)
             self.fix_path()
             # `goto -`: the previous location is where this command started, whatever steps
             # (mode words, submode words) it took on the way
@@ -326,3 +346,8 @@ class Session:
             raise CommandError(f"No {mode.entity.lower()} named {name}" if mode.name != "device"
                                else f"No device named {name}")
         return rid
+
+
+def _where(path: list[Level]) -> tuple:
+    """The place of `path` below its top-level object, as Workspace.mark() takes it."""
+    return tuple((lvl.param, lvl.key) for lvl in path[1:])

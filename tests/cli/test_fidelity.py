@@ -177,3 +177,40 @@ def test_rename_numbers_from_one_and_refresh_drops_the_moved_pointers(cm, tmp_pa
         Renamed: gpu001 to a100-1
         Renamed: gpu002 to a100-2
         """)
+
+
+# -- modified marks last until commit or refresh (§2.5.3) -------------------------------------------
+def test_an_object_set_back_stays_modified_until_commit_or_refresh(cm, tmp_path, db):
+    journal = lambda: store(db, "SELECT count(*) FROM journal")[0][0]   # noqa: E731
+    before = journal()
+    transcript(cm, tmp_path, """
+        [basecm10]% category use default
+        [basecm10->category[default]]% roles
+        [basecm10->category[default]->roles]% use docker::host
+        [basecm10->category[default]->roles[Docker::Host]]% set iptables no
+        [basecm10->category*[default*]->roles*[Docker::Host*]]% commit
+        [basecm10->category[default]->roles[Docker::Host]]% set iptables yes
+        [basecm10->category*[default*]->roles*[Docker::Host*]]% set iptables no
+        [basecm10->category*[default*]->roles*[Docker::Host*]]% storagebackends
+        [basecm10->category*[default*]->roles*[Docker::Host*]->storagebackends]% ..
+        [basecm10->category*[default*]->roles*[Docker::Host*]]% ..
+        [basecm10->category*[default*]->roles*]% ..
+        [basecm10->category*[default*]]% modified
+        State  Type                     Name
+        ------ ------------------------ ----------------------------------
+               Category                 default
+        [basecm10->category*[default*]]% diff
+        [basecm10->category*[default*]]% refresh
+        [basecm10->category[default]]% set notes "x"
+        [basecm10->category*[default*]]% clear notes
+        [basecm10->category*[default*]]% ..
+        [basecm10->category*]% commit
+        Successfully committed 1 Categories
+        [basecm10->category]% use default
+        [basecm10->category[default]]% set nosuch 1
+        [basecm10->category[default]]% set installmode sometimes
+        [basecm10->category[default]]% modified
+        No modified objects of type category
+        """, errors=["Unknown parameter 'nosuch' in category; 'show' lists the parameters",
+                     "Invalid value for installmode: 'sometimes' (expected one of: auto, full, main, nosync, sync)"])
+    assert journal() == before + 1      # the first commit only: the others had the stored values
