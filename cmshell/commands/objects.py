@@ -467,6 +467,79 @@ def unassign(s, args):
     _remove(s, sibling(s, args[0]))
 
 
+IMPORT_FROM = {"-c": "category", "--category": "category", "-n": "device", "--node": "device",
+               "-o": "configurationoverlay", "--overlay": "configurationoverlay"}
+
+
+@command("import", "Import a role, with its values, from a category, node or overlay", scope="roles",
+         usage=["import -c|--category <category> <role>",
+                "import -n|--node <node> <role>",
+                "import -o|--overlay <overlay> <role>",
+                "import <role>             (in a node's roles: the role it inherits)",
+                "  assign starts a role from its defaults; import copies one with its values, and the",
+                "  copy is the object's own: later changes at the source do not reach it"],
+         examples=["import --overlay kube-default-worker kubelet", "import -c default docker::host"],
+         args=("any*",))
+def import_(s, args):
+    lvl = s.path[-1]
+    listpath = s.path[:-1] + [lvl.select(None)]
+    source, words = None, []
+    it = iter(args)
+    for a in it:
+        if a in IMPORT_FROM:
+            if source is not None:
+                raise CommandError("import: name one source (-c, -n or -o)")
+            try:
+                source = (IMPORT_FROM[a], next(it))
+            except StopIteration:
+                raise CommandError(f"import: {a} needs a name") from None
+        elif a.startswith("-") and len(a) > 1:
+            raise CommandError(f"import: unknown option {a}; 'help import' shows the usage")
+        else:
+            words.append(a)
+    if len(words) != 1:
+        raise CommandError("Usage: import [-c <category> | -n <node> | -o <overlay>] <role>")
+    roles = lvl.mode.roles
+    canon = roles.canonical(words[0])
+    if canon is None:
+        raise CommandError(f"Unknown role: {words[0]}; roles: {', '.join(roles.names())}")
+    if find_row(lvl.mode, s.rows(listpath), canon) is not None:
+        raise CommandError(f"Role {canon} is already assigned; 'use {canon}' to change it")
+    if source is None:
+        row = _inherited_role(s, listpath, canon)
+    else:
+        row = _role_of(s, lvl.mode, listpath, source, canon)
+    s.element(listpath[:-1], editable=True).setdefault(lvl.param, []).append(copy.deepcopy(row))
+
+
+def _role_of(s, roles_mode, listpath, source, canon) -> dict:
+    mode_name, name = source
+    if mode_name not in s.schema.modes:
+        raise CommandError(f"import: there is no {mode_name} mode")
+    mode = s.schema.mode(mode_name)
+    rid = s.lookup(mode, name)
+    if listpath[0].mode.name == mode_name and listpath[0].key == rid:
+        raise CommandError(f"import: {name} is the object the role would be imported into")
+    doc = s.ws.doc(mode_name, rid) or {}
+    param = next((p for p in mode.spec(doc).params if p.is_submode and p.mode == roles_mode.name), None)
+    row = find_row(roles_mode, doc.get(param.name) or [], canon) if param is not None else None
+    if row is None:
+        raise CommandError(f"{mode.entity} {s.ws.name_of(mode_name, rid)} has no role {canon}")
+    return row
+
+
+def _inherited_role(s, listpath, canon) -> dict:
+    from cmshell.model import inherit
+    from cmshell.shell.target import effective_roles, roles_param
+    if roles_param(s, listpath) is not None:
+        for _, e in inherit.inherited_entries(effective_roles(s, listpath)):
+            if e.name.lower() == canon.lower():
+                return e.doc
+        node = s.ws.name_of(listpath[0].mode.name, listpath[0].key)
+        raise CommandError(f"import: {node} inherits no role {canon}; name the source with -c, -n or -o")
+    raise CommandError("import: name the source: -c <category>, -n <node> or -o <overlay>")
+
+
 # -- option parsing ---------------------------------------------------------------------------
 class _Opts(dict):
     rest: list

@@ -214,3 +214,45 @@ def test_an_object_set_back_stays_modified_until_commit_or_refresh(cm, tmp_path,
         """, errors=["Unknown parameter 'nosuch' in category; 'show' lists the parameters",
                      "Invalid value for installmode: 'sometimes' (expected one of: auto, full, main, nosync, sync)"])
     assert journal() == before + 1      # the first commit only: the others had the stored values
+
+
+# -- roles: import (§2.5.3) ------------------------------------------------------------------------
+def test_import_copies_a_role_with_its_values_from_a_category_node_or_overlay(cm, tmp_path):
+    transcript(cm, tmp_path, """
+        [basecm10]% category use default
+        [basecm10->category[default]]% roles
+        [basecm10->category[default]->roles]% use docker::host
+        [basecm10->category[default]->roles[Docker::Host]]% set iptables no
+        [basecm10->category*[default*]->roles*[Docker::Host*]]% commit
+        [basecm10->category[default]->roles[Docker::Host]]% category use gpu-nodes
+        [basecm10->category[gpu-nodes]]% roles
+        [basecm10->category[gpu-nodes]->roles]% import --category default docker::host
+        [basecm10->category*[gpu-nodes*]->roles*]% get docker::host iptables
+        no
+        [basecm10->category*[gpu-nodes*]->roles*]% import -n node004 kubelet
+        [basecm10->category*[gpu-nodes*]->roles*]% import -o kube-default-worker kubelet
+        [basecm10->category*[gpu-nodes*]->roles*]% import -o kube-default-etcd etcd::host
+        [basecm10->category*[gpu-nodes*]->roles*]% list
+        Name (key)
+        ------------
+        Docker::Host
+        Etcd::Host
+        kubelet
+        [basecm10->category*[gpu-nodes*]->roles*]% commit
+        [basecm10->category[gpu-nodes]->roles]% device roles node001
+        [basecm10->device[node001]->roles]% import docker::host
+        [basecm10->device*[node001*]->roles*]% get docker::host iptables
+        no
+        [basecm10->device*[node001*]->roles*]% import docker::host
+        [basecm10->device*[node001*]->roles*]% import -c gpu-nodes firewall
+        [basecm10->device*[node001*]->roles*]% import -c nosuch firewall
+        [basecm10->device*[node001*]->roles*]% import -c default -o kube-default-etcd etcd::host
+        [basecm10->device*[node001*]->roles*]% import firewall
+        [basecm10->device*[node001*]->roles*]% import -n node001 kubelet
+        """, errors=["Device node004 has no role kubelet",
+                     "Role Docker::Host is already assigned; 'use Docker::Host' to change it",
+                     "Category gpu-nodes has no role firewall",
+                     "No category named nosuch",
+                     "import: name one source (-c, -n or -o)",
+                     "import: node001 inherits no role firewall; name the source with -c, -n or -o",
+                     "import: node001 is the object the role would be imported into"])
