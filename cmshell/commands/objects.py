@@ -17,18 +17,24 @@ from cmshell.shell.target import (display, effective_table, get_lines, inherited
 
 # -- list ------------------------------------------------------------------------------------
 @command("list", "List objects of this level", usage=[
-    "list [-f|--format <spec>] [-d|--delimiter <string>] [-v|--verbose] [-s|--sort <fields>]"],
-    examples=["list", "list -f hostname:20,category:10", "list -d {}"], args=("any*",))
+    "list [-f|--format <spec>] [-d|--delimiter <string>] [-v|--verbose] [-s|--sort <fields>]",
+    "list -d {} [--field-keys]     JSON: keyed by the column headers (\"hostname (key)\"), as cmsh;",
+    "                              --field-keys: by the field names (\"hostname\")"],
+    examples=["list", "list -f hostname:20,category:10", "list -d {}", "list -f hostname,ip -d {} --field-keys"],
+    args=("any*",))
 def list_(s, args, only=None):
     """`only`: the ids of the top-level objects to list (listnodes, a range), else all."""
     opts = _options(args, {"-f": "format", "--format": "format", "-d": "delimiter",
                            "--delimiter": "delimiter", "-s": "sort", "--sort": "sort"},
-                    {"-v": "verbose", "--verbose": "verbose"})
+                    {"-v": "verbose", "--verbose": "verbose", "--field-keys": "field_keys"})
     if opts.rest:
         raise CommandError(f"list: unexpected argument {opts.rest[0]}")
     lvl = s.path[-1]
     mode = lvl.mode
-    spec_text = opts.get("format") or s.settings.formats.get(mode.name) or mode.list_format or mode.key
+    # fields named with -f or `format` head their columns as typed, in lower case (§2.5.3:
+    # `hostname (key)`); the mode's default format shows the labels (`Hostname (key)`)
+    explicit = opts.get("format") or s.settings.formats.get(mode.name)
+    spec_text = explicit or mode.list_format or mode.key
     try:
         cols = table.parse_format(spec_text)
     except table.FormatError as e:
@@ -40,14 +46,14 @@ def list_(s, args, only=None):
     for c in cols:
         if c.field not in known and c.field != "index":
             raise CommandError(f"Unknown field '{c.field}'; 'format' lists the valid fields")
-    typed = bool(opts.get("format"))
+    typed = bool(explicit)
     headers = []
     for c in cols:
         if c.field == "index":
             headers.append("Index" if not typed else "index")
             continue
         p = known[c.field]
-        text = c.field if typed else (p.list_label or p.label)
+        text = c.field.lower() if typed else (p.list_label or p.label)
         headers.append(text + (" (key)" if c.field == mode.key and not mode.indexed else ""))
     if len(s.path) == 1:
         paths = [[Level(mode, None, rid)]
@@ -79,8 +85,11 @@ def list_(s, args, only=None):
         rows.sort(key=(lambda r: r[ki]) if ki is not None else None)
     delim = opts.get("delimiter", s.settings.delimiter)
     indent = table.json_indent(delim)
-    if indent is not None:
-        lines = table.render_json([c.field for c in cols], rows, indent)   # whole values
+    if indent is not None:     # keyed by the headers, as cmsh (or the field names); whole values
+        keys = [c.field for c in cols] if opts.flag("field_keys") else headers
+        lines = table.render_json(keys, rows, indent)
+    elif opts.flag("field_keys"):
+        raise CommandError("list: --field-keys goes with JSON output (-d {})")
     else:
         lines = table.render(headers, cols, rows, delimiter=delim, verbose=opts.flag("verbose"))
     s.write("\n".join(lines))
@@ -110,7 +119,8 @@ def show(s, args):
     spec = spec_of(s, path)
     rows = [(k, str(v)) for k, v in sorted((doc.get("extra") or {}).items())]
     for p in spec.params:
-        rows.append((p.label, display(s, path, p, doc)))
+        if not p.list_only:                     # a category's Nodes: a list column only
+            rows.append((p.label, display(s, path, p, doc)))
     s.write("\n".join(table.pairs(rows)))
 
 

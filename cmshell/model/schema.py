@@ -26,6 +26,8 @@ class Param:
     inherit: str | None = None     # pointer parameter whose target supplies the value when empty
     list_label: str | None = None
     list_render: str | None = None
+    count: str | None = None       # "device.category": computed, the objects that point here
+    list_only: bool = False        # a `list` column only (not in `show`)
 
     @classmethod
     def from_yaml(cls, d: dict) -> "Param":
@@ -45,6 +47,8 @@ class Param:
             inherit=d.get("inherit"),
             list_label=d.get("list_label"),
             list_render=d.get("list_render"),
+            count=d.get("count"),
+            list_only=bool(d.get("list_only", False)),
         )
 
     @property

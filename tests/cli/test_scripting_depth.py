@@ -98,7 +98,7 @@ def test_export_is_reloadable_with_run(cm, tmp_path):
     out = res.stdout.splitlines()
     assert out[:5] == expected
     assert out[5] == "two words"
-    assert out[6].startswith("Hostname (") and out[6].split()[-1] == "Ip"    # the format came back
+    assert out[6].startswith("hostname (") and out[6].split()[-1] == "ip"    # the format came back
     ips = [line.split()[-1] for line in out[8:]]
     assert ips == sorted(ips)                                  # and the sort order
 
