@@ -186,7 +186,7 @@ def test_bookmarks_goto_and_previous(cm, tmp_path):
                              "[basecm10->configurationoverlay[kube-default-etcd]]%"]
     listing = res.stdout.splitlines()[-5:-2]
     assert [line.split() for line in listing] == [
-        ["(default)", "home;device;use", "node001;"],
+        ["home;device;use", "node001;"],        # the unnamed bookmark: an empty name (§2.5.5)
         ["etcd", 'home;configurationoverlay;use', '"kube-default-etcd";'],
         ["-", "home;device;use", "node001;"]]
     assert marks.read_text() == ('\thome;device;use node001;\n'
