@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from cmshell.commands.registry import command
+from cmshell.commands.registry import ModeHelp, command
 from cmshell.shell.location import Level, find_row, row_key
 from cmshell.errors import CommandError
 from cmshell.shell.target import effective_of
@@ -351,6 +351,30 @@ def run_in(s, lp: list[Level], keys: list, commands: list[list[str]], *, verbose
     errors.report(s)
 
 
+def other_mode_help(cmd: str):
+    """`help foreach` / `help range` outside device mode: the options that select devices go."""
+    def helper(s) -> ModeHelp | None:
+        if s.path and s.path[0].mode.name == "device" and len(s.path) == 1:
+            return None
+        if cmd == "range":
+            if len(s.path) > 1:
+                return ModeHelp("", ["range <objects>   (in a top-level mode only, e.g. device)"], examples=[])
+            return ModeHelp("", ["range <objects>               later commands apply to each of them",
+                                 "range *                       every object of this level",
+                                 "range --show                  the members",
+                                 "range --clear                 leave the range (also '..')"],
+                            examples=["range *", "range --show"])
+        return ModeHelp("", [
+            "foreach <objects> ( <command>; <command> ... )",
+            "foreach * ( ... )                     every object of this level",
+            "  -o|--clone <object>    clone <object> as each of the objects named, then run the commands",
+            "  -v|--verbose           a header line before each object",
+            "  -q|--quitonunknown     stop at the first command that fails",
+            "  (-n -c -e -l -m -t select devices: in device mode)"],
+            examples=["foreach * (get name)", "foreach --clone default gpu-a gpu-b ()"])
+    return helper
+
+
 @command("foreach", "Run commands in each of a list of objects", usage=[
     "foreach [options] <objects> ( <command>; <command> ... )",
     "foreach * ( ... )                     every object of this level",
@@ -369,7 +393,8 @@ def run_in(s, lp: list[Level], keys: list, commands: list[list[str]], *, verbose
     examples=["foreach node001 node002 (get ip)", "foreach -n node00[1-4] (set notes rack1)",
               "foreach -c default -l kubelet -i (get hostname)", "foreach * (get ip)",
               "foreach -t physicalnode (roles; assign docker::host)",
-              "foreach --clone node001 -n node022..node024 ()"], args=("object*",))
+              "foreach --clone node001 -n node022..node024 ()"], args=("object*",),
+         mode_help=other_mode_help("foreach"))
 def foreach(s, args):
     lp = listpath(s, "foreach")
     sel = parse_options("foreach", args)

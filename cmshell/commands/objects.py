@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import os
 
-from cmshell.commands.registry import command
+from cmshell.commands.registry import ModeHelp, command
 from cmshell.model import values
 from cmshell.output import table
 from cmshell.shell.location import Level, find_row, row_key
@@ -299,9 +299,45 @@ def _list_edit(s, args, add):
 
 
 # -- add / clone / remove -----------------------------------------------------------------
+def _add_help(s) -> ModeHelp:
+    """`help add` in this mode, as cmsh gives it (§2.5.3: device mode's own usage and types)."""
+    mode = s.path[-1].mode
+    if mode.roles is not None:
+        return ModeHelp("Roles are not added: assign one, or import one with its values",
+                        ["assign <role>", "import [-c <category> | -n <node> | -o <overlay>] <role>"],
+                        examples=["assign docker::host", "import -c default docker::host"])
+    if mode.indexed:
+        return ModeHelp(f"Add an entry to {mode.name} (numbered 0, 1, ...) and use it",
+                        ["add " + " ".join(f"<{a}>" for a in mode.add_args)],
+                        [(a, _arg_help(mode, a)) for a in mode.add_args],
+                        ["add ACCEPT net 10443 tcp fw"] if mode.name == "openports" else [])
+    key = mode.key
+    what = mode.entity.lower() if len(s.path) == 1 else f"{mode.name} entry"
+    extra = " ".join(f"[{a}]" for a in mode.add_args)
+    args = [(a, _arg_help(mode, a)) for a in mode.add_args]
+    if mode.types:
+        usage = [f"add <type> <{key}>"] + ([f"add <type> <{key}> {extra}"] if extra else [])
+        first = next(iter(mode.types))
+        examples = (["add physicalnode node100 10.141.0.100", "add switch switch01 10.141.0.50"]
+                    if mode.name == "device" else [f"add {first} my{first}"])
+        return ModeHelp(f"Create a new {what} of the given type with specified {key}", usage,
+                        [("type", ", ".join(mode.types))] + args, examples)
+    usage = [f"add <{key}>"] + ([f"add <{key}> {extra}"] if extra else [])
+    return ModeHelp(f"Create a new {what} with specified {key}, and use it", usage, args,
+                    [f"add new-{mode.name}"])
+
+
+def _arg_help(mode, name: str) -> str:
+    p = mode.base.param(name)
+    text = (p.help if p is not None else "") or name
+    if name == "ip" and mode.base.param("network") is not None:
+        text += "; the device joins the network whose range holds it"
+    return text
+
+
 @command("add", "Add a new object", usage=["add <name>", "add <type> <name> [<arguments>]"],
          examples=["add amd", "add physicalnode node100 10.141.0.100", "add overlay2 mylargebackend",
-                   "add ACCEPT net 10443 tcp fw"], args=("type", "new", "addarg*"))
+                   "add ACCEPT net 10443 tcp fw"], args=("type", "new", "addarg*"), mode_help=_add_help)
 def add(s, args):
     lvl = s.path[-1]
     mode = lvl.mode
@@ -406,11 +442,20 @@ def _insert(s, listpath, doc):
         s.go(listpath[:-1] + [lvl.select(row_key(lvl.mode, doc))])
 
 
-@command("clone", "Clone an object under a new name", usage=[
-    "clone <object> <new name>",
-    "  a device clone gets no MAC and the next free IP of its network: with the same base name",
-    "  the number difference (node100 10.141.0.100 -> node101 10.141.0.101), else the next free"],
-         examples=["clone node001 node100", "clone node100 node101"], args=("object", "new"))
+def _clone_help(s) -> ModeHelp | None:
+    mode = s.path[-1].mode
+    if len(s.path) != 1 or mode.base.param("ip") is None:
+        return None
+    return ModeHelp(f"Clone a {mode.entity.lower()} and use the clone", ["clone <object> <new name>"], [
+        ("new name", "the clone gets no MAC, and the next free IP of the original's network: with "
+                     "the original's base name, its IP moved by the difference of their numbers "
+                     "(node100 at 10.141.0.100 -> node101 at 10.141.0.101), else the next free one")],
+        ["clone node100 node101"])
+
+
+@command("clone", "Clone an object under a new name", usage=["clone <object> <new name>"],
+         examples=["clone node001 node100", "clone default gpu-nodes"], args=("object", "new"),
+         mode_help=_clone_help)
 def clone(s, args):
     lvl = s.path[-1]
     if len(args) != 2:

@@ -27,6 +27,9 @@ class CommandDef:
     # what each argument is, for completion, highlighting and `help` (see ARG_KINDS); None:
     # not described (nothing is completed after the command)
     args: tuple | None = None
+    # `help <command>` where the usage differs per mode (cmsh's `help add` in device mode):
+    # (session) -> ModeHelp or None (the general text)
+    mode_help: Callable | None = None
 
     def synopsis(self) -> str:
         """`set [<object>] <parameter> <value> ...` from `args` (help uses it without `usage`)."""
@@ -86,10 +89,20 @@ def arg_label(arg: str) -> str:
     return label + (" ..." if rep == "*" else "")
 
 
-def command(name: str, summary: str, *, scope: str = "mode", usage=(), examples=(), args=None):
+@dataclass
+class ModeHelp:
+    """What `help <command>` prints in one mode instead of the general text (empty: keep it)."""
+    summary: str = ""
+    usage: list[str] = field(default_factory=list)
+    arguments: list[tuple[str, str]] = field(default_factory=list)    # (argument, text)
+    examples: list[str] = field(default_factory=list)
+
+
+def command(name: str, summary: str, *, scope: str = "mode", usage=(), examples=(), args=None,
+            mode_help: Callable | None = None):
     def deco(fn):
         _DEFS[name] = CommandDef(name, summary, fn, scope, list(usage), list(examples),
-                                 args=tuple(args) if args is not None else None)
+                                 args=tuple(args) if args is not None else None, mode_help=mode_help)
         return fn
     return deco
 

@@ -256,3 +256,91 @@ def test_import_copies_a_role_with_its_values_from_a_category_node_or_overlay(cm
                      "import: name one source (-c, -n or -o)",
                      "import: node001 inherits no role firewall; name the source with -c, -n or -o",
                      "import: node001 is the object the role would be imported into"])
+
+
+# -- help <command>: the mode's own usage (§2.5.3 `help add`) -------------------------------------
+def test_help_gives_the_usage_of_the_mode(cm, tmp_path):
+    transcript(cm, tmp_path, """
+        [basecm10]% category help add
+        Name:
+        add - Create a new category with specified name, and use it
+
+        Usage:
+        add <name>
+
+        Examples:
+        add new-category
+        [basecm10]% category use default; roles; use docker::host; storagebackends
+        [basecm10->category[default]->roles[Docker::Host]->storagebackends]% help add
+        Name:
+        add - Create a new storagebackends entry of the given type with specified name
+
+        Usage:
+        add <type> <name>
+
+        Arguments:
+        type  aufs, devicemapper, overlay2
+
+        Examples:
+        add aufs myaufs
+        [basecm10->category[default]->roles[Docker::Host]->storagebackends]% ..; ..
+        [basecm10->category[default]->roles]% help add
+        Name:
+        add - Roles are not added: assign one, or import one with its values
+
+        Usage:
+        assign <role>
+        import [-c <category> | -n <node> | -o <overlay>] <role>
+
+        Examples:
+        assign docker::host
+        import -c default docker::host
+        [basecm10->category[default]->roles]% device use basecm10; roles; use firewall; openports; help add
+        Name:
+        add - Add an entry to openports (numbered 0, 1, ...) and use it
+
+        Usage:
+        add <action> <network> <port> <protocol> <destination>
+
+        Arguments:
+        action       What the firewall does with matching traffic (ACCEPT, DROP,
+                     REJECT)
+        network      Source zone of the traffic (Shorewall zone, e.g. net)
+        port         Destination port of the traffic
+        protocol     Transport protocol (TCP or UDP)
+        destination  Destination zone of the traffic (Shorewall zone, e.g. fw for the
+                     firewall host)
+
+        Examples:
+        add ACCEPT net 10443 tcp fw
+        [basecm10->device[basecm10]->roles[firewall]->openports]% category help foreach
+        Name:
+        foreach - Run commands in each of a list of objects
+
+        Usage:
+        foreach <objects> ( <command>; <command> ... )
+        foreach * ( ... )                     every object of this level
+          -o|--clone <object>    clone <object> as each of the objects named, then run the commands
+          -v|--verbose           a header line before each object
+          -q|--quitonunknown     stop at the first command that fails
+          (-n -c -e -l -m -t select devices: in device mode)
+
+        Examples:
+        foreach * (get name)
+        foreach --clone default gpu-a gpu-b ()
+        [basecm10->device[basecm10]->roles[firewall]->openports]% device help clone
+        Name:
+        clone - Clone a device and use the clone
+
+        Usage:
+        clone <object> <new name>
+
+        Arguments:
+        new name  the clone gets no MAC, and the next free IP of the original's
+                  network: with the original's base name, its IP moved by the
+                  difference of their numbers (node100 at 10.141.0.100 -> node101 at
+                  10.141.0.101), else the next free one
+
+        Examples:
+        clone node100 node101
+        """)
