@@ -534,7 +534,7 @@ IMPORT_FROM = {"-c": "category", "--category": "category", "-n": "device", "--no
                 "  assign starts a role from its defaults; import copies one with its values, and the",
                 "  copy is the object's own: later changes at the source do not reach it"],
          examples=["import --overlay kube-default-worker kubelet", "import -c default docker::host"],
-         args=("any*",))
+         args=("role",))
 def import_(s, args):
     lvl = s.path[-1]
     listpath = s.path[:-1] + [lvl.select(None)]
