@@ -24,6 +24,8 @@ class Staged:
 class Workspace:
     # after this many single-object reads in one mode, read the whole mode in one query
     BULK_AFTER = 32
+    # duplicate addresses: up to this many addresses to look for, ask the store for each
+    ASK_STORE_UPTO = 48
 
     def __init__(self, store: Store, schema: Schema):
         self.store = store
@@ -282,27 +284,47 @@ class Workspace:
 
     def _duplicate_addresses(self, items) -> list[checks.Problem]:
         """Two devices with one IP or one MAC in a network, once `items` are stored (the objects
-        committed as they are staged, every other one as the store holds it)."""
-        from cmshell.model.addresses import duplicates
+        committed as they are staged, every other one as the store holds it). The store is asked
+        for the devices with the same addresses only, so that a commit of one node on a large
+        cluster reads a few documents, not all."""
+        from cmshell.model.addresses import UNSET_IPS, UNSET_MAC, duplicates
         out: list[checks.Problem] = []
         for mode_name in sorted({m for m, rid in items if self.doc(m, rid) is not None}):
             mode = self.schema.mode(mode_name)
             if mode.base.param("ip") is None:
                 continue
             committing = {rid for m, rid in items if m == mode_name}
-            self.prefetch(mode_name)
-            view = {}
-            for rid in self._ids(mode_name):
-                if rid not in committing:
-                    doc = self.base_doc(mode_name, rid)
-                    if doc is not None:
-                        view[str(doc.get(mode.key, ""))] = doc
-            mine = []
+            view, mine = {}, []
+            wanted: set[tuple[str, str]] = set()
             for rid in committing:
                 doc = self.doc(mode_name, rid)
+                if doc is None:
+                    continue
+                name = str(doc.get(mode.key, ""))
+                view[name] = doc
+                st = self.staged.get(rid)
+                base = self.base_doc(mode_name, rid) if st is not None and st.base is not None else None
+                if base is not None and all(doc.get(f) == base.get(f) for f in ("ip", "mac", "network")):
+                    continue            # its addresses are as stored: it brings no new duplicate
+                mine.append(name)
+                ip, mac = str(doc.get("ip") or ""), str(doc.get("mac") or "")
+                if ip not in UNSET_IPS:
+                    wanted.add(("ip", ip))
+                if mac and mac.upper() != UNSET_MAC:
+                    wanted.update({("mac", mac), ("mac", mac.upper()), ("mac", mac.lower())})
+            if not mine:
+                continue
+            stored = {name: rid for rid, name in self._ids(mode_name).items()}
+            if len(wanted) > self.ASK_STORE_UPTO:       # many: one read of the whole mode
+                self.prefetch(mode_name)
+                others = [rid for rid in stored.values() if rid not in committing]
+            else:                                        # few: the devices with those addresses
+                others = [stored[n] for f, v in sorted(wanted) for n in self.store.where(mode_name, f, v)
+                          if n in stored and stored[n] not in committing]
+            for rid in others:
+                doc = self.base_doc(mode_name, rid)
                 if doc is not None:
-                    view[str(doc.get(mode.key, ""))] = doc
-                    mine.append(str(doc.get(mode.key, "")))
+                    view.setdefault(str(doc.get(mode.key, "")), doc)
             for field, value, name, other, net in duplicates(view, sorted(mine)):
                 label = "IP" if field == "ip" else "MAC"
                 where = f" in network {net}" if net else ""
