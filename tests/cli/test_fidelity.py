@@ -344,3 +344,21 @@ def test_help_gives_the_usage_of_the_mode(cm, tmp_path):
         Examples:
         clone node100 node101
         """)
+
+
+def test_duplicates_are_found_in_a_bulk_commit_too(cm, tmp_path):
+    """Sixty clones: more addresses than the store is asked for one by one (the whole mode is
+    read instead); the duplicate is named all the same."""
+    transcript(cm, tmp_path, """
+        [basecm10]% device
+        [basecm10->device]% foreach -o node001 -n w[01-60] --next-ip ()
+        [basecm10->device*]% set w01 ip 10.141.0.2
+        [basecm10->device*]% get w60 ip
+        10.141.0.66
+        [basecm10->device*]% commit
+        [basecm10->device*]% set w01 ip 10.141.0.99
+        [basecm10->device*]% commit
+        Successfully committed 60 Devices
+        """, errors=["Code  Field                    Message",
+                     "----- ------------------------ ------------------------------------------------------------------",
+                     "4     ip                       w01 and node002 have the same IP 10.141.0.2 in network internalnet"])
