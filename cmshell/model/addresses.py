@@ -8,7 +8,7 @@ devices with one IP or MAC in a network.
 from __future__ import annotations
 
 import ipaddress
-from typing import Iterable
+from typing import Iterable, Mapping
 
 UNSET_IPS = ("", "0.0.0.0", "::")
 UNSET_MAC = "00:00:00:00:00:00"
@@ -57,10 +57,6 @@ def next_free(start: str, used: Iterable[str], net: dict | None):
     rng = subnet(net) if net else None
     if rng is not None and addr not in rng:
         return None
-    dyn = None
-    lo, hi = ip_of((net or {}).get("dynamicrangestart")), ip_of((net or {}).get("dynamicrangeend"))
-    if lo is not None and hi is not None:
-        dyn = (lo, hi)
     cand = addr
     for _ in range(1 << 20):
         try:
@@ -72,7 +68,7 @@ def next_free(start: str, used: Iterable[str], net: dict | None):
                 return None
             if cand == rng.broadcast_address or cand == rng.network_address:
                 continue
-        if dyn is not None and dyn[0] <= cand <= dyn[1]:
+        if _dynamic(cand, net):
             continue
         if str(cand) not in taken:
             return str(cand)
@@ -87,11 +83,18 @@ def usable(ip: str, used: Iterable[str], net: dict | None) -> bool:
     rng = subnet(net) if net else None
     if rng is not None and (addr not in rng or addr in (rng.network_address, rng.broadcast_address)):
         return False
+    return not _dynamic(addr, net)
+
+
+def _dynamic(addr, net: dict | None) -> bool:
+    """Whether `addr` is in the network's dynamic (DHCP) range."""
     lo, hi = ip_of((net or {}).get("dynamicrangestart")), ip_of((net or {}).get("dynamicrangeend"))
-    return not (lo is not None and hi is not None and lo <= addr <= hi)
+    if lo is None or hi is None or not lo.version == hi.version == addr.version:
+        return False
+    return int(lo) <= int(addr) <= int(hi)
 
 
-def duplicates(devices: dict[str, dict], names: Iterable[str]) -> list[tuple[str, str, str, str, str]]:
+def duplicates(devices: Mapping[str, dict | None], names: Iterable[str]) -> list[tuple[str, str, str, str, str]]:
     """(field, value, name, other, network) for each device of `names` that shares its IP or
     MAC with another device of the same network; `devices` is every device by name as the store
     would hold it. Unset values (0.0.0.0, 00:00:00:00:00:00) are never duplicates."""
@@ -147,18 +150,20 @@ def clone_ips(source: str, ip: str, new: list[str], used: Iterable[str], net: di
         return {}                    # nothing to guess from: the clones keep the (unset) IP
     src_num = split_number(source)
     for name in new:
-        got: str | None
-        if same_base(source, name):
+        got: str
+        num = split_number(name)
+        if same_base(source, name) and num and src_num:
+            cand: str | None
             try:
-                cand = str(base + (int(split_number(name)[1]) - int(src_num[1])))
+                cand = str(base + (int(num[1]) - int(src_num[1])))
             except (ValueError, ipaddress.AddressValueError):
                 cand = None
             if cand is not None and usable(cand, taken, net):
                 got = cand
             else:
                 rng = subnet(net) if net else None
-                inside = cand is not None and (rng is None or ip_of(cand) in rng)
-                got = next_free(cand if inside else str(base), taken, net) or ""
+                start = cand if cand is not None and (rng is None or ip_of(cand) in rng) else str(base)
+                got = next_free(start, taken, net) or ""
         elif keep_on_mismatch:
             out[name] = None
             continue
