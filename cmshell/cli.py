@@ -10,8 +10,24 @@ from cmshell.env import Environment
 from cmshell.status import Exit
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cmshell", description="Cluster management shell (cmsh style).")
+class _Parser(argparse.ArgumentParser):
+    """argparse writing --help / --version / usage errors to the Environment's streams (not to
+    sys.stdout / sys.stderr), wrapped to the Environment's terminal width."""
+
+    def __init__(self, env: Environment, **kwargs) -> None:
+        self.env = env
+        width = max(env.terminal_size().columns - 2, 20)
+        super().__init__(formatter_class=lambda prog: argparse.HelpFormatter(prog, width=width),
+                         **kwargs)
+
+    def _print_message(self, message: str, file=None) -> None:
+        if message:
+            (self.env.stderr if file is sys.stderr else self.env.stdout).write(message)
+
+
+def parser(env: Environment | None = None) -> argparse.ArgumentParser:
+    p = _Parser(env or Environment(), prog="cmshell",
+                description="Cluster management shell (cmsh style).")
     p.add_argument("-c", dest="commands", metavar="COMMANDS", help='run COMMANDS ("a; b") and exit')
     p.add_argument("-f", dest="file", metavar="FILE", help="run the commands in FILE and exit")
     p.add_argument("-x", "--echo", action="store_true", help="echo every command before running it")
@@ -38,7 +54,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
     env = env or Environment()
     try:
-        args = parser().parse_args(argv)
+        args = parser(env).parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0)
     from cmshell.runner import Runner, StartError
@@ -53,7 +69,9 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
         env.stderr.write("Interrupted\n")
         return Exit.FAILED
     except BrokenPipeError:     # `cmshell … | head`: the reader left; stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if env.stdout is sys.stdout:
+            # the interpreter flushes sys.stdout at exit: let that go nowhere, not to a traceback
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return Exit.FAILED
     finally:
         runner.close()

@@ -37,8 +37,16 @@ class Committer:
         self.after: list[AfterCommit] = []   # called with every stored commit (backends)
 
     def problems(self, rids: Iterable[str], fallback_mode: str | None = None) -> list[checks.Problem]:
+        """Validation problems of the objects `rids`; those not staged (an unchanged object
+        being validated) are of `fallback_mode`."""
         ws = self.ws
-        return ws.validate([(ws.staged[r].mode if r in ws.staged else fallback_mode, r) for r in rids])
+        items = []
+        for r in rids:
+            mode = ws.staged[r].mode if r in ws.staged else fallback_mode
+            if mode is None:
+                raise KeyError(f"{r} is not staged, and no mode was given for it")
+            items.append((mode, r))
+        return ws.validate(items)
 
     def commit(self, rids: Iterable[str], *, comment: str = "") -> Committed | None:
         """Commit the staged objects `rids` (those unchanged are left out, and those only marked

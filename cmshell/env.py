@@ -47,7 +47,14 @@ class Environment:
 
     @property
     def home(self) -> str:
-        return self.environ.get("HOME") or os.path.expanduser("~")
+        """$HOME of this environment, else the account's home (never the process's $HOME)."""
+        if self.environ.get("HOME"):
+            return self.environ["HOME"]
+        import pwd
+        try:
+            return pwd.getpwuid(os.getuid()).pw_dir
+        except KeyError:
+            return "/"
 
     @property
     def debug(self) -> bool:
@@ -63,10 +70,27 @@ class Environment:
         return self.environ.get("SHELL") or "/bin/sh"
 
     def expand(self, path: str) -> str:
-        """`~` and `~/x` against this environment's HOME (not the process's)."""
+        """`~` and `~/x` against this environment's HOME (not the process's); `~user/x` from
+        the password database."""
         if path == "~" or path.startswith("~/"):
             return self.home + path[1:]
-        return os.path.expanduser(path)
+        return os.path.expanduser(path)      # only `~user` is left: no $HOME involved
+
+    def temp_dir(self) -> str | None:
+        """Where temporary files go: $TMPDIR of this environment when it is a directory, else
+        None (tempfile's default, /tmp)."""
+        tmp = self.environ.get("TMPDIR")
+        return tmp if tmp and os.path.isdir(tmp) else None
+
+    def terminal_size(self) -> os.terminal_size:
+        """$COLUMNS / $LINES of this environment, else the size of the terminal stdout is on,
+        else 80x24."""
+        try:
+            size = os.get_terminal_size(self.stdout.fileno())
+        except (AttributeError, OSError, ValueError):
+            size = os.terminal_size((80, 24))
+        return os.terminal_size((_positive(self.environ.get("COLUMNS"), size.columns),
+                                 _positive(self.environ.get("LINES"), size.lines)))
 
     def default_db(self) -> str:
         if self.environ.get("CMSHELL_DB"):
@@ -91,6 +115,14 @@ class Environment:
     def scripts_dir(self) -> str:
         """Where `NAME.cmsh` script aliases live."""
         return os.path.join(self.home, ".cmshell")
+
+
+def _positive(text: str | None, default: int) -> int:
+    try:
+        n = int(text or "")
+    except ValueError:
+        return default
+    return n if n > 0 else default
 
 
 def _isatty(stream: Any) -> bool:

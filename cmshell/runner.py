@@ -30,7 +30,7 @@ class Runner:
         self.args, self.env = args, env
         self._tmp = None
         if args.demo:
-            self._tmp = tempfile.mkdtemp(prefix="cmshell-demo-")
+            self._tmp = tempfile.mkdtemp(prefix="cmshell-demo-", dir=env.temp_dir())
             path = os.path.join(self._tmp, "cluster.db")
         else:
             path = args.db or env.default_db()

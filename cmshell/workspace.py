@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import uuid
 from dataclasses import dataclass
+from typing import Callable, Iterable
 
 from cmshell.model import validate as checks
 from cmshell.model.schema import Mode, Schema
@@ -36,6 +37,8 @@ class Workspace:
         self._reads: dict[str, int] = {}                 # mode -> single reads so far
         self._docs: dict[str, dict] = {}                 # id -> normalised base doc
         self._names: dict[str, dict[str, str]] = {}      # mode -> name -> id (current view)
+        # mode -> (the names() dict it was made from, lower-case name -> ids): find() in any case
+        self._lower: dict[str, tuple[dict[str, str], dict[str, list[str]]]] = {}
         self.staged: dict[str, Staged] = {}
         self._touched: set[str] = set()                  # edited since the last prune()
         # id -> the places below the object edited since it was read: () for the object itself,
@@ -91,7 +94,7 @@ class Workspace:
             self._names[mode] = idx
         return idx
 
-    def where(self, mode: str, field: str, value) -> list[str]:
+    def where(self, mode: str, field: str, value: object) -> list[str]:
         """Names of the objects (as this session sees them) whose `field` is `value`."""
         key = self.schema.mode(mode).key
         staged = {rid: st for rid, st in self.staged.items() if st.mode == mode}
@@ -102,11 +105,17 @@ class Workspace:
         return sorted(names)
 
     def find(self, mode: str, name: str) -> str | None:
+        """The id of object `name`: its exact name, else any case when only one matches."""
         idx = self.names(mode)
         if name in idx:
             return idx[name]
-        low = name.lower()
-        hits = [rid for n, rid in idx.items() if n.lower() == low]
+        built = self._lower.get(mode)
+        if built is None or built[0] is not idx:      # (re)built when names() is
+            lower: dict[str, list[str]] = {}
+            for n, rid in idx.items():
+                lower.setdefault(n.lower(), []).append(rid)
+            built = self._lower[mode] = (idx, lower)
+        hits = built[1].get(name.lower(), [])
         return hits[0] if len(hits) == 1 else None
 
     def get(self, mode: str, name: str) -> dict | None:
@@ -131,7 +140,7 @@ class Workspace:
 
     def docs(self, mode: str) -> list[dict]:
         self.prefetch(mode)
-        return [self.doc(mode, rid) for rid in self.names(mode).values()]
+        return [d for rid in self.names(mode).values() if (d := self.doc(mode, rid)) is not None]
 
     def name_of(self, mode: str, rid: str) -> str:
         doc = self.doc(mode, rid) or self.base_doc(mode, rid) or {}
@@ -195,7 +204,7 @@ class Workspace:
     def renamed(self, mode: str) -> None:
         self._names.pop(mode, None)
 
-    def discard(self, rids) -> None:
+    def discard(self, rids: Iterable[str]) -> None:
         modes = set()
         for rid in list(rids):
             st = self.staged.pop(rid, None)
@@ -258,12 +267,56 @@ class Workspace:
                 del self.staged[rid]
         self._touched.clear()
 
+    def with_renames(self, rids: Iterable[str]) -> list[str]:
+        """`rids` plus the staged objects that must be committed with them: the objects whose
+        pointers a rename moved, and the renamed objects that staged pointers name. Pointers hold
+        names, so a renamed object and the pointers to its new name reach the store together."""
+        renamed: dict[str, tuple[str, str, str]] = {}     # id -> (mode, old name, new name)
+        for rid, staged in self.staged.items():
+            if staged.base is not None and staged.doc is not None:
+                new = str(staged.doc.get(self.schema.mode(staged.mode).key, ""))
+                if new != staged.base.name:
+                    renamed[rid] = (staged.mode, staged.base.name, new)
+        out = list(rids)
+        if not renamed:
+            return out
+        seen = set(out)
+        queue = list(out)
+        while queue:
+            rid = queue.pop()
+            st = self.staged.get(rid)
+            if st is None or st.doc is None:
+                continue
+            group = []
+            if rid in renamed:
+                m, old, new = renamed[rid]
+                for other in checks.pointer_modes(self.schema, m):
+                    omode = self.schema.mode(other)
+                    for orid, ost in self.staged.items():
+                        if ost.mode != other or ost.doc is None or orid in seen:
+                            continue
+                        base = self.base_doc(other, orid) if ost.base is not None else None
+                        if checks.references(self.schema, omode, ost.doc, m, new) and \
+                                (base is None or checks.references(self.schema, omode, base, m, old)):
+                            group.append(orid)
+            mode = self.schema.mode(st.mode)
+            for rrid, (m, old, new) in renamed.items():
+                if rrid not in seen and checks.references(self.schema, mode, st.doc, m, new):
+                    group.append(rrid)
+            for g in group:
+                if g not in seen:
+                    seen.add(g)
+                    out.append(g)
+                    queue.append(g)
+        return out
+
     # -- validation ------------------------------------------------------------------------
-    def validate(self, items) -> list[checks.Problem]:
+    def validate(self, items: Iterable[tuple[str, str]]) -> list[checks.Problem]:
         """Problems of the candidate objects `items` [(mode, id)]; removals must be unreferenced."""
+        items = list(items)
         out: list[checks.Problem] = []
 
-        def exists(mode, name):
+        def exists(mode: str, name: str) -> bool:
             return mode in self.schema.modes and self.find(mode, name) is not None
 
         for mode_name, rid in items:
@@ -272,17 +325,18 @@ class Workspace:
             if doc is not None:
                 out.extend(checks.check(self.schema, mode, doc, exists))
                 continue
-            name = self.staged[rid].base.name
+            name = self._base(rid).name             # a removal: nothing may point at it
             for other in checks.pointer_modes(self.schema, mode_name):
                 omode = self.schema.mode(other)
                 for orid in self.names(other).values():
-                    for field in checks.references(self.schema, omode, self.doc(other, orid), mode_name, name):
+                    odoc = self.doc(other, orid) or {}
+                    for field in checks.references(self.schema, omode, odoc, mode_name, name):
                         out.append(checks.Problem(checks.IN_USE, field, f"{mode.entity} {name} is used by "
                                                   f"{omode.entity} {self.name_of(other, orid)}"))
         out.extend(self._duplicate_addresses(items))
         return out
 
-    def _duplicate_addresses(self, items) -> list[checks.Problem]:
+    def _duplicate_addresses(self, items: list[tuple[str, str]]) -> list[checks.Problem]:
         """Two devices with one IP or one MAC in a network, once `items` are stored (the objects
         committed as they are staged, every other one as the store holds it). The store is asked
         for the devices with the same addresses only, so that a commit of one node on a large
@@ -333,19 +387,27 @@ class Workspace:
         return out
 
     # -- commit ----------------------------------------------------------------------------
-    def changes(self, rids) -> list[Change]:
+    def _base(self, rid: str) -> Record:
+        """The committed record of a staged object that has one (a removal always has)."""
+        base = self.staged[rid].base
+        if base is None:
+            raise KeyError(f"{rid} was never committed")
+        return base
+
+    def changes(self, rids: Iterable[str]) -> list[Change]:
         out = []
         for rid in rids:
             st = self.staged[rid]
             m = self.schema.mode(st.mode)
             if st.doc is None:
-                out.append(Change(rid, st.mode, st.base.name, st.base.revision, None))
+                base = self._base(rid)
+                out.append(Change(rid, st.mode, base.name, base.revision, None))
             else:
                 out.append(Change(rid, st.mode, str(st.doc.get(m.key, "")),
                                   st.base.revision if st.base else None, self.denormalise(m, st.doc)))
         return out
 
-    def committed(self, rids) -> None:
+    def committed(self, rids: Iterable[str]) -> None:
         """The staged objects `rids` are stored now: drop them and re-read their modes."""
         for rid in rids:
             st = self.staged.pop(rid)
@@ -361,26 +423,26 @@ class Workspace:
         self._docs.clear()
 
     # -- index-keyed rows -----------------------------------------------------------------
-    def _walk(self, mode: Mode, doc: dict, fn) -> dict:
+    def _walk(self, mode: Mode, doc: dict, fn: Callable[[Mode, int, dict], dict]) -> dict:
         spec = mode.spec(doc)
         for p in spec.submodes.values():
             rows = doc.get(p.name)
             if not rows or p.mode not in self.schema.modes:
                 continue
-            sub = self.schema.mode(p.mode)
+            sub = self.schema.mode(p.mode or "")
             doc[p.name] = [self._walk(sub, fn(sub, i, dict(row)), fn) for i, row in enumerate(rows)]
         return doc
 
     def normalise(self, mode: Mode, doc: dict) -> dict:
         """Give rows of index-keyed collections their `index` (their position in the store)."""
-        def f(sub, i, row):
+        def f(sub: Mode, i: int, row: dict) -> dict:
             if sub.indexed:
                 row["index"] = i
             return row
         return self._walk(mode, dict(doc), f)
 
     def denormalise(self, mode: Mode, doc: dict) -> dict:
-        def f(sub, i, row):
+        def f(sub: Mode, i: int, row: dict) -> dict:
             if sub.indexed:
                 row.pop("index", None)
             return row

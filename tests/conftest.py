@@ -1,17 +1,21 @@
-"""Shared fixtures: run the real `python -m cmshell` entry point against throw-away stores.
+"""Shared fixtures: run the real entry point (`cli.main`, in-process or as `python -m cmshell`)
+against throw-away stores.
 
 The demo cluster (fixtures/basecm10.yaml) is loaded once per test session into a template
-store; every test that asks for `db` gets its own copy in tmp_path. Child processes get
-HOME / XDG_* pointing at temporary directories, so the user's ~/.cmshellrc, schema cache
-and default store are never read or written.
+store; every test that asks for `db` gets its own copy in tmp_path. Every run, in-process or a
+child process, gets HOME / XDG_* pointing at temporary directories, so the user's ~/.cmshellrc,
+schema cache and default store are never read or written.
 """
 from __future__ import annotations
 
+import io
 import os
+import random
 import shutil
 import sqlite3
 import subprocess
 import sys
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,8 +92,32 @@ class Result:
                 f"--- stderr ---\n{self.stderr}")
 
 
+def run_in_process(args: list[str], *, input: str | None, environ: dict[str, str],
+                   cwd: Path | str) -> Result:
+    """`cli.main(args)` in this process: stdin holds `input`, stdout and stderr are captured, and
+    `cwd` is the working directory for the run (relative paths of -f, run, > …)."""
+    from cmshell import cli
+    from cmshell.env import Environment
+    out, err = io.StringIO(), io.StringIO()
+    env = Environment(stdin=io.StringIO(input or ""), stdout=out, stderr=err, environ=environ)
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        rc = int(cli.main(list(args), env))
+    except Exception:           # what the interpreter would print, and its exit status
+        err.write(traceback.format_exc())
+        rc = 1
+    finally:
+        os.chdir(here)
+    return Result(list(args), rc, out.getvalue(), err.getvalue())
+
+
 class Cmshell:
-    """Runs `python -m cmshell` as a child process: `cm("-c", "device; list")`.
+    """Runs cmshell: `cm("-c", "device; list")` calls `cli.main(argv, Environment(...))` in this
+    process, with StringIO streams, the variables of `child_env` and the test's directory as
+    the working directory. `cm.process(...)` runs a real `python -m cmshell` child instead (for
+    what only a process shows: exit at the OS level, fds, signals, imports, concurrency), and
+    `cm.popen(...)` starts one.
 
     `--db <the test's store>` and `-n` are added unless `db=None` / `norc=False`."""
 
@@ -99,8 +127,9 @@ class Cmshell:
     def env(self, **extra: str) -> dict[str, str]:
         return child_env(self.home, self.cache, **extra)
 
-    def argv(self, *args: str, db: Path | str | None | bool = True, norc: bool = True) -> list[str]:
-        out = [sys.executable, "-m", "cmshell"]
+    def args(self, *args: str, db: Path | str | None | bool = True, norc: bool = True) -> list[str]:
+        """The command line after `cmshell`."""
+        out = []
         store = self.db if db is True else db
         if store:
             out += ["--db", str(store)]
@@ -108,8 +137,17 @@ class Cmshell:
             out.append("-n")
         return out + list(args)
 
+    def argv(self, *args: str, db: Path | str | None | bool = True, norc: bool = True) -> list[str]:
+        return [sys.executable, "-m", "cmshell"] + self.args(*args, db=db, norc=norc)
+
     def __call__(self, *args: str, input: str | None = None, db: Path | str | None | bool = True,
-                 norc: bool = True, env: dict | None = None, timeout: float = 60) -> Result:
+                 norc: bool = True, env: dict | None = None) -> Result:
+        return run_in_process(self.args(*args, db=db, norc=norc), input=input,
+                              environ=self.env(**(env or {})), cwd=self.cwd)
+
+    def process(self, *args: str, input: str | None = None, db: Path | str | None | bool = True,
+                norc: bool = True, env: dict | None = None, timeout: float = 60) -> Result:
+        """Like calling it, in a child process `python -m cmshell`."""
         argv = self.argv(*args, db=db, norc=norc)
         proc = subprocess.run(argv, input=input if input is not None else "", capture_output=True,
                               text=True, cwd=self.cwd, env=self.env(**(env or {})), timeout=timeout)
@@ -151,6 +189,31 @@ def private_network() -> None:
     from tests.infra import netns
     if not netns.isolated():
         pytest.skip(netns.why_not())
+
+
+# -- random seeds ------------------------------------------------------------------------------
+SEED_VARIABLE = "CMSHELL_TEST_SEED"
+
+
+@pytest.fixture
+def seed(record_property) -> int:
+    """A random seed for the test: $CMSHELL_TEST_SEED, else a fresh one. It is recorded as the
+    test's `seed` property, and a failing test reports it (pytest_runtest_makereport below), so
+    that `CMSHELL_TEST_SEED=N pytest ...` reruns the failure the same way."""
+    value = os.environ.get(SEED_VARIABLE)
+    n = int(value) if value else random.randrange(1 << 30)
+    record_property("seed", n)
+    return n
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for name, value in item.user_properties:
+            if name == "seed":
+                report.sections.append(("random seed", f"rerun with {SEED_VARIABLE}={value}"))
 
 
 # -- fixtures --------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ site adds its own by installing a package that declares one, without touching th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Iterable, Optional, Protocol
 
 from cmshell.events import EventQueue
 from cmshell.model.schema import Schema
@@ -33,6 +33,11 @@ class DesiredFile:
     owner: str = "root"
     group: str = "root"
     mkdir: bool = False     # create missing parent directories
+    dir_mode: int = 0o755   # of the directories mkdir creates
+    # a file merged with what the target has (a managed block, an edited manifest): the final
+    # content is edit(current content or None); None from edit means leave the file alone.
+    # `content` then holds the managed part, for plans and diffs.
+    edit: Optional[Callable[[Optional[bytes]], Optional[bytes]]] = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

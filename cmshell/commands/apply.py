@@ -5,7 +5,7 @@ import json
 
 from cmshell.backends.base import Recap
 from cmshell.commands.bulk import names
-from cmshell.commands.registry import command
+from cmshell.shell.dispatch import command
 from cmshell.errors import CommandError
 from cmshell.output import table
 

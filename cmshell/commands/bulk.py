@@ -11,14 +11,15 @@ refused: cmshell has no status data. See docs/bulk-and-lists.md.
 """
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 
-from cmshell.commands.registry import ModeHelp, command
+from cmshell.shell.dispatch import ModeHelp, command
 from cmshell.shell.location import Level, find_row, row_key
 from cmshell.errors import CommandError
 from cmshell.shell.target import effective_of
-from cmshell.syntax.nodelist import NodeListError, parse, parse_parts, render, short
+from cmshell.syntax.nodelist import NodeListError, parse, parse_parts, read_file, render, short
 
 GROUPS = {"-n": "nodes", "--nodes": "nodes", "-c": "category", "--category": "category",
           "-e": "overlay", "--overlay": "overlay", "-l": "role", "--role": "role",
@@ -34,9 +35,14 @@ SHORT = {"nodes": "-n", "category": "-c", "overlay": "-e", "role": "-l", "image"
 def names(s, words: list[str]) -> list[str]:
     """The names a list of objects typed as `words` stands for (node-list grammar)."""
     try:
-        return parse(words)
+        return parse(words, reader=_reader(s))
     except NodeListError as e:
         raise CommandError(str(e)) from None
+
+
+def _reader(s):
+    """`^file` in a node list: `~` is this session's HOME."""
+    return lambda path: read_file(path, s.env.expand)
 
 
 # -- selection ---------------------------------------------------------------------------------
@@ -166,7 +172,7 @@ def _named(s, cmd, lp, words, drop_out=None) -> list:
         out += _all(s, lp)
         words = [w for w in words if w != "*"]
     try:
-        keep, drop = parse_parts(words)
+        keep, drop = parse_parts(words, reader=_reader(s))
     except NodeListError as e:
         raise CommandError(str(e)) from None
     if len(lp) == 1:
@@ -330,7 +336,8 @@ def run_in(s, lp: list[Level], keys: list, commands: list[list[str]], *, verbose
         for key in keys:
             name = s.ws.name_of(lvl.mode.name, key) if len(lp) == 1 else str(key)
             if verbose:
-                s.write(f"== {name} == {time.strftime('%Y-%m-%d %H:%M:%S')}")
+                now = time.localtime(s.env.clock())
+                s.write(f"== {name} == {time.strftime('%Y-%m-%d %H:%M:%S', now)}")
             here = lp[:-1] + [lvl.select(key)]
             s.path = here                   # the commands run in turn, starting at the object
             for words in commands:
@@ -410,7 +417,38 @@ def foreach(s, args):
         run_in(s, lp, keys, commands, verbose="verbose" in sel.flags, quit_first="quit" in sel.flags)
 
 
-# -- foreach --clone -------------------------------------------------------------------------------
+# -- foreach --clone (and `clone`, commands/objects.py) ---------------------------------------------
+def clone_addresses(s, mode, src: dict, new: list[str], *, foreach: bool = False,
+                    next_ip: bool = False) -> dict[str, str | None]:
+    """The IP of each clone of device `src` (None: keep the source's; "": none left), as cmsh
+    guesses them (§2.5.3, §2.5.5); {} in modes without IPs."""
+    if mode.spec(src).param("ip") is None:
+        return {}
+    from cmshell.model.addresses import clone_ips
+    net = None
+    if src.get("network") and "network" in s.schema.modes:
+        net = s.ws.get("network", str(src["network"]))
+    used = {str(d.get("ip")) for d in s.ws.docs(mode.name) if d and d.get("ip")}
+    return clone_ips(str(src.get(mode.key, "")), str(src.get("ip") or ""), new, used, net,
+                     keep_on_mismatch=foreach and not next_ip)
+
+
+def clone_doc(mode, src: dict, name: str, ip: str | None) -> dict:
+    """A copy of `src` named `name`: a device's MAC is cleared (it belongs to one machine) and
+    its IP set to `ip` (None keeps it, "" clears it)."""
+    doc = copy.deepcopy(src)
+    doc[mode.key] = name
+    spec = mode.spec(doc)
+    if spec.param("mac") is not None:
+        doc.pop("mac", None)
+    if spec.param("ip") is not None and ip is not None:
+        if ip:
+            doc["ip"] = ip
+        else:
+            doc.pop("ip", None)
+    return doc
+
+
 def clone_all(s, lp, sel) -> list:
     if len(lp) != 1:
         raise CommandError("foreach --clone: only for objects of a top-level mode")
@@ -423,7 +461,6 @@ def clone_all(s, lp, sel) -> list:
     taken = [n for n in new if s.ws.find(mode.name, n) is not None]
     if taken:
         raise CommandError(f"foreach --clone: {render(taken)} already exist{'s' if len(taken) == 1 else ''}")
-    from cmshell.commands.objects import clone_addresses, clone_doc
     ips = clone_addresses(s, mode, src, new, foreach=True, next_ip="next_ip" in sel.flags)
     keys = []
     for name in new:

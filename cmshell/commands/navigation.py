@@ -3,30 +3,33 @@ from __future__ import annotations
 
 import textwrap
 
-from cmshell.commands.registry import command
+from cmshell.shell.dispatch import command
 from cmshell.errors import CommandError, Quit
+from cmshell.shell import navigate
+
+
+def _to_object(view, path, args):
+    return navigate.find(view, path, args[0]) if len(args) == 1 else None
 
 
 @command("use", "Use the specified object", usage=["use <object>"],
-         examples=["use node001", "use docker::host"], args=("object",))
+         examples=["use node001", "use docker::host"], args=("object",), moves=_to_object)
 def use(s, args):
     if len(args) != 1:
         raise CommandError("Usage: use <object>")
-    s.use(args[0])
+    s.use(args[0])          # navigate.find, or the error that says why not
 
 
-@command("exit", "Exit from current object or mode", scope="top", usage=["exit"], args=())
+@command("exit", "Exit from current object or mode", scope="top", usage=["exit"], args=(),
+         moves=lambda view, path, args: navigate.up(path))
 def exit_(s, args):
     if not s.path:
         raise Quit()
-    last = s.path[-1]
-    if last.key is not None:
-        s.go(s.path[:-1] + [last.select(None)])
-    else:
-        s.go(s.path[:-1])
+    s.go(navigate.up(s.path))
 
 
-@command("home", "Go to the top level", scope="top", usage=["home"], args=())
+@command("home", "Go to the top level", scope="top", usage=["home"], args=(),
+         moves=lambda view, path, args: [])
 def home(s, args):
     s.go([])
 

@@ -1,98 +1,20 @@
-"""Object commands: list, show, get, set, clear, append, removefrom, add, clone, remove,
-assign, unassign."""
+"""Object commands: show, get, set, clear, append, removefrom, add, clone, remove, assign,
+unassign (`list` is in lists.py)."""
 from __future__ import annotations
 
 import copy
-import os
 
-from cmshell.commands.registry import ModeHelp, command
+from cmshell.commands import review
+from cmshell.commands.bulk import clone_addresses, clone_doc, names
+from cmshell.shell.dispatch import ModeHelp, command
 from cmshell.model import values
 from cmshell.output import table
-from cmshell.shell.location import Level, find_row, row_key
+from cmshell.shell.location import find_row, row_key
+from cmshell.shell import navigate
 from cmshell.shell.files import read_text
 from cmshell.errors import CommandError
-from cmshell.shell.target import (display, effective_table, get_lines, inherited_role_rows, param_of,
-                                  raw, sibling, spec_of, split_target)
-
-
-# -- list ------------------------------------------------------------------------------------
-@command("list", "List objects of this level", usage=[
-    "list [-f|--format <spec>] [-d|--delimiter <string>] [-v|--verbose] [-s|--sort <fields>]",
-    "list -d {} [--field-keys]     JSON: keyed by the column headers (\"hostname (key)\"), as cmsh;",
-    "                              --field-keys: by the field names (\"hostname\")"],
-    examples=["list", "list -f hostname:20,category:10", "list -d {}", "list -f hostname,ip -d {} --field-keys"],
-    args=("any*",))
-def list_(s, args, only=None):
-    """`only`: the ids of the top-level objects to list (listnodes, a range), else all."""
-    opts = _options(args, {"-f": "format", "--format": "format", "-d": "delimiter",
-                           "--delimiter": "delimiter", "-s": "sort", "--sort": "sort"},
-                    {"-v": "verbose", "--verbose": "verbose", "--field-keys": "field_keys"})
-    if opts.rest:
-        raise CommandError(f"list: unexpected argument {opts.rest[0]}")
-    lvl = s.path[-1]
-    mode = lvl.mode
-    # fields named with -f or `format` head their columns as typed, in lower case (§2.5.3:
-    # `hostname (key)`); the mode's default format shows the labels (`Hostname (key)`)
-    explicit = opts.get("format") or s.settings.formats.get(mode.name)
-    spec_text = explicit or mode.list_format or mode.key
-    try:
-        cols = table.parse_format(spec_text)
-    except table.FormatError as e:
-        raise CommandError(str(e)) from None
-    known = mode.all_params()
-    if mode.roles is not None:
-        for r in mode.roles.roles:
-            known.update(r.spec(mode.params).by_name)
-    for c in cols:
-        if c.field not in known and c.field != "index":
-            raise CommandError(f"Unknown field '{c.field}'; 'format' lists the valid fields")
-    typed = bool(explicit)
-    headers = []
-    for c in cols:
-        if c.field == "index":
-            headers.append("Index" if not typed else "index")
-            continue
-        p = known[c.field]
-        text = c.field.lower() if typed else (p.list_label or p.label)
-        headers.append(text + (" (key)" if c.field == mode.key and not mode.indexed else ""))
-    if len(s.path) == 1:
-        paths = [[Level(mode, None, rid)]
-                 for rid in (s.ws.names(mode.name).values() if only is None else only)]
-    else:
-        base = s.path[:-1]
-        paths = [base + [lvl.select(row_key(mode, r))] for r in s.rows()]
-    rows = []
-    for path in paths:
-        doc = s.element(path)
-        spec = spec_of(s, path)
-        cells = []
-        for c in cols:
-            if c.field == "index":
-                cells.append(str(doc.get("index", "")))
-                continue
-            p = spec.param(c.field) or known[c.field]
-            cells.append(display(s, path, p, doc, annotate=False) if spec.param(c.field) else "")
-        rows.append(cells)
-    rows += inherited_role_rows(s, cols)     # a node's roles from its category and overlays (§6)
-    from cmshell.commands import lists
-    order = lists.sort_columns(s, mode, cols, opts.get("sort"))   # -s, else the mode's `sort`
-    if order:
-        rows.sort(key=lists.sort_key(known, cols, order))
-    elif mode.indexed:
-        rows.sort(key=lambda r: int(r[0]) if cols[0].field == "index" and r[0].isdigit() else 0)
-    else:
-        ki = next((i for i, c in enumerate(cols) if c.field == mode.key), None)
-        rows.sort(key=(lambda r: r[ki]) if ki is not None else None)
-    delim = opts.get("delimiter", s.settings.delimiter)
-    indent = table.json_indent(delim)
-    if indent is not None:     # keyed by the headers, as cmsh (or the field names); whole values
-        keys = [c.field for c in cols] if opts.flag("field_keys") else headers
-        lines = table.render_json(keys, rows, indent)
-    elif opts.flag("field_keys"):
-        raise CommandError("list: --field-keys goes with JSON output (-d {})")
-    else:
-        lines = table.render(headers, cols, rows, delimiter=delim, verbose=opts.flag("verbose"))
-    s.write("\n".join(lines))
+from cmshell.shell.target import (display, effective_table, get_lines, param_of, raw, sibling, spec_of,
+                                  split_target)
 
 
 # -- show / get ----------------------------------------------------------------------------
@@ -101,7 +23,6 @@ def list_(s, args, only=None):
     "show --effective [<object>]   (each value with the layer it comes from and what it overrides)"],
          examples=["show", "show node001", "show --effective node001"], args=("object?",))
 def show(s, args):
-    from cmshell.commands import review
     if review.shows_changes(s, args):          # `show changes` = `diff`
         return review.diff(s, args[1:])
     effective = "--effective" in args          # value, layer and what it overrides (§6)
@@ -337,7 +258,8 @@ def _arg_help(mode, name: str) -> str:
 
 @command("add", "Add a new object", usage=["add <name>", "add <type> <name> [<arguments>]"],
          examples=["add amd", "add physicalnode node100 10.141.0.100", "add overlay2 mylargebackend",
-                   "add ACCEPT net 10443 tcp fw"], args=("type", "new", "addarg*"), mode_help=_add_help)
+                   "add ACCEPT net 10443 tcp fw"], args=("type", "new", "addarg*"),
+         moves=lambda view, path, args: navigate.new_object(path), mode_help=_add_help)
 def add(s, args):
     lvl = s.path[-1]
     mode = lvl.mode
@@ -391,37 +313,6 @@ def join_network(s, spec, doc) -> None:
         doc["network"] = name
 
 
-def clone_addresses(s, mode, src: dict, new: list[str], *, foreach: bool = False,
-                    next_ip: bool = False) -> dict[str, str | None]:
-    """The IP of each clone of device `src` (None: keep the source's; "": none left), as cmsh
-    guesses them (§2.5.3, §2.5.5); {} in modes without IPs."""
-    if mode.spec(src).param("ip") is None:
-        return {}
-    from cmshell.model.addresses import clone_ips
-    net = None
-    if src.get("network") and "network" in s.schema.modes:
-        net = s.ws.get("network", str(src["network"]))
-    used = {str(d.get("ip")) for d in s.ws.docs(mode.name) if d and d.get("ip")}
-    return clone_ips(str(src.get(mode.key, "")), str(src.get("ip") or ""), new, used, net,
-                     keep_on_mismatch=foreach and not next_ip)
-
-
-def clone_doc(mode, src: dict, name: str, ip: str | None) -> dict:
-    """A copy of `src` named `name`: a device's MAC is cleared (it belongs to one machine) and
-    its IP set to `ip` (None keeps it, "" clears it)."""
-    doc = copy.deepcopy(src)
-    doc[mode.key] = name
-    spec = mode.spec(doc)
-    if spec.param("mac") is not None:
-        doc.pop("mac", None)
-    if spec.param("ip") is not None and ip is not None:
-        if ip:
-            doc["ip"] = ip
-        else:
-            doc.pop("ip", None)
-    return doc
-
-
 def _parse(p, words):
     try:
         return values.parse(p, words)
@@ -455,7 +346,7 @@ def _clone_help(s) -> ModeHelp | None:
 
 @command("clone", "Clone an object under a new name", usage=["clone <object> <new name>"],
          examples=["clone node001 node100", "clone default gpu-nodes"], args=("object", "new"),
-         mode_help=_clone_help)
+         moves=lambda view, path, args: navigate.new_object(path), mode_help=_clone_help)
 def clone(s, args):
     lvl = s.path[-1]
     if len(args) != 2:
@@ -479,8 +370,7 @@ def clone(s, args):
 def remove(s, args):
     if not args:
         raise CommandError("Usage: remove <object> [<object> ...]")
-    from cmshell.commands.bulk import names       # node lists: remove node00[5-6]
-    paths = [sibling(s, a) for a in names(s, args)]
+    paths = [sibling(s, a) for a in names(s, args)]      # node lists: remove node00[5-6]
     for path in paths:
         _remove(s, path)
 
@@ -593,30 +483,3 @@ def _inherited_role(s, listpath, canon) -> dict:
         node = s.ws.name_of(listpath[0].mode.name, listpath[0].key)
         raise CommandError(f"import: {node} inherits no role {canon}; name the source with -c, -n or -o")
     raise CommandError("import: name the source: -c <category>, -n <node> or -o <overlay>")
-
-
-# -- option parsing ---------------------------------------------------------------------------
-class _Opts(dict):
-    rest: list
-
-    def flag(self, name):
-        return bool(self.get(name))
-
-
-def _options(args, valued: dict, flags: dict) -> _Opts:
-    out = _Opts()
-    out.rest = []
-    it = iter(args)
-    for a in it:
-        if a in valued:
-            try:
-                out[valued[a]] = next(it)
-            except StopIteration:
-                raise CommandError(f"Missing value after {a}") from None
-        elif a in flags:
-            out[flags[a]] = True
-        elif a.startswith("-") and len(a) > 1 and not a[1:].isdigit():
-            raise CommandError(f"Unknown option: {a}")
-        else:
-            out.rest.append(a)
-    return out

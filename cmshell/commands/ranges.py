@@ -3,7 +3,8 @@ the prompt shows the grouping, `[basecm10->device{-n node001..024}]%`."""
 from __future__ import annotations
 
 from cmshell.commands.bulk import Errors, label, listpath, other_mode_help, parse_options, select
-from cmshell.commands.registry import HOOKS, command
+from cmshell.commands.lists import list_
+from cmshell.shell.dispatch import HOOKS, command
 from cmshell.shell.location import Level
 from cmshell.errors import CommandError
 from cmshell.syntax.nodelist import render
@@ -107,8 +108,7 @@ def in_range(s, words: list[str]) -> bool:
     try:
         if not per_member:
             if cname == "list" and not r.sub:
-                from cmshell.commands import objects
-                objects.list_(s, words[1:], only=r.members(s))
+                list_(s, words[1:], only=r.members(s))
             else:
                 s.execute(words)
             return True

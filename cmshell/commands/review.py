@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import time
 
-from cmshell.commands.registry import command
-from cmshell.commands.staging import Failed
+from cmshell.shell.dispatch import command
 from cmshell.model import diff as fdiff
 from cmshell.model.nodeset import compress
 from cmshell.output import table
 from cmshell.shell.location import find_row
-from cmshell.errors import CommandError
+from cmshell.errors import CommandError, Failed
 from cmshell.store.base import StoreError
 
 

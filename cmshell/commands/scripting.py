@@ -11,10 +11,9 @@ import os
 import re
 import time
 
-from cmshell.commands.registry import BUILTIN_ALIASES, HOOKS, command
-from cmshell.commands.staging import Failed
+from cmshell.shell.dispatch import BUILTIN_ALIASES, HOOKS, command
 from cmshell.shell.files import read_text
-from cmshell.errors import CommandError
+from cmshell.errors import CommandError, Failed
 from cmshell.syntax.line import LineError, split
 
 SCRIPT_SUFFIX = ".cmsh"
@@ -431,7 +430,8 @@ def watch(s, args):
         while True:
             _forget_unstaged(s)
             s.out.write("\x1b[H\x1b[2J")
-            s.write(f"Every {interval:.1f}s: {shown}   {time.strftime('%a %b %d %H:%M:%S %Y')}")
+            now = time.localtime(s.env.clock())
+            s.write(f"Every {interval:.1f}s: {shown}   {time.strftime('%a %b %d %H:%M:%S %Y', now)}")
             s.write()
             try:
                 _run_args(s, args)

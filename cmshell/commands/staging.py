@@ -1,18 +1,11 @@
 """Staged changes: commit, refresh, modified, validate."""
 from __future__ import annotations
 
-from cmshell.commands.registry import command
+from cmshell.shell.dispatch import command
 from cmshell.commit import CommitRefused
-from cmshell.errors import CommandError
+from cmshell.errors import CommandError, Failed
 from cmshell.output import table
 from cmshell.store.base import StoreError
-
-
-class Failed(CommandError):
-    """A failure whose explanation was already printed (the validation table)."""
-
-    def __init__(self):
-        super().__init__("")
 
 
 def _scope(s) -> tuple[list[str], str | None]:
@@ -45,8 +38,7 @@ def commit(s, args):
     if args:
         raise CommandError(f"commit: unexpected argument {args[0]}")
     rids, mode = _scope(s)
-    from cmshell.commands import lists
-    rids = lists.with_rename_group(s, rids)    # a rename commits with the pointers it moved
+    rids = s.ws.with_renames(rids)      # a rename commits with the pointers it moved
     counts: dict[str, list[int]] = {}
     for rid in rids:                           # modified, but set back to the stored values:
         st = s.ws.staged.get(rid)              # committed as cmsh would, with nothing to store
@@ -79,9 +71,8 @@ def refresh(s, args):
         s.ws.refresh_all()
         return
     rids, _ = _scope(s)
-    from cmshell.commands import lists
     # a proposed rename goes with the pointers it moved (§2.5.5: refresh clears a rename)
-    s.ws.discard(lists.with_rename_group(s, rids))
+    s.ws.discard(s.ws.with_renames(rids))
 
 
 @command("modified", "List modified objects", scope="top", usage=["modified"], args=())
@@ -99,8 +90,7 @@ def modified(s, args):
 @command("validate", "Validate local changes without committing", usage=["validate"], args=())
 def validate(s, args):
     rids, _ = _scope(s)
-    from cmshell.commands import lists
-    rids = lists.with_rename_group(s, rids)
+    rids = s.ws.with_renames(rids)
     probs = problems(s, rids)
     if probs:
         _print_problems(s, probs)

@@ -1,7 +1,7 @@
 """Commands about the session itself: history, events, quitconfirmation."""
 from __future__ import annotations
 
-from cmshell.commands.registry import command
+from cmshell.shell.dispatch import command
 from cmshell.events import SEVERITIES, stamp
 from cmshell.errors import CommandError
 

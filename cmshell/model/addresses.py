@@ -14,14 +14,18 @@ UNSET_IPS = ("", "0.0.0.0", "::")
 UNSET_MAC = "00:00:00:00:00:00"
 
 
-def ip_of(text) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def ip_of(text: object) -> Address | None:
     try:
         return ipaddress.ip_address(str(text or "").strip())
     except ValueError:
         return None
 
 
-def subnet(net: dict):
+def subnet(net: dict) -> Network | None:
     """The address range of a network document (`baseaddress`/`netmaskbits`), or None."""
     try:
         return ipaddress.ip_network(f"{net.get('baseaddress')}/{int(net.get('netmaskbits') or 0)}",
@@ -46,7 +50,7 @@ def network_of(ip: str, networks: Iterable[dict]) -> str | None:
     return best[1] if best else None
 
 
-def next_free(start: str, used: Iterable[str], net: dict | None):
+def next_free(start: str, used: Iterable[str], net: dict | None) -> str | None:
     """The first address after `start` that no device uses, inside `net`'s range (skipping its
     network and broadcast addresses and its dynamic range); None when there is none. Without a
     network the search is not bounded by a range."""
@@ -86,7 +90,7 @@ def usable(ip: str, used: Iterable[str], net: dict | None) -> bool:
     return not _dynamic(addr, net)
 
 
-def _dynamic(addr, net: dict | None) -> bool:
+def _dynamic(addr: Address, net: dict | None) -> bool:
     """Whether `addr` is in the network's dynamic (DHCP) range."""
     lo, hi = ip_of((net or {}).get("dynamicrangestart")), ip_of((net or {}).get("dynamicrangeend"))
     if lo is None or hi is None or not lo.version == hi.version == addr.version:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 _PKG = os.path.dirname(os.path.dirname(__file__))
 # installed: cmshell/modes (package data); source checkout: modes/ beside cmshell/
@@ -139,10 +140,14 @@ class Mode:
         return self.base
 
     def all_params(self) -> dict[str, Param]:
-        """Every parameter any object of this mode may have (for `format` and help)."""
+        """Every parameter any object of this mode may have, whatever its type or role (for
+        `list`, `format`, `sort`, help and completion when the object is not known)."""
         out = {p.name: p for p in self.params}
         for spec in self.types.values():
             out.update(spec.by_name)
+        if self.roles is not None:
+            for r in self.roles.roles:
+                out.update(r.spec(self.params).by_name)
         return out
 
 
@@ -184,11 +189,11 @@ class Schema:
         return sorted((m for m in self.modes.values() if m.top), key=lambda m: m.name)
 
 
-def _params(raw: list) -> list[Param]:
+def _params(raw: list | None) -> list[Param]:
     return [Param.from_yaml(p) for p in raw or ()]
 
 
-def _load_yaml(path: str):
+def _load_yaml(path: str) -> Any:
     import yaml
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with open(path, encoding="utf-8") as fh:

@@ -23,7 +23,8 @@ def check(schema: Schema, mode: Mode, doc: dict, exists: Callable[[str, str], bo
     return out
 
 
-def _check(schema, mode, doc, exists, out, prefix):
+def _check(schema: Schema, mode: Mode, doc: dict, exists: Callable[[str, str], bool], out: list[Problem],
+           prefix: str) -> None:
     spec = mode.spec(doc)
     for p in spec.params:
         v = doc.get(p.name)
@@ -48,7 +49,7 @@ def references(schema: Schema, mode: Mode, doc: dict, target: str, name: str) ->
     return out
 
 
-def _refs(schema, mode, doc, target, name, out, prefix):
+def _refs(schema: Schema, mode: Mode, doc: dict, target: str, name: str, out: list[str], prefix: str) -> None:
     for p in mode.spec(doc).params:
         v = doc.get(p.name)
         if not v:
@@ -71,7 +72,7 @@ def pointer_modes(schema: Schema, target: str) -> list[str]:
     return out
 
 
-def _points(schema, mode, target, seen) -> bool:
+def _points(schema: Schema, mode: Mode, target: str, seen: set[str]) -> bool:
     if mode.name in seen:
         return False
     seen.add(mode.name)

@@ -1,8 +1,15 @@
 """Parameter values: parse what the user typed, render for `show`, `get` and `list`."""
 from __future__ import annotations
 
+from typing import Any
+
 from cmshell.model.nodeset import compress
 from cmshell.model.schema import Param
+
+# A value as documents hold it (JSON): a string, an integer, a boolean, a list of strings, or
+# the rows (dicts) of a submode. Stored documents are not validated against the schema when
+# read, so the renderers take Any and cope with what they find.
+Value = Any
 
 TRUE = {"yes", "1", "on", "true"}
 FALSE = {"no", "0", "off", "false"}
@@ -12,7 +19,7 @@ class ValueError_(Exception):
     """A value the parameter does not accept (message fit for the user)."""
 
 
-def empty(param: Param):
+def empty(param: Param) -> Value:
     """The value of a parameter nobody has set."""
     if param.default is not None:
         if param.type == "list" and not isinstance(param.default, list):
@@ -21,7 +28,7 @@ def empty(param: Param):
     return {"boolean": False, "integer": 0, "list": [], "submode": []}.get(param.type, "")
 
 
-def parse(param: Param, words: list[str]):
+def parse(param: Param, words: list[str]) -> str | int | bool | list[str]:
     """Turn the words after `set <param>` into the stored value."""
     t = param.type
     if t == "list":
@@ -79,7 +86,7 @@ def blob_size(text: str) -> str:
     return f"<{s}{unit}>"
 
 
-def show(param: Param, value) -> str:
+def show(param: Param, value: Value) -> str:
     """The value as `show` and `list` print it."""
     t = param.type
     if t == "boolean":
@@ -101,7 +108,7 @@ def show(param: Param, value) -> str:
     return str(value)
 
 
-def get_lines(param: Param, value) -> list[str]:
+def get_lines(param: Param, value: Value) -> list[str]:
     """The value as `get` prints it: lists one element a line, blobs whole."""
     t = param.type
     if t == "list":

@@ -56,7 +56,7 @@ class Repl:
         else:
             kwargs.update(color_depth=ColorDepth.DEPTH_1_BIT)
         self.ps = PromptSession(
-            history=history.prompt_history(self.history_path),
+            history=history.prompt_history(self.history_path, env.clock),
             completer=ThreadedCompleter(completer),
             complete_while_typing=True,
             auto_suggest=_suggester(),
@@ -131,7 +131,8 @@ class Repl:
             s.out = real
             held = out.release()
             if held:
-                pager.show(held, real, terminal=self.env.stdout_isatty, environ=self.env.environ)
+                pager.show(held, real, terminal=self.env.stdout_isatty, environ=self.env.environ,
+                           size=self.env.terminal_size())
             real.flush()
 
     # -- the prompt ----------------------------------------------------------------------------

@@ -26,22 +26,23 @@ def fits(text: str, size: os.terminal_size) -> bool:
     return rows_needed(text, size.columns) < size.lines
 
 
-def pager_command(environ=None) -> str:
-    environ = os.environ if environ is None else environ
+def pager_command(environ) -> str:
     cmd = environ.get("PAGER")
     return DEFAULT if cmd is None else cmd.strip()
 
 
-def show(text: str, out, *, terminal: bool, environ=None) -> None:
-    """Write `text` to `out`, through the pager when `terminal` and it does not fit."""
+def show(text: str, out, *, terminal: bool, environ, size: os.terminal_size | None = None) -> None:
+    """Write `text` to `out`, through the pager when `terminal` and it does not fit `size` (by
+    default the process's terminal). The pager runs with `environ`."""
     if not text:
         return
     cmd = pager_command(environ)
-    if terminal and cmd and not fits(text, _terminal_size()):
+    if terminal and cmd and not fits(text, size or _terminal_size()):
         import subprocess
         out.flush()
         try:
-            proc = subprocess.run(cmd, shell=True, input=text.encode("utf-8", "replace"))
+            proc = subprocess.run(cmd, shell=True, input=text.encode("utf-8", "replace"),
+                                  env=dict(environ))
         except OSError:
             proc = None
         if proc is not None and proc.returncode != 127:      # 127: no such pager

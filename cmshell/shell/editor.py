@@ -14,12 +14,13 @@ def edit_text(session, current: str, name: str) -> str | None:
     if not session.interactive:
         raise CommandError(f"Missing value for {name} (give a file name; the editor opens only "
                            "in an interactive session)")
-    editor = session.env.editor
-    fd, path = tempfile.mkstemp(prefix=f"cmshell-{name}-", suffix=".txt")
+    env = session.env
+    editor = env.editor
+    fd, path = tempfile.mkstemp(prefix=f"cmshell-{name}-", suffix=".txt", dir=env.temp_dir())
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(current or "")
-        rc = subprocess.call(shlex.split(editor) + [path])
+        rc = subprocess.call(shlex.split(editor) + [path], env=dict(env.environ))
         if rc != 0:
             raise CommandError(f"Editor {editor} exited with status {rc}; nothing changed")
         with open(path, encoding="utf-8") as fh:

@@ -55,6 +55,7 @@ def _private_open(path: str, flags: int):
 
 
 def append(path: str, line: str, when: datetime.datetime | None = None) -> None:
+    """Add an entry stamped `when` (default: now)."""
     when = when or datetime.datetime.now()
     with _private_open(path, os.O_WRONLY | os.O_APPEND) as fh:
         fh.write(f"\n# {when}\n".encode("utf-8"))
@@ -62,15 +63,17 @@ def append(path: str, line: str, when: datetime.datetime | None = None) -> None:
             fh.write(f"+{part}\n".encode("utf-8"))
 
 
-def trim(path: str, keep: int = KEEP) -> None:
-    """Keep the newest `keep` entries (rewritten atomically, still 0600)."""
+def trim(path: str, keep: int = KEEP, *, now: float | None = None) -> None:
+    """Keep the newest `keep` entries (rewritten atomically, still 0600); an entry without a
+    time gets `now`."""
     entries = read(path)
     if len(entries) <= keep:
         return
+    undated = datetime.datetime.now() if now is None else datetime.datetime.fromtimestamp(now)
     tmp = f"{path}.{os.getpid()}.tmp"
     with _private_open(tmp, os.O_WRONLY | os.O_TRUNC) as fh:
         for when, line in entries[-keep:]:
-            stamp = datetime.datetime.fromtimestamp(when) if when is not None else datetime.datetime.now()
+            stamp = datetime.datetime.fromtimestamp(when) if when is not None else undated
             fh.write(f"\n# {stamp}\n".encode("utf-8"))
             for part in line.split("\n"):
                 fh.write(f"+{part}\n".encode("utf-8"))

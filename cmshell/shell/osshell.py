@@ -15,13 +15,21 @@ def _real_fd(stream) -> bool:
 
 
 def _shell(session, command: str, *, input: str | None = None) -> int:
-    """Run `command` with the session's environment; its output goes to the session's out."""
-    session.out.flush()
-    direct = _real_fd(session.out)
-    proc = subprocess.run(command, shell=True, input=input, text=True, env=dict(session.env.environ),
-                          stdout=session.out if direct else subprocess.PIPE)
-    if not direct and proc.stdout:
-        session.out.write(proc.stdout)
+    """Run `command` with the session's environment and streams: `input` (else the session's
+    stdin, when that is a file descriptor) in, output to the session's out and err."""
+    out, err = session.out, session.err
+    out.flush()
+    err.flush()
+    stdin = None if input is not None else (session.env.stdin if _real_fd(session.env.stdin)
+                                            else subprocess.DEVNULL)
+    proc = subprocess.run(command, shell=True, input=input, stdin=stdin, text=True,
+                          env=dict(session.env.environ),
+                          stdout=out if _real_fd(out) else subprocess.PIPE,
+                          stderr=err if _real_fd(err) else subprocess.PIPE)
+    if proc.stdout:
+        out.write(proc.stdout)
+    if proc.stderr:
+        err.write(proc.stderr)
     return proc.returncode
 
 

@@ -9,13 +9,14 @@ from cmshell.env import Environment
 from cmshell.errors import CommandError, Quit
 from cmshell.events import EventQueue
 from cmshell.model.schema import Mode, Schema
+from cmshell.shell import navigate
 from cmshell.shell.location import Level, find_row, row_key
 from cmshell.syntax.line import Command, LineError, split
 from cmshell.workspace import Workspace
 
 if TYPE_CHECKING:
     from cmshell.backends.engine import Engine
-    from cmshell.commands.registry import Registry
+    from cmshell.shell.dispatch import Registry
 
 
 @dataclass
@@ -216,7 +217,7 @@ class Session:
             if str(e):
                 self.error(str(e))
             return False
-        except (Quit, KeyboardInterrupt):
+        except (Quit, KeyboardInterrupt, BrokenPipeError):   # the run ends (cli.main says how)
             raise
         except Exception as e:   # a bug: one line for the user; CMSHELL_DEBUG=1 shows the trace
             if self.env.debug:
@@ -248,13 +249,13 @@ class Session:
             return
         if self.range is not None and hooks.range(self, words):   # `range`: run for every member
             return
-        mode = self.schema.modes.get(name.lower())
-        if mode is not None and mode.top:
+        mode = navigate.top_mode(self.schema, name)
+        if mode is not None:
             self._mode_word(mode, args)
             return
         cmd = self.commands.find(self, name)
         if cmd is None:
-            sub = self._submode_param(name)
+            sub = navigate.submode(self, self.path, name)
             if sub is not None:
                 self._submode_word(sub, args)
                 return
@@ -270,40 +271,21 @@ class Session:
         self.path = path
 
     def _mode_word(self, mode: Mode, args: list[str]) -> None:
+        if not args:
+            self.go(navigate.enter(self.ws, mode))
+            return
         before = self.path
         self.go([Level(mode)])
-        if not args:
-            if mode.auto_enter:
-                names = self.ws.names(mode.name)
-                if len(names) == 1:
-                    self.path = [Level(mode, None, next(iter(names.values())))]
-            return
         try:
             self.execute(args)
         except CommandError:
             self.path = before
             raise
-        if self.path == [Level(mode)]:
-            self.path = before   # a command that did not navigate leaves you where you were
+        self.path = navigate.settle(before, mode, self.path)
 
     def submodes(self, path=None) -> dict:
         """Submode parameters reachable from the current level (by name)."""
-        path = self.path if path is None else path
-        if not path:
-            return {}
-        lvl = path[-1]
-        if lvl.key is not None:
-            return lvl.mode.spec(self.element(path)).submodes
-        out = {}
-        for spec in [lvl.mode.base, *lvl.mode.types.values()]:
-            out.update(spec.submodes)
-        if lvl.mode.roles is not None:
-            for r in lvl.mode.roles.roles:
-                out.update(r.spec(lvl.mode.params).submodes)
-        return out
-
-    def _submode_param(self, name: str):
-        return self.submodes().get(name.lower())
+        return navigate.submodes(self, self.path if path is None else path)
 
     def _submode_word(self, param, args: list[str]) -> None:
         if args:
@@ -313,8 +295,7 @@ class Session:
             args = args[1:]
         elif self.path[-1].key is None:
             raise CommandError(f"No object selected; use '{param.name} <object>' or 'use <object>' first")
-        sub = self.schema.mode(param.mode)
-        self.go(self.path + [Level(sub, param.name)])
+        self.go(navigate.into(self, self.path, param))
         if args:
             self.execute(args)
 
@@ -322,30 +303,27 @@ class Session:
         """Select object `name` at the current level (a sibling if one is selected)."""
         if not self.path:
             raise CommandError("Enter a mode first (e.g. 'device'), then 'use <object>'")
-        lvl = self.path[-1]
-        if len(self.path) == 1:
-            rid = self.lookup(lvl.mode, name)
-            self.go([lvl.select(rid)])
-            return
-        rows = self.rows()
-        row = find_row(lvl.mode, rows, name)
-        if row is None:
-            from cmshell.shell.target import inherited_role_hint   # a role the node inherits (§6)
-            hint = inherited_role_hint(self, self.path, name)
-            raise CommandError(hint or (f"No {lvl.mode.name} entry named {name}" if not lvl.mode.indexed
-                                        else f"No {lvl.mode.name} entry with index {name}"))
-        self.go(self.path[:-1] + [lvl.select(row_key(lvl.mode, row))])
+        found = navigate.find(self, self.path, name)
+        if found is None:
+            raise CommandError(self._missing(self.path, name))
+        self.go(found)
 
     def lookup(self, mode: Mode, name: str) -> str:
         """The id of the top-level object `name` of `mode` (`master` is the head node)."""
-        rid = self.ws.find(mode.name, name)
-        if rid is None and mode.name == "device" and name == "master":
-            head = self.head_node()
-            rid = self.ws.find(mode.name, head) if head else None
+        rid = navigate.find_id(self, mode, name)
         if rid is None:
-            raise CommandError(f"No {mode.entity.lower()} named {name}" if mode.name != "device"
-                               else f"No device named {name}")
+            raise CommandError(self._missing([Level(mode)], name))
         return rid
+
+    def _missing(self, path: list[Level], name: str) -> str:
+        """What to say when `name` is not an object at the end of `path`."""
+        mode = path[-1].mode
+        if len(path) == 1:
+            return f"No {mode.entity.lower()} named {name}" if mode.name != "device" else f"No device named {name}"
+        from cmshell.shell.target import inherited_role_hint   # a role the node inherits (§6)
+        hint = inherited_role_hint(self, path, name)
+        return hint or (f"No {mode.name} entry named {name}" if not mode.indexed
+                        else f"No {mode.name} entry with index {name}")
 
 
 def _where(path: list[Level]) -> tuple:

@@ -1,4 +1,7 @@
-"""SIGKILL during large commits never leaves a half-applied commit behind."""
+"""SIGKILL during large commits never leaves a half-applied commit behind.
+
+The kill moments come from the `seed` fixture (tests/conftest.py): CMSHELL_TEST_SEED=N replays
+a run; a failure reports its seed."""
 from __future__ import annotations
 
 import os
@@ -84,7 +87,7 @@ def check_consistent(db: Path, begun: int, done: int) -> int:
         s.close()
 
 
-def test_sigkill_during_large_commits(tmp_path):
+def test_sigkill_during_large_commits(tmp_path, seed):
     db = tmp_path / "cmsh.db"
     s = open_store(db)
     s.commit([Change(new_id(), "device", f"node{i:05d}", None,
@@ -93,9 +96,7 @@ def test_sigkill_during_large_commits(tmp_path):
     s.close()
 
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    rng = random.Random()
-    seed = rng.randrange(1 << 30)
-    rng.seed(seed)
+    rng = random.Random(seed)
     log = tmp_path / "writer.log"
     mid_commit = 0
     deadline = time.monotonic() + 12

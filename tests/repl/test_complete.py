@@ -240,3 +240,23 @@ def test_destructive_lines():
     assert destructive("category use default; refresh") and destructive("device commit -m x")
     assert not destructive("device use node001; set notes committed")
     assert not destructive("list # remove later") and not destructive('set notes "remove"')
+
+
+NAVIGATION = [
+    # completion moves the way the commands do (shell/navigate.py, CommandDef.moves)
+    ("", "kubernetes; appg", ["appgroups"]),                     # a bare mode word enters its only object
+    ("device use node001", "..; use gpu", ["gpu001", "gpu002"]),  # `..` is `exit`
+    ("device use node001", "/; dev", ["device"]),                 # `/` is `home`
+    ("", "device use master; get softwarei", ["softwareimage"]),  # master: the head node
+    ("", "device use NODE001; get softwarei", ["softwareimage"]),  # any case when unambiguous
+    ("", "device list; use no", []),                  # a mode-prefixed command that stays: back to the top
+    ("device use node001", "device frob; get softwarei", ["softwareimage"]),   # a failing one too
+    ("", "kubernetes appgroups; use ", []),           # a submode word without its object fails
+    ("category", "roles default; use doc", ["Docker::Host"]),     # submode word, then its object
+    ("device", "add physicalnode node100; set i", ["installbootrecord", "installmode", "ip"]),
+]
+
+
+@pytest.mark.parametrize("where,text,expected", NAVIGATION, ids=[f"{w}|{t}" for w, t, _ in NAVIGATION])
+def test_completion_follows_the_commands_navigation(at, where, text, expected):
+    assert words(at(where), text) == expected

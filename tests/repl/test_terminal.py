@@ -181,23 +181,22 @@ def test_history_across_two_runs(cm, home):
     path = home / ".cmshell_history"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
+    # No waiting for the screen to settle: prompt_toolkit reads the history file while it draws
+    # the first prompt (before it reads any key) and handles keys in the order they come.
     t = Term(cm)
     t.expect(prompt(""))
-    t.settle()                               # prompt_toolkit loads the history in a thread
-    t.send("\x1b[A\x1b[A\x1b[A")            # Up three times: `device use node003` of the last run
-    t.settle()
-    t.send("\r")
+    t.send("\x1b[A\x1b[A\x1b[A\r")          # Up three times: `device use node003` of the last run
     t.expect(prompt("->device[node003]"))
     t.line("home")
     t.expect(prompt(""))
     t.child.sendcontrol("r")                 # Ctrl-R: reverse search; Enter runs what it found
-    t.send("node0")
-    t.settle()
-    t.send("\r")
+    t.send("node0\r")
     t.expect(prompt("->device[node003]"))
     t.line("history")
-    out = t.expect(prompt("->device[node003]"))
-    assert out.strip().splitlines()[1:] == [
+    # the typed line may be drawn more than once (as typed, then as accepted): the output is
+    # what follows its last drawing
+    out = t.expect(prompt("->device[node003]")).rsplit("]% history\n", 1)[-1]
+    assert out.strip().splitlines() == [
         "1 device use node003", "2 home", "3 quit",             # the first run
         "4 device use node003", "5 home", "6 device use node003", "7 history"]
     t.line("history -t 1")
@@ -355,16 +354,6 @@ def test_colours_follow_the_terminal_and_can_be_turned_off(cm):
     assert typed_colour()
     assert not typed_colour("--color", "no", wait=1.5)
     assert not typed_colour(env={"NO_COLOR": "1"}, wait=1.5)
-
-
-def test_time_to_first_prompt_is_short(cm):
-    start = time.monotonic()
-    t = Term(cm)
-    t.expect(prompt(""))
-    took = time.monotonic() - start
-    t.line("quit")
-    t.eof()
-    assert took < 3.0          # generous for loaded CI machines; benchmarks/bench_repl.py measures it
 
 
 @pytest.mark.skipif(sys.platform == "darwin", reason="Linux terminal behaviour")

@@ -2,7 +2,7 @@
 Manual (section 2.5) and the Mission Control guide (tests/transcripts/*.txt) through cmshell's
 real entry points, and compare with the expected transcript.
 
-Every transcript is replayed three ways, each as a subprocess on its own copy of the store:
+Every transcript is replayed three ways, each in-process (`cli.main`) on its own copy of the store:
   (a) the commands on stdin with --show-prompt: the whole output must equal the transcript;
   (b) the commands in a file, -f FILE --show-prompt: same;
   (c) -c "cmd1; cmd2; ..." without prompts: the output must equal the transcript less its
@@ -17,15 +17,17 @@ import difflib
 import os
 import re
 import shutil
-import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+if os.path.dirname(HERE) not in sys.path:       # run as a script: conftest.py is beside tests/
+    sys.path.insert(0, os.path.dirname(HERE))
+
+from conftest import Result, run_in_process  # noqa: E402
 FILES = os.path.join(HERE, "files")
 DEMO = os.path.join(ROOT, "fixtures", "basecm10.yaml")
 HOST = "basecm10"
@@ -141,10 +143,9 @@ def child_env() -> dict:
     return env
 
 
-def cmshell(db: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cmshell", "--db", db, "-n", *args],
-                          input=stdin if stdin is not None else "", capture_output=True,
-                          text=True, cwd=ROOT, env=child_env(), timeout=60)
+def cmshell(db: str, *args: str, stdin: str | None = None) -> Result:
+    """`cmshell --db DB -n ARGS`, run in this process (see conftest.run_in_process)."""
+    return run_in_process(["--db", db, "-n", *args], input=stdin, environ=child_env(), cwd=ROOT)
 
 
 def copy_store(src: str, dst: str) -> str:
@@ -164,7 +165,7 @@ def make_store(template: str, dest: str, t: Transcript) -> str:
 
 
 def replays(t: Transcript, db_of) -> dict:
-    """Run the three replays (concurrently); name -> (expected, CompletedProcess, echoes)."""
+    """Run the three replays; name -> (expected, Result)."""
     commands = t.start + t.commands
     script = "".join(c + "\n" for c in commands)
     one_line = "; ".join(c for c in (strip_comment(c) for c in commands) if c)
@@ -176,9 +177,7 @@ def replays(t: Transcript, db_of) -> dict:
         "file": (t.body, lambda: cmshell(db_of("b"), "-f", script_file, "--show-prompt")),
         "command": (t.expected_without_prompts(), lambda: cmshell(db_of("c"), "-c", one_line)),
     }
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        futures = {k: pool.submit(run) for k, (_, run) in jobs.items()}
-        return {k: (jobs[k][0], f.result()) for k, f in futures.items()}
+    return {k: (expected, run()) for k, (expected, run) in jobs.items()}
 
 
 def drop_start_echo(t: Transcript, output: str) -> str:

@@ -1,0 +1,1 @@
+"""Kubernetes backend (backend.py). Nothing here imports `kubernetes` at import time."""

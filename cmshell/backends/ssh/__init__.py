@@ -1,0 +1,1 @@
+"""SSH backend: committed configuration reaches the nodes as files and service actions."""
