@@ -80,10 +80,19 @@ def in_range(s, words: list[str]) -> bool:
     if s.path != [Level(r.mode)]:
         s.range = None                       # the session left the range's mode
         return False
+    if len(words) > 1 and words[0].lower() == r.mode.name and not r.sub:
+        return in_range(s, words[1:])     # `device status` (`ds`) in a device range: the range's
     name = words[0]
     reg = s.commands
     d = reg.defs.get(name) or reg.defs.get(reg.aliases.get(name, ""))
     cname = d.name if d is not None else None
+    if cname == "status" and len(words) == 1 and not r.sub:    # the members' states (§2.5.5 `ds`)
+        r.running = True
+        try:
+            s.execute(words + [s.ws.name_of(r.mode.name, k) for k in r.members(s)])
+        finally:
+            r.running = False
+        return True
     if cname == "exit":
         if r.sub:
             last = r.sub[-1]

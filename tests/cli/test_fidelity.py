@@ -362,3 +362,14 @@ def test_duplicates_are_found_in_a_bulk_commit_too(cm, tmp_path):
         """, errors=["Code  Field                    Message",
                      "----- ------------------------ ------------------------------------------------------------------",
                      "4     ip                       w01 and node002 have the same IP 10.141.0.2 in network internalnet"])
+
+
+def test_status_in_a_range_shows_its_members(cm):
+    """§2.5.5: `[basecm11->device{-c default}]% ds` lists the category's nodes only."""
+    for line in ("device; range -c gpu-nodes; ds", "device; range -c gpu-nodes; status",
+                 "device; range -c gpu-nodes; device status"):
+        res = cm("-c", line)
+        assert res.returncode == 0 and res.stderr == "", str(res)
+        assert [row.split()[0] for row in res.stdout.splitlines()] == ["gpu001", "gpu002"], line
+    res = cm("-c", "device; range -c gpu-nodes; range --clear; ds")
+    assert len(res.stdout.splitlines()) == 9
