@@ -49,8 +49,9 @@ class Committer:
         return ws.validate(items)
 
     def commit(self, rids: Iterable[str], *, comment: str = "") -> Committed | None:
-        """Commit the staged objects `rids` (those unchanged are left out); None when nothing is
-        left. Raises CommitRefused (invalid) or StoreError (e.g. another session was first)."""
+        """Commit the staged objects `rids` (those unchanged are left out, and those only marked
+        modified, their values set back, are validated and then no longer modified); None when
+        nothing is left to store. Raises CommitRefused (invalid) or StoreError (e.g. another session was first)."""
         ws = self.ws
         rids = [r for r in rids if ws.state(r) is not None]
         if not rids:
@@ -58,6 +59,12 @@ class Committer:
         probs = self.problems(rids)
         if probs:
             raise CommitRefused(probs)
+        same = [r for r in rids if not ws.differs(r)]   # marked modified, values as stored
+        if same:
+            ws.discard(same)
+            rids = [r for r in rids if r not in same]
+            if not rids:
+                return None
         done = ws.store.commit(ws.changes(rids), user=self.user, comment=comment, when=self.clock())
         ws.committed(rids)
         if done is None:

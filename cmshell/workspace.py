@@ -25,6 +25,8 @@ class Staged:
 class Workspace:
     # after this many single-object reads in one mode, read the whole mode in one query
     BULK_AFTER = 32
+    # duplicate addresses: up to this many addresses to look for, ask the store for each
+    ASK_STORE_UPTO = 48
 
     def __init__(self, store: Store, schema: Schema):
         self.store = store
@@ -39,6 +41,10 @@ class Workspace:
         self._lower: dict[str, tuple[dict[str, str], dict[str, list[str]]]] = {}
         self.staged: dict[str, Staged] = {}
         self._touched: set[str] = set()                  # edited since the last prune()
+        # id -> the places below the object edited since it was read: () for the object itself,
+        # ((param, key), ...) for an element of a submode. An object once edited stays modified
+        # (its `*`) until commit or refresh, even when its values are set back (§2.5.3)
+        self.marks: dict[str, set[tuple]] = {}
 
     # -- reading ---------------------------------------------------------------------------
     def _ids(self, mode: str) -> dict[str, str]:
@@ -166,7 +172,34 @@ class Workspace:
             del self.staged[rid]
         else:
             self.staged[rid] = Staged(mode, self._record(mode, rid), None)
+        self.marks.pop(rid, None)
         self._names.pop(mode, None)
+
+    def mark(self, rid: str, where: tuple = ()) -> None:
+        """Keep the object (or the element `where` below it) marked modified until commit or
+        refresh, whatever its values become."""
+        st = self.staged.get(rid)
+        if st is not None and st.base is not None and st.doc is not None:
+            self.marks.setdefault(rid, set()).add(where)
+
+    def marked(self, rid: str, where: tuple = ()) -> bool:
+        """Whether `where` (a place below the object, as for mark(); a (param, None) step
+        stands for the whole collection) or anything below it was edited."""
+        for m in self.marks.get(rid, ()):
+            if len(m) < len(where):
+                continue
+            if all(a[0] == b[0] and (b[1] is None or a[1] == b[1]) for a, b in zip(m, where)):
+                return True
+        return False
+
+    def differs(self, rid: str) -> bool:
+        """Whether the staged object is added, removed, or has other values than the store."""
+        st = self.staged.get(rid)
+        if st is None:
+            return False
+        if st.base is None or st.doc is None:
+            return True
+        return st.doc != self.base_doc(st.mode, rid)
 
     def renamed(self, mode: str) -> None:
         self._names.pop(mode, None)
@@ -175,6 +208,7 @@ class Workspace:
         modes = set()
         for rid in list(rids):
             st = self.staged.pop(rid, None)
+            self.marks.pop(rid, None)
             if st is not None:
                 modes.add(st.mode)
         for m in modes:
@@ -202,7 +236,7 @@ class Workspace:
             return "+"
         if st.doc is None:
             return "~"
-        if st.doc != self.base_doc(st.mode, rid):
+        if st.doc != self.base_doc(st.mode, rid) or rid in self.marks:
             return " "
         return None
 
@@ -219,11 +253,17 @@ class Workspace:
     def mode_changed(self, mode: str) -> bool:
         return any(st.mode == mode and self.state(rid) for rid, st in self.staged.items())
 
-    def prune(self) -> None:
-        """Forget staged copies edited back to their base (so stars vanish)."""
+    def prune(self, keep: bool = False) -> None:
+        """After a command: with `keep` (it succeeded), the objects it edited stay modified until
+        commit or refresh, as in cmsh, even when edited back to their stored values; without,
+        staged copies that equal their base are forgotten (no star for a refused edit)."""
         for rid in self._touched:
             st = self.staged.get(rid)
-            if st is not None and st.base is not None and st.doc == self.base_doc(st.mode, rid):
+            if st is None or st.base is None or st.doc is None:
+                continue
+            if keep:
+                self.mark(rid)
+            elif rid not in self.marks and st.doc == self.base_doc(st.mode, rid):
                 del self.staged[rid]
         self._touched.clear()
 
@@ -273,6 +313,7 @@ class Workspace:
     # -- validation ------------------------------------------------------------------------
     def validate(self, items: Iterable[tuple[str, str]]) -> list[checks.Problem]:
         """Problems of the candidate objects `items` [(mode, id)]; removals must be unreferenced."""
+        items = list(items)
         out: list[checks.Problem] = []
 
         def exists(mode: str, name: str) -> bool:
@@ -292,6 +333,57 @@ class Workspace:
                     for field in checks.references(self.schema, omode, odoc, mode_name, name):
                         out.append(checks.Problem(checks.IN_USE, field, f"{mode.entity} {name} is used by "
                                                   f"{omode.entity} {self.name_of(other, orid)}"))
+        out.extend(self._duplicate_addresses(items))
+        return out
+
+    def _duplicate_addresses(self, items: list[tuple[str, str]]) -> list[checks.Problem]:
+        """Two devices with one IP or one MAC in a network, once `items` are stored (the objects
+        committed as they are staged, every other one as the store holds it). The store is asked
+        for the devices with the same addresses only, so that a commit of one node on a large
+        cluster reads a few documents, not all."""
+        from cmshell.model.addresses import UNSET_IPS, UNSET_MAC, duplicates
+        out: list[checks.Problem] = []
+        for mode_name in sorted({m for m, rid in items if self.doc(m, rid) is not None}):
+            mode = self.schema.mode(mode_name)
+            if mode.base.param("ip") is None:
+                continue
+            committing = {rid for m, rid in items if m == mode_name}
+            view, mine = {}, []
+            wanted: set[tuple[str, str]] = set()
+            for rid in committing:
+                doc = self.doc(mode_name, rid)
+                if doc is None:
+                    continue
+                name = str(doc.get(mode.key, ""))
+                view[name] = doc
+                st = self.staged.get(rid)
+                base = self.base_doc(mode_name, rid) if st is not None and st.base is not None else None
+                if base is not None and all(doc.get(f) == base.get(f) for f in ("ip", "mac", "network")):
+                    continue            # its addresses are as stored: it brings no new duplicate
+                mine.append(name)
+                ip, mac = str(doc.get("ip") or ""), str(doc.get("mac") or "")
+                if ip not in UNSET_IPS:
+                    wanted.add(("ip", ip))
+                if mac and mac.upper() != UNSET_MAC:
+                    wanted.update({("mac", mac), ("mac", mac.upper()), ("mac", mac.lower())})
+            if not mine:
+                continue
+            stored = {name: rid for rid, name in self._ids(mode_name).items()}
+            if len(wanted) > self.ASK_STORE_UPTO:       # many: one read of the whole mode
+                self.prefetch(mode_name)
+                others = [rid for rid in stored.values() if rid not in committing]
+            else:                                        # few: the devices with those addresses
+                others = [stored[n] for f, v in sorted(wanted) for n in self.store.where(mode_name, f, v)
+                          if n in stored and stored[n] not in committing]
+            for rid in others:
+                doc = self.base_doc(mode_name, rid)
+                if doc is not None:
+                    view.setdefault(str(doc.get(mode.key, "")), doc)
+            for field, value, name, other, net in duplicates(view, sorted(mine)):
+                label = "IP" if field == "ip" else "MAC"
+                where = f" in network {net}" if net else ""
+                out.append(checks.Problem(checks.DUPLICATE, field,
+                                          f"{name} and {other} have the same {label} {value}{where}"))
         return out
 
     # -- commit ----------------------------------------------------------------------------
@@ -319,11 +411,13 @@ class Workspace:
         """The staged objects `rids` are stored now: drop them and re-read their modes."""
         for rid in rids:
             st = self.staged.pop(rid)
+            self.marks.pop(rid, None)
             self.forget(st.mode)
             self._docs.pop(rid, None)
 
     def refresh_all(self) -> None:
         self.staged.clear()
+        self.marks.clear()
         for mode in list(self._index) + list(self._recs):
             self.forget(mode)
         self._docs.clear()

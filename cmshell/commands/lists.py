@@ -11,7 +11,7 @@ from cmshell.output import table
 from cmshell.shell.location import Level, find_row, row_key
 from cmshell.shell.target import display, inherited_role_rows, spec_of
 from cmshell.errors import CommandError
-from cmshell.syntax.nodelist import plain, split_number
+from cmshell.syntax.nodelist import plain
 
 
 def _mode(s, cmd):
@@ -42,18 +42,24 @@ def spec_text(cols) -> str:
 
 # -- list ------------------------------------------------------------------------------------
 @command("list", "List objects of this level", usage=[
-    "list [-f|--format <spec>] [-d|--delimiter <string>] [-v|--verbose] [-s|--sort <fields>]"],
-    examples=["list", "list -f hostname:20,category:10", "list -d {}"], args=("any*",))
+    "list [-f|--format <spec>] [-d|--delimiter <string>] [-v|--verbose] [-s|--sort <fields>]",
+    "list -d {} [--field-keys]     JSON: keyed by the column headers (\"hostname (key)\"), as cmsh;",
+    "                              --field-keys: by the field names (\"hostname\")"],
+    examples=["list", "list -f hostname:20,category:10", "list -d {}", "list -f hostname,ip -d {} --field-keys"],
+    args=("any*",))
 def list_(s, args, only=None):
     """`only`: the ids of the top-level objects to list (listnodes, a range), else all."""
     opts = _options(args, {"-f": "format", "--format": "format", "-d": "delimiter",
                            "--delimiter": "delimiter", "-s": "sort", "--sort": "sort"},
-                    {"-v": "verbose", "--verbose": "verbose"})
+                    {"-v": "verbose", "--verbose": "verbose", "--field-keys": "field_keys"})
     if opts.rest:
         raise CommandError(f"list: unexpected argument {opts.rest[0]}")
     lvl = s.path[-1]
     mode = lvl.mode
-    spec_text = opts.get("format") or s.settings.formats.get(mode.name) or mode.list_format or mode.key
+    # fields named with -f or `format` head their columns as typed, in lower case (§2.5.3:
+    # `hostname (key)`); the mode's default format shows the labels (`Hostname (key)`)
+    explicit = opts.get("format") or s.settings.formats.get(mode.name)
+    spec_text = explicit or mode.list_format or mode.key
     try:
         cols = table.parse_format(spec_text)
     except table.FormatError as e:
@@ -62,14 +68,14 @@ def list_(s, args, only=None):
     for c in cols:
         if c.field not in known and c.field != "index":
             raise CommandError(f"Unknown field '{c.field}'; 'format' lists the valid fields")
-    typed = bool(opts.get("format"))
+    typed = bool(explicit)
     headers = []
     for c in cols:
         if c.field == "index":
             headers.append("Index" if not typed else "index")
             continue
         p = known[c.field]
-        text = c.field if typed else (p.list_label or p.label)
+        text = c.field.lower() if typed else (p.list_label or p.label)
         headers.append(text + (" (key)" if c.field == mode.key and not mode.indexed else ""))
     if len(s.path) == 1:
         paths = [[Level(mode, None, rid)]
@@ -100,8 +106,11 @@ def list_(s, args, only=None):
         rows.sort(key=(lambda r: r[ki]) if ki is not None else None)
     delim = opts.get("delimiter", s.settings.delimiter)
     indent = table.json_indent(delim)
-    if indent is not None:
-        lines = table.render_json([c.field for c in cols], rows, indent)   # whole values
+    if indent is not None:     # keyed by the headers, as cmsh (or the field names); whole values
+        keys = [c.field for c in cols] if opts.flag("field_keys") else headers
+        lines = table.render_json(keys, rows, indent)
+    elif opts.flag("field_keys"):
+        raise CommandError("list: --field-keys goes with JSON output (-d {})")
     else:
         lines = table.render(headers, cols, rows, delimiter=delim, verbose=opts.flag("verbose"))
     s.write("\n".join(lines))
@@ -152,12 +161,12 @@ def format_(s, args):
 @command("sort", "Show or set the fields 'list' sorts by in this mode", usage=[
     "sort                          the current order",
     "sort <field> [<field> ...]    sort by these fields (then by the next ...)",
-    "sort -r|--reset               back to sorting by the key"],
+    "sort -r|--reset               back to the mode's order (device: type, hostname; else the key)"],
     examples=["sort category hostname", "sort -r"], args=("any*",))
 def sort_(s, args):
     mode = _mode(s, "sort")
     if not args:
-        cur = s.settings.sorts.get(mode.name)
+        cur = s.settings.sorts.get(mode.name) or list(mode.sort)
         s.write(f"Current sort order: {', '.join(cur) if cur else mode.key + ' (the key)'}")
         return
     if args[0] in ("-r", "--reset"):
@@ -187,7 +196,7 @@ def sort_columns(s, mode, cols, explicit: str | None) -> list[int]:
                 raise CommandError(f"list -s: {f} is not a column of the list")
             out.append(i)
         return out
-    stored = s.settings.sorts.get(mode.name) or []
+    stored = s.settings.sorts.get(mode.name) or list(mode.sort)   # device: type, then hostname
     out = []
     for f in stored:
         i = next((i for i, c in enumerate(cols) if c.field == f), None)
@@ -318,8 +327,8 @@ def swap(s, args):
 @command("rename", "Rename objects, and the pointers to them", usage=[
     "rename [--dry-run] <object> <new name>",
     "rename [--dry-run] <list> <list of new names>     (pairwise: node001..node003 rack1n01..rack1n03)",
-    "rename [--dry-run] <list> <new base name>         (keeps each number: node001..node003 gpu)",
-    "rename [--dry-run] <list> <printf format>         (with each number: node001..node003 gpu%02d)"],
+    "rename [--dry-run] <list> <new base name>         (numbered from 1: node001..node003 test -> test1..test3)",
+    "rename [--dry-run] <list> <printf format>         (numbered from 1: node001..node003 gpu%02d -> gpu01..)"],
     examples=["rename node001 test1", "rename node001..node004 worker", "rename --dry-run node00[1-4] w%03d"],
     args=("object", "new"))
 def rename(s, args):
@@ -365,28 +374,23 @@ def rename(s, args):
 
 
 def _new_names(s, olds, text) -> list[str]:
+    """The new names of `olds`: a printf format or a base name numbers them from 1, whatever
+    their old numbers (§2.5.5: `rename node001..node003 test` → test1..test3; ten names give
+    test01..test10, as many digits as the last number has); a list names each one."""
     if "%" in text:
         out = []
-        for old in olds:
-            m = split_number(old)
-            if not m:
-                raise CommandError(f"rename: {old} has no number for {text}")
+        for i in range(1, len(olds) + 1):
             try:
-                out.append(text % int(m[1]))
+                out.append(text % i)
             except (TypeError, ValueError):
                 raise CommandError(f"rename: invalid format {text} (expected e.g. node%03d)") from None
         return out
     news = names(s, [text])
     if len(news) == len(olds):
         return news
-    if len(news) == 1:                   # a new base name: keep every number
-        out = []
-        for old in olds:
-            m = split_number(old)
-            if not m:
-                raise CommandError(f"rename: {old} has no number to keep after {text}")
-            out.append(news[0] + m[1])
-        return out
+    if len(news) == 1:                   # a new base name: numbered from 1
+        width = len(str(len(olds)))
+        return [f"{news[0]}{i:0{width}d}" for i in range(1, len(olds) + 1)]
     raise CommandError(f"rename: {len(olds)} objects but {len(news)} new names")
 
 

@@ -259,11 +259,12 @@ def bookmark(s, args):
     if opt in ("-l", "--list"):
         if len(args) > 1:
             raise CommandError(f"bookmark: unexpected argument {args[1]}")
-        rows = [[name or "(default)", path_text(s, p) if s.valid(p) else "(gone)"]
+        # as cmsh (§2.5.5): `Name  Bookmark`, the unnamed bookmark with an empty name
+        rows = [[name, path_text(s, p) if s.valid(p) else "(gone)"]
                 for name, p in sorted(marks.items())]
         rows.append(["-", path_text(s, s.previous)])
         from cmshell.output import table
-        s.write("\n".join(table.simple(["Name", "Location"], [12, 20], rows)))
+        s.write("\n".join(table.simple(["Name", "Bookmark"], [16, 23], rows)))
         return
     if opt in ("-d", "--delete"):
         if len(args) != 2:

@@ -39,6 +39,11 @@ def commit(s, args):
         raise CommandError(f"commit: unexpected argument {args[0]}")
     rids, mode = _scope(s)
     rids = s.ws.with_renames(rids)      # a rename commits with the pointers it moved
+    counts: dict[str, list[int]] = {}
+    for rid in rids:                           # modified, but set back to the stored values:
+        st = s.ws.staged.get(rid)              # committed as cmsh would, with nothing to store
+        if st is not None and s.ws.state(rid) is not None and not s.ws.differs(rid):
+            counts.setdefault(st.mode, [0, 0])[1] += 1
     try:
         done = s.committer.commit(rids, comment=comment)
     except CommitRefused as e:
@@ -48,7 +53,6 @@ def commit(s, args):
         raise CommandError(str(e)) from None
     if s.path and s.path[0].key is not None:
         return          # object level: silent, as cmsh
-    counts: dict[str, list[int]] = {}
     for ch in done.changes if done else ():
         c = counts.setdefault(ch.mode, [0, 0])
         c[0 if ch.after is None else 1] += 1
@@ -67,7 +71,8 @@ def refresh(s, args):
         s.ws.refresh_all()
         return
     rids, _ = _scope(s)
-    s.ws.discard(rids)
+    # a proposed rename goes with the pointers it moved (§2.5.5: refresh clears a rename)
+    s.ws.discard(s.ws.with_renames(rids))
 
 
 @command("modified", "List modified objects", scope="top", usage=["modified"], args=())

@@ -27,6 +27,8 @@ class Param:
     inherit: str | None = None     # pointer parameter whose target supplies the value when empty
     list_label: str | None = None
     list_render: str | None = None
+    count: str | None = None       # "device.category": computed, the objects that point here
+    list_only: bool = False        # a `list` column only (not in `show`)
 
     @classmethod
     def from_yaml(cls, d: dict) -> "Param":
@@ -46,6 +48,8 @@ class Param:
             inherit=d.get("inherit"),
             list_label=d.get("list_label"),
             list_render=d.get("list_render"),
+            count=d.get("count"),
+            list_only=bool(d.get("list_only", False)),
         )
 
     @property
@@ -112,6 +116,7 @@ class Mode:
     type_labels: dict[str, str] = field(default_factory=dict)
     add_args: tuple = ()
     list_format: str = ""
+    sort: tuple = ()               # fields `list` sorts by until `sort` says otherwise
     roles: "Roles | None" = None                               # set for the roles mode
 
     @property
@@ -204,7 +209,8 @@ def _mode_from(d: dict) -> Mode:
         tname = str(t["name"])
         labels[tname] = str(t.get("label", tname))
         own = {p.name: p for p in _params(t.get("params"))}
-        merged = [own.pop(p.name, p) for p in params]   # a type may redeclare a common param
+        drop = set(t.get("drop", ()) or ())               # common params this type has not
+        merged = [own.pop(p.name, p) for p in params if p.name not in drop]   # or redeclares
         types[tname] = Spec(merged + list(own.values()), labels[tname])
     return Mode(
         name=name,
@@ -221,6 +227,7 @@ def _mode_from(d: dict) -> Mode:
         type_labels=labels,
         add_args=tuple(d.get("add_args", ()) or ()),
         list_format=str(d.get("list", "") or ""),
+        sort=tuple(str(f) for f in d.get("sort", ()) or ()),
     )
 
 

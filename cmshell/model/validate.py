@@ -6,7 +6,7 @@ from typing import Callable
 
 from cmshell.model.schema import Mode, Schema
 
-REQUIRED, NO_TARGET, IN_USE = 1, 2, 3
+REQUIRED, NO_TARGET, IN_USE, DUPLICATE = 1, 2, 3, 4
 
 
 @dataclass(frozen=True)

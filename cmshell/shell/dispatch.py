@@ -34,6 +34,9 @@ class CommandDef:
     # a command that moves the session: where it goes (shell/navigate.py), so that completion
     # follows `use node001; set …` without running it; the command itself moves the same way
     moves: Moves | None = None
+    # `help <command>` where the usage differs per mode (cmsh's `help add` in device mode):
+    # (session) -> ModeHelp, or None for the general text
+    mode_help: Callable | None = None
 
     def synopsis(self) -> str:
         """`set [<object>] <parameter> <value> ...` from `args` (help uses it without `usage`)."""
@@ -93,11 +96,21 @@ def arg_label(arg: str) -> str:
     return label + (" ..." if rep == "*" else "")
 
 
+@dataclass
+class ModeHelp:
+    """What `help <command>` prints in one mode instead of the general text."""
+    summary: str = ""
+    usage: list[str] = field(default_factory=list)
+    arguments: list[tuple[str, str]] = field(default_factory=list)    # (argument, text)
+    examples: list[str] = field(default_factory=list)
+
+
 def command(name: str, summary: str, *, scope: str = "mode", usage=(), examples=(), args=None,
-            moves: Moves | None = None):
+            moves: Moves | None = None, mode_help: Callable | None = None):
     def deco(fn):
         _DEFS[name] = CommandDef(name, summary, fn, scope, list(usage), list(examples),
-                                 args=tuple(args) if args is not None else None, moves=moves)
+                                 args=tuple(args) if args is not None else None, moves=moves,
+                                 mode_help=mode_help)
         return fn
     return deco
 

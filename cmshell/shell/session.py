@@ -43,6 +43,7 @@ class Session:
         self.previous: list[Level] = []
         self._host = host
         self.memo: dict = {}      # per-command caches (inheritance look-ups), cleared by execute
+        self._edited: list = []   # paths edited by the running command (see _keep_marks)
         self.range = None         # commands/ranges.py Range: `range -n …` applies commands to its members
         self.events = EventQueue(clock=env.clock)   # notices (commits, backends); any thread may post
         self.committer = Committer(ws, user=self.user, clock=env.clock, events=self.events,
@@ -69,6 +70,8 @@ class Session:
         path = self.path if path is None else path
         if not path or path[-1].key is None:
             return None
+        if editable:
+            self._edited.append(path)
         return self._walk(path, editable)
 
     def _walk(self, path, editable: bool, base: bool = False):
@@ -94,6 +97,8 @@ class Session:
         """The rows of the collection the path ends in (nested levels only)."""
         path = self.path if path is None else path
         parent = path[:-1] + [path[-1].select(None)]
+        if editable:
+            self._edited.append(parent)
         got = self._walk(parent, editable)
         return got if got is not None else []
 
@@ -158,14 +163,27 @@ class Session:
             # cmsh quirk: rows added to index-keyed submodes do not mark the submode
             keep = {r.get("index") for r in base}
             cur = [r for r in cur if r.get("index") in keep]
-        return cur != base
+            return cur != base or any(self.ws.marked(path[0].key, _where(path[:-1] + [path[-1].select(k)]))
+                                      for k in keep)
+        return cur != base or self.ws.marked(path[0].key, _where(path))
 
     def _element_changed(self, path) -> bool:
         cur = self._walk(path, False)
         base = self.base_of(path)
         if base is None:
             return not path[-1].mode.indexed
-        return cur != base
+        return cur != base or self.ws.marked(path[0].key, _where(path))
+
+    def _keep_marks(self, ok: bool) -> None:
+        """After a command: what it edited stays marked modified (its `*`) until commit or
+        refresh, even if set back to the stored value, as cmsh does (§2.5.3); a command that
+        failed marks nothing."""
+        edited, self._edited = self._edited, []
+        if ok:
+            for path in edited:
+                if path and path[0].key is not None:
+                    self.ws.mark(path[0].key, _where(path))
+        self.ws.prune(keep=ok)
 
     # -- running lines --------------------------------------------------------------------
     def run_line(self, line: str) -> bool:
@@ -190,8 +208,10 @@ class Session:
 
     def _run_words(self, words: list[str]) -> bool:
         here, previous = self.path, self.previous
+        ok = False
         try:
             self.execute(words)
+            ok = True
             return True
         except CommandError as e:
             if str(e):
@@ -205,7 +225,7 @@ class Session:
             self.error(f"Internal error: {type(e).__name__}: {e} (CMSHELL_DEBUG=1 shows details)")
             return False
         finally:
-            self.ws.prune()
+            self._keep_marks(ok)
             self.fix_path()
             # `goto -`: the previous location is where this command started, whatever steps
             # (mode words, submode words) it took on the way
@@ -304,3 +324,8 @@ class Session:
         hint = inherited_role_hint(self, path, name)
         return hint or (f"No {mode.name} entry named {name}" if not mode.indexed
                         else f"No {mode.name} entry with index {name}")
+
+
+def _where(path: list[Level]) -> tuple:
+    """The place of `path` below its top-level object, as Workspace.mark() takes it."""
+    return tuple((lvl.param, lvl.key) for lvl in path[1:])

@@ -310,8 +310,12 @@ def test_foreach_clone_guesses_ips(cm, tmp_path):
         00:00:00:00:00:00
         default
         [basecm10->device*]% commit
+        [basecm10->device*]% set gpu010 ip 10.141.1.10
+        [basecm10->device*]% commit
         Successfully committed 6 Devices
-        """)
+        """, errors=["Code  Field                    Message",
+                     "----- ------------------------ ---------------------------------------------------------------------",
+                     "4     ip                       gpu010 and node001 have the same IP 10.141.0.1 in network internalnet"])
 
 
 def test_foreach_errors_are_one_line_and_lose_nothing(cm, tmp_path):

@@ -104,7 +104,7 @@ CASES = [
     ("", "events o", ["off", "on"]),
     ("", "quitconfirmation ", ["off", "on"]),
     ("", "history -", ["--timestamps", "-t"]),
-    ("device", "list -", ["--delimiter", "--format", "--sort", "--verbose", "-d", "-f", "-s", "-v"]),
+    ("device", "list -", ["--delimiter", "--field-keys", "--format", "--sort", "--verbose", "-d", "-f", "-s", "-v"]),
     # -- several commands on a line: the context follows the navigation -------------------------------
     ("", "category use default; roles; use ", ["Docker::Host"]),
     ("", "device use node001; set notes x; set category g", ["gpu-nodes"]),
