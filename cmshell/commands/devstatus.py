@@ -13,7 +13,7 @@ def line(name: str, state: dict | None, pending: int | None = None) -> str:
     """`node001 ............. [   UP   ]` plus the last apply and an out-of-sync mark (a failed
     apply, an action still owed, or a commit waiting for `sync` under apply: manual)."""
     word = WORDS.get(str((state or {}).get("status")), "UNKNOWN")
-    text = f"{name} {'.' * max(3, WIDTH - len(name))} [{word:^8}]"
+    text = f"{name} {'.' * max(3, WIDTH - len(name))} [ {word:^6} ]"     # [   UP   ], [ UNKNOWN ]
     if state:
         seen = time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(float(state.get("seen") or 0)))
         text += f" revision {state.get('revision') or '-'}, seen {seen}"

@@ -103,7 +103,7 @@ def test_manual_marks_nodes_pending_contacts_nothing_and_sync_applies(nodes, run
     assert [logins(nodes, n) for n in DEMO] == [0] * len(DEMO)       # no node was contacted
     assert all(mtu(nodes, n) is None for n in CATEGORY)
     code, out, _ = run("device; ds")
-    assert re.match(r"node001 \.+ \[UNKNOWN \] out of sync: commit \d+ pending \(run sync\)$",
+    assert re.match(r"node001 \.+ \[ UNKNOWN \] out of sync: commit \d+ pending \(run sync\)$",
                     ds_line(out, "node001")), out
     assert "pending" not in ds_line(out, "gpu001")
     code, out, err = run("sync ssh -d {}")     # kubernetes has no cluster here

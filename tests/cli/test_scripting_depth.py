@@ -38,7 +38,7 @@ def test_builtin_aliases_work_and_ds_fails_in_one_line(cm):
     # ds is `device status`: without applying there is no last-seen state, so every device is UNKNOWN
     res = cm("-c", "ds")
     assert_ok(res)
-    assert "node001 ............... [UNKNOWN ]" in res.stdout
+    assert "node001 ............... [ UNKNOWN ]" in res.stdout
 
 
 def test_user_alias_expands_to_command_text_with_semicolons_and_arguments(cm):
