@@ -30,6 +30,10 @@ GROUPS = {"-n": "nodes", "--nodes": "nodes", "-c": "category", "--category": "ca
 FLAGS = {"-i": "intersection", "--intersection": "intersection", "-u": "union", "--union": "union",
          "-v": "verbose", "--verbose": "verbose", "-q": "quit", "--quitonunknown": "quit",
          "--next-ip": "next_ip"}
+# what the selection options' values are, for completion (CommandDef.options)
+SELECT_OPTIONS = {"-n|--nodes": "ref:device", "-c|--category": "ref:category",
+                  "-e|--overlay": "ref:configurationoverlay", "-l|--role": "role:any",
+                  "-m|--image": "ref:softwareimage", "-t|--type": "type:device"}
 SHORT = {"nodes": "-n", "category": "-c", "overlay": "-e", "role": "-l", "image": "-m", "type": "-t"}
 
 
@@ -362,7 +366,8 @@ def run_in(s, lp: list[Level], keys: list, commands: list[list[str]], *, verbose
     examples=["foreach node001 node002 (get ip)", "foreach -n node00[1-4] (set notes rack1)",
               "foreach -c default -l kubelet -i (get hostname)", "foreach * (get ip)",
               "foreach -t physicalnode (roles; assign docker::host)",
-              "foreach --clone node001 -n node022..node024 ()"], args=("object*",))
+              "foreach --clone node001 -n node022..node024 ()"], args=("object*",),
+    options=SELECT_OPTIONS | {"-o|--clone": "object"})
 def foreach(s, args):
     lp = listpath(s, "foreach")
     sel = parse_options("foreach", args)
