@@ -134,7 +134,7 @@ def candidates(w: Walker, prefix: str) -> list[Candidate]:
         if pos >= len(mode.add_args):
             return []
         spec = mode.types.get(w.typed, mode.base)
-        return _values(w, spec.param(mode.add_args[pos]), prefix)
+        return _values(w, spec.param(mode.add_args[pos]), prefix, given=())   # each its own value
     if kind == "role":
         roles = w.path[-1].mode.roles if w.path else None
         if roles is None:
@@ -265,17 +265,20 @@ def _objects(w: Walker, prefix: str, exclude=()) -> list[Candidate]:
     return _filter([Candidate(k, "object", lvl.mode.entity) for k in keys if k not in exclude], prefix)
 
 
-def _values(w: Walker, p, prefix: str) -> list[Candidate]:
+def _values(w: Walker, p, prefix: str, given=None) -> list[Candidate]:
+    """Values of parameter `p`; `given`: the values already typed for it (default: the
+    walker's)."""
     if p is None:
         return []
-    typed = set(w.values)
+    values = w.values if given is None else list(given)
+    typed = set(values)
     if p.type == "boolean":
         return _filter([Candidate("yes", "value"), Candidate("no", "value")], prefix)
     if p.type == "enum":
         return _filter([Candidate(c.lower(), "value", c) for c in p.choices if c], prefix)
     if p.type == "blob":
-        return files(prefix) if not w.values else []
-    if p.target and p.target in w.s.schema.modes and (p.is_list or not w.values):
+        return files(prefix) if not values else []
+    if p.target and p.target in w.s.schema.modes and (p.is_list or not values):
         mode = w.s.schema.mode(p.target)
         names = names_of(w.s, p.target).matching(prefix)
         return [Candidate(n, "value", mode.entity) for n in names if n not in typed]
