@@ -103,3 +103,62 @@ def test_a_categorys_exclude_list_snippets(cm):
         [basecm10->category[default]->excludelistsnippets]% get site-data modeupdate
         yes
     """)
+
+
+def test_nodeoverview_and_sysinfo_show_what_the_model_holds(cm):
+    """The manual's nodeoverview has an interface table (S:665-677: `Interface  Received
+    Transmitted`) and sysinfo the hardware (S:1712-1720: `sysinfo | grep GPU`); cmshell has no
+    monitoring, so both print the configuration's side: interfaces with their IP, network and
+    MTU; the image and its kernel."""
+    assert cm("-c", "device interfaces node001; add physical eth1 10.141.1.1 internalnet; set mtu 9000; "
+                    "commit").returncode == 0
+    session(cm, """
+        [basecm10]% device use node001
+        [basecm10->device[node001]]% nodeoverview
+        Hostname                 node001
+        Type                     PhysicalNode
+        State                    [UNKNOWN ]
+        Category                 default
+        Software image           default-image
+        Kernel version           5.14.0-427.13.1.el9_4.x86_64
+        Install mode             AUTO
+        MAC                      FA:16:3E:E4:8D:8C
+        IP                       10.141.0.1
+        Network                  internalnet
+        Roles                    Docker::Host, Etcd::Host, generic::containerd, kubelet
+        Services                 docker, nslcd
+        Notes
+
+        Interface  Type     IP              Network      MTU
+        ---------- -------- --------------- ------------ -----
+        BOOTIF              10.141.0.1      internalnet  1500
+        eth1       physical 10.141.1.1      internalnet  9000
+        [basecm10->device[node001]]% sysinfo gpu001
+        System Information
+        -------------------- ------------------------------------------------
+        Hostname             gpu001
+        Software image       gpu-image
+        Kernel version       5.14.0-427.13.1.el9_4.x86_64
+        Kernel parameters
+        Number of interfaces 1
+        [basecm10->device[node001]]% sysinfo nosuch
+        [basecm10->device[node001]]% exit
+        [basecm10->device]% nodeoverview
+    """, errors=["No device named nosuch", "Usage: nodeoverview <device> (or 'use' one first)"])
+    res = cm("-c", "device; sysinfo node002 | grep Kernel")
+    assert res.stdout == "Kernel version       5.14.0-427.13.1.el9_4.x86_64\nKernel parameters\n"
+
+
+def test_imageupdate_refuses_what_it_cannot_update(cm):
+    """Without an image directory on this machine, or for the head node, imageupdate says why
+    for each node and ends `imageupdate [ FAILED ]`; a dry run is the default."""
+    res = cm("-c", "device; imageupdate -n node001,basecm10")
+    assert res.returncode == 1
+    assert res.stdout == ("Performing dry run (pass -w to perform the real update)...\n"
+                          "imageupdate [ FAILED ]\n")
+    assert res.err_lines == [
+        "node001: software image default-image: directory /cm/images/default-image does not exist "
+        "on this machine",
+        "basecm10: is not provisioned from a software image (a headnode)"]
+    res = cm("-c", "category; imageupdate -n node001")
+    assert res.returncode == 1 and "imageupdate: only available in device mode" in res.stderr
