@@ -69,12 +69,8 @@ def rule(pattern: str, source: str, nonewfiles: bool = False) -> Rule | None:
     dir_only = p.endswith("/")
     p = p.rstrip("/")
     body = _glob(p.lstrip("/"))
-    if p.startswith("/"):
-        rx = "^/" + body + "$"
-    elif "/" in p or "**" in p:
-        rx = "(^|/)" + body + "$"
-    else:
-        rx = "(^|/)" + body + "$"           # the last component of the path
+    # anchored at the root, else matched against the end of the path (`name`: its last component)
+    rx = ("^/" if p.startswith("/") else "(^|/)") + body + "$"
     return Rule(re.compile(rx), dir_only, include, source, nonewfiles)
 
 
