@@ -176,7 +176,8 @@ def _listed(prefix: str, items) -> list[Candidate]:
         a, dots, tail = tail.rpartition("..")
         head, sep = head + sep + a, dots
     lead = head + sep
-    done = set(head.split(",")) if sep == "," else set()
+    pieces = head.split(",") if sep == "," else []
+    done = set(pieces) | {x.split(":")[0] for x in pieces}      # `hostname:20` names hostname
     return [Candidate(lead + c.text, c.kind, c.meta, c.start, c.final, display=c.shown)
             for c in items(tail) if c.shown not in done]
 

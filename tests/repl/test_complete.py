@@ -258,6 +258,7 @@ def test_option_values_issue_12_item_13(at):
     assert [c.final for c in suggest(s, "list -f hostn")] == [False]
     assert [c.final for c in suggest(s, "sort hostn")] == [True]
     assert "category,category" not in words(s, "sort category,")      # commas work too
+    assert "hostname:20,hostname" not in words(s, "list -f hostname:20,")
     assert words(at("device use basecm10; roles; use firewall; openports"), "list -f ind") == ["index"]
     # swap at a nested level: not the entry named first either
     s = at("kubernetes; appgroups; use system; applications")
