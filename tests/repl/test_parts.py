@@ -151,6 +151,15 @@ def test_events_and_quitconfirmation_commands(cm):
     assert res.stdout == "Quit confirmation: on\nQuit confirmation: off\nQuit confirmation: off\n"
 
 
+def test_completion_command_and_option(cm):
+    res = cm("-c", "completion; completion menu; completion")
+    assert res.stdout == "Completion: readline\nCompletion: menu\nCompletion: menu\n"
+    assert cm("--completion", "menu", "-c", "completion").stdout == "Completion: menu\n"
+    res = cm("-c", "completion popup")
+    assert res.returncode == 1 and res.stderr == "Usage: completion [readline|menu]\n"
+    assert cm("--completion", "popup", "-c", "completion").returncode == 2
+
+
 def test_a_commit_posts_an_event_that_a_batch_run_keeps(cm):
     res = cm("-c", "device use node001; set notes x; commit; events")
     assert_ok(res)
