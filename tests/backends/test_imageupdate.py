@@ -104,7 +104,7 @@ def test_dry_run_lists_then_w_syncs_honouring_the_exclude_lists(cluster):
     assert "  x /srv/app/cache/local (exclude list snippet cache of role generic::containerd)" in text
     assert "  x /srv/app/etc/local.conf (exclude list snippet local of category default)" in text
     # the real update, as the manual's scripts run it
-    assert s.run_line("imageupdate -n node001..node002 -w --wait"), s.env.stderr.getvalue()
+    assert s.run_line("imageupdate -n node00[1-2] -w --wait"), s.env.stderr.getvalue()   # S:3849
     text = out(s)
     assert "node001: 8 written, 1 removed (software image default-image)" in text
     assert text.endswith("imageupdate [ COMPLETED ]\n")
@@ -128,7 +128,7 @@ def test_dry_run_lists_then_w_syncs_honouring_the_exclude_lists(cluster):
     assert "node001: up to date (software image default-image)" in out(s)
     (image / "srv/app/etc/app.conf").write_bytes(b"port=9090\n")
     os.utime(image / "srv/app/etc/app.conf", (1_700_000_000, 1_700_000_000))
-    assert s.run_line("device use node001; imageupdate -w")
+    assert s.run_line("device use node001; imageupdate -w --wait")                    # S:3736
     text = out(s)
     assert "node001: 1 written, 0 removed (software image default-image)\n  ~ /srv/app/etc/app.conf\n" in text
     assert n1.read("/srv/app/etc/app.conf") == b"port=9090\n"

@@ -147,6 +147,9 @@ def test_nodeoverview_and_sysinfo_show_what_the_model_holds(cm):
     """, errors=["No device named nosuch", "Usage: nodeoverview <device> (or 'use' one first)"])
     res = cm("-c", "device; sysinfo node002 | grep Kernel")
     assert res.stdout == "Kernel version       5.14.0-427.13.1.el9_4.x86_64\nKernel parameters\n"
+    # the manual's line (S:1717) runs; there is no GPU data to print (docs/differences.md)
+    res = cm("-c", "device use basecm10; sysinfo | grep GPU")
+    assert res.returncode == 0 and res.stdout == ""
 
 
 def test_imageupdate_refuses_what_it_cannot_update(cm):

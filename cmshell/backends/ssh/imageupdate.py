@@ -20,7 +20,7 @@ from cmshell.model.effective import CATEGORY, Effective, NodeConfig
 from cmshell.store.view import StoreView
 
 SNIPPETS = "excludelistsnippets"
-NOT_NODES = ("headnode", "switch", "powerdistributionunit", "genericdevice")
+NOT_NODES = ("headnode", "switch", "powerdistributionunit", "genericdevice", "unmanagednode")
 
 
 @dataclass
