@@ -44,6 +44,7 @@ class Runner:
         interactive = env.stdin_isatty and not (args.commands or args.file)
         self.session = Session(self.ws, self.schema, registry.load(), env=env, interactive=interactive)
         self.session.settings.quit_confirmation = not args.noquitconfirmation
+        self.session.settings.completion = getattr(args, "completion", None) or "readline"
         try:
             self._backends()
             if args.demo:

@@ -24,7 +24,7 @@ def engine_of(s):
          usage=["sync [-n|--nodes <nodes>] [-c|--category <categories>] [--force] [-d {}] [<backend> ...]"],
          examples=["sync", "sync -n node001..node004", "sync -c gpu-nodes ssh", "sync --force -n node001 ssh",
                    "sync --force kubernetes"],
-         args=("any*",))
+         args=("ssh|kubernetes*",), options={"-n|--nodes": "ref:device", "-c|--category": "ref:category"})
 def sync(s, args):
     engine = engine_of(s)
     targets: list[str] | None = None

@@ -29,6 +29,10 @@ GROUPS = {"-n": "nodes", "--nodes": "nodes", "-c": "category", "--category": "ca
 FLAGS = {"-i": "intersection", "--intersection": "intersection", "-u": "union", "--union": "union",
          "-v": "verbose", "--verbose": "verbose", "-q": "quit", "--quitonunknown": "quit",
          "--next-ip": "next_ip"}
+# what the selection options' values are, for completion (CommandDef.options)
+SELECT_OPTIONS = {"-n|--nodes": "ref:device", "-c|--category": "ref:category",
+                  "-e|--overlay": "ref:configurationoverlay", "-l|--role": "role:any",
+                  "-m|--image": "ref:softwareimage", "-t|--type": "type:device"}
 SHORT = {"nodes": "-n", "category": "-c", "overlay": "-e", "role": "-l", "image": "-m", "type": "-t"}
 
 
@@ -401,7 +405,7 @@ def other_mode_help(cmd: str):
               "foreach -c default -l kubelet -i (get hostname)", "foreach * (get ip)",
               "foreach -t physicalnode (roles; assign docker::host)",
               "foreach --clone node001 -n node022..node024 ()"], args=("object*",),
-         mode_help=other_mode_help("foreach"))
+    options=SELECT_OPTIONS | {"-o|--clone": "object"}, mode_help=other_mode_help("foreach"))
 def foreach(s, args):
     lp = listpath(s, "foreach")
     sel = parse_options("foreach", args)

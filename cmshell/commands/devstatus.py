@@ -29,7 +29,7 @@ def line(name: str, state: dict | None, pending: int | None = None) -> str:
 
 
 @command("status", "Show the state of devices as the SSH backend last saw them", scope="mode:device",
-         usage=["status [<device> ...]"], examples=["status", "ds"], args=("any*",))
+         usage=["status [<device> ...]"], examples=["status", "ds"], args=("object*",))
 def status(s, args):
     names = list(args) or sorted(str(d) for d in s.ws.names("device"))
     states: dict[str, dict] = {}

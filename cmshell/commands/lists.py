@@ -46,7 +46,7 @@ def spec_text(cols) -> str:
     "list -d {} [--field-keys]     JSON: keyed by the column headers (\"hostname (key)\"), as cmsh;",
     "                              --field-keys: by the field names (\"hostname\")"],
     examples=["list", "list -f hostname:20,category:10", "list -d {}", "list -f hostname,ip -d {} --field-keys"],
-    args=("any*",))
+    args=("any*",), options={"-f|--format": "field:spec", "-s|--sort": "field"})
 def list_(s, args, only=None):
     """`only`: the ids of the top-level objects to list (listnodes, a range), else all."""
     opts = _options(args, {"-f": "format", "--format": "format", "-d": "delimiter",
@@ -121,7 +121,7 @@ def list_(s, args, only=None):
     "format                        the current format and the valid fields",
     "format <field>[:<width>],...  set it (width N, [min-max], or 0 for no padding)",
     "format -r|--reset             back to the mode's default"],
-    examples=["format", "format hostname:[10-20],ip:15,category", "format -r"], args=("any*",))
+    examples=["format", "format hostname:[10-20],ip:15,category", "format -r"], args=("field:spec*",))
 def format_(s, args):
     mode = _mode(s, "format")
     default = mode.list_format or mode.key
@@ -162,7 +162,7 @@ def format_(s, args):
     "sort                          the current order",
     "sort <field> [<field> ...]    sort by these fields (then by the next ...)",
     "sort -r|--reset               back to the mode's order (device: type, hostname; else the key)"],
-    examples=["sort category hostname", "sort -r"], args=("any*",))
+    examples=["sort category hostname", "sort -r"], args=("field*",))
 def sort_(s, args):
     mode = _mode(s, "sort")
     if not args:
@@ -243,7 +243,8 @@ def delimiter(s, args):
 # -- listnodes ---------------------------------------------------------------------------------
 @command("listnodes", "List the nodes of a category", scope="mode:category", usage=[
     "listnodes [<category>] [-f <format>] [-d <delimiter>] [-v] [-s <fields>]"],
-    examples=["listnodes default", "listnodes gpu-nodes -f hostname:0,ip:0"], args=("object?",))
+    examples=["listnodes default", "listnodes gpu-nodes -f hostname:0,ip:0"], args=("object?",),
+    options={"-f": "field:spec+device", "-s": "field:device"})
 def listnodes(s, args):
     lvl = s.path[0]
     args = list(args)
@@ -291,7 +292,7 @@ def usedby(s, args):
 
 # -- swap --------------------------------------------------------------------------------------
 @command("swap", "Exchange the names of two objects", usage=["swap <object> <object>"],
-         examples=["swap node001 node002"], args=("object", "object"))
+         examples=["swap node001 node002"], args=("object", "object:other"))
 def swap(s, args):
     mode = _mode(s, "swap")
     if len(args) != 2:

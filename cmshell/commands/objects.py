@@ -160,7 +160,7 @@ def _set_extra(s, args):
 
 @command("clear", "Clear the value of a parameter (or all parameters)",
          usage=["clear [<object>] [<parameter>]", "clear -e <name>"],
-         examples=["clear softwareimage"], args=("target", "param:set*"))
+         examples=["clear softwareimage"], args=("target", "param:set*"), options={"-e": "extra"})
 def clear(s, args):
     if args and args[0] in ("-e", "--extra"):
         path, rest = split_target(s, args[1:])

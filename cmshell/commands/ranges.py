@@ -2,7 +2,7 @@
 the prompt shows the grouping, `[basecm10->device{-n node001..024}]%`."""
 from __future__ import annotations
 
-from cmshell.commands.bulk import Errors, label, listpath, other_mode_help, parse_options, select
+from cmshell.commands.bulk import SELECT_OPTIONS, Errors, label, listpath, other_mode_help, parse_options, select
 from cmshell.commands.lists import list_
 from cmshell.shell.dispatch import HOOKS, command
 from cmshell.shell.location import Level
@@ -42,7 +42,7 @@ class Range:
     "range --show                  the members",
     "range --clear                 leave the range (also '..')"],
     examples=["range -n node0[01-24]", "range -c default", "range --show", "range --clear"],
-    args=("object*",), mode_help=other_mode_help("range"))
+    args=("object*",), options=SELECT_OPTIONS, mode_help=other_mode_help("range"))
 def range_(s, args):
     if args == ["--clear"]:
         s.range = None

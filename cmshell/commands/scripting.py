@@ -249,7 +249,8 @@ def _marks(s) -> dict:
 @command("bookmark", "Bookmark the current location", scope="top",
          usage=["bookmark [<name>]", "bookmark -l|--list", "bookmark -d|--delete <name>",
                 "bookmark -s|--save <file>", "bookmark -x|--load <file>"],
-         examples=["bookmark n1", "bookmark -l", "goto n1", "bookmark -s ~/marks"], args=("any?",))
+         examples=["bookmark n1", "bookmark -l", "goto n1", "bookmark -s ~/marks"], args=("any?",),
+         options={"-d|--delete": "bookmark", "-s|--save": "file", "-x|--load": "file"})
 def bookmark(s, args):
     marks = _marks(s)
     if not args:
@@ -335,7 +336,7 @@ class _Null:
 
 @command("goto", "Go to a bookmark, or back (-)", scope="top",
          usage=["goto [<name>]", "goto -        (the previous location; alias -)"],
-         examples=["goto n1", "goto -"], args=("any?",))
+         examples=["goto n1", "goto -"], args=("bookmark?",))
 def goto(s, args):
     if len(args) > 1:
         raise CommandError(f"goto: unexpected argument {args[1]}")

@@ -102,8 +102,12 @@ def candidates(w: Walker, prefix: str) -> list[Candidate]:
     if kind == "head":
         return _filter(_heads(w, prefix), prefix)
     if kind in ("object", "target"):
-        return _objects(w, prefix, exclude=w.values if w.kinds and w.ki < len(w.kinds)
-                        and w.kinds[w.ki][2] == "*" else ())
+        many = w.kinds and w.ki < len(w.kinds) and w.kinds[w.ki][2] == "*"
+        # `remove a b <Tab>`, `swap a <Tab>`: never an object already named
+        return _objects(w, prefix, exclude=w.values if many or qual == "other" else ())
+    if kind in ("ref", "field", "bookmark", "extra") or (kind, qual) == ("role", "any") \
+            or (kind == "type" and qual):
+        return _listed(prefix, lambda tail: _named_items(w, kind, qual, tail))
     if kind == "param":
         spec = w.spec()
         if spec is None:
@@ -130,7 +134,7 @@ def candidates(w: Walker, prefix: str) -> list[Candidate]:
         if pos >= len(mode.add_args):
             return []
         spec = mode.types.get(w.typed, mode.base)
-        return _values(w, spec.param(mode.add_args[pos]), prefix)
+        return _values(w, spec.param(mode.add_args[pos]), prefix, given=())   # each its own value
     if kind == "role":
         roles = w.path[-1].mode.roles if w.path else None
         if roles is None:
@@ -161,6 +165,68 @@ def candidates(w: Walker, prefix: str) -> list[Candidate]:
     if "|" in kind:
         return _filter([Candidate(x, "word") for x in kind.split("|")], prefix)
     return []
+
+
+def _listed(prefix: str, items) -> list[Candidate]:
+    """A comma-separated list (`-c default,gpu`, `-f hostname:20,ca`) completes its last item;
+    items already in the list are not offered again. `items(tail)` gives the candidates for
+    the last item, already filtered; each is listed under its own name."""
+    head, sep, tail = prefix.rpartition(",")
+    if ".." in tail:                 # a node range: `node001..no`
+        a, dots, tail = tail.rpartition("..")
+        head, sep = head + sep + a, dots
+    lead = head + sep
+    pieces = head.split(",") if sep == "," else []
+    done = set(pieces) | {x.split(":")[0] for x in pieces}      # `hostname:20` names hostname
+    return [Candidate(lead + c.text, c.kind, c.meta, c.start, c.final, display=c.shown)
+            for c in items(tail) if c.shown not in done]
+
+
+def _named_items(w: Walker, kind: str, qual: str, prefix: str) -> list[Candidate]:
+    s = w.s
+    if kind == "ref":
+        mode = s.schema.modes.get(qual)
+        if mode is None or "[" in prefix:
+            return []
+        return [Candidate(n, "object", mode.entity) for n in names_of(s, qual).matching(prefix)]
+    if kind == "field":
+        return _fields(w, qual, prefix)
+    if kind == "bookmark":
+        marks = s.__dict__.get("bookmarks") or {}
+        return _filter([Candidate(m, "word", "bookmark") for m in marks if m], prefix)
+    if kind == "extra":
+        doc = s.element(w.target) if w.target is not None else None
+        extra = (doc or {}).get("extra") or {}
+        return _filter([Candidate(str(k), "param", "extra parameter") for k in extra], prefix)
+    if kind == "role":
+        roles = s.schema.mode("roles").roles
+        items = [Candidate("generic::" if r.generic else r.name.lower(), "role", r.help or r.type,
+                           final=not r.generic) for r in roles.roles]
+        return _filter(items, prefix)
+    mode = s.schema.modes.get(qual)             # type:MODE
+    if mode is None:
+        return []
+    return _filter([Candidate(t, "type", mode.type_labels.get(t, t)) for t in mode.types], prefix)
+
+
+def _fields(w: Walker, qual: str, prefix: str) -> list[Candidate]:
+    """The fields `list` may show (`format` lists them); `spec` in the qualifier: a `:width`
+    may follow, so a field is not a whole word; another word names the mode (listnodes)."""
+    words = qual.split("+") if qual else []
+    spec = "spec" in words
+    other = [x for x in words if x != "spec"]
+    if other:
+        mode = w.s.schema.modes.get(other[0])
+    else:
+        mode = w.path[-1].mode if w.path else None
+    if mode is None or ":" in prefix:
+        return []
+    items = [Candidate(n, "param", p.help or p.label, final=not spec)
+             for n, p in mode.all_params().items()]
+    if mode.indexed:
+        items.append(Candidate("index", "param", "Position of the entry", final=not spec))
+    typed = set(w.values)
+    return [c for c in _filter(items, prefix) if c.text not in typed]
 
 
 def _heads(w: Walker, prefix: str) -> list[Candidate]:
@@ -200,17 +266,20 @@ def _objects(w: Walker, prefix: str, exclude=()) -> list[Candidate]:
     return _filter([Candidate(k, "object", lvl.mode.entity) for k in keys if k not in exclude], prefix)
 
 
-def _values(w: Walker, p, prefix: str) -> list[Candidate]:
+def _values(w: Walker, p, prefix: str, given=None) -> list[Candidate]:
+    """Values of parameter `p`; `given`: the values already typed for it (default: the
+    walker's)."""
     if p is None:
         return []
-    typed = set(w.values)
+    values = w.values if given is None else list(given)
+    typed = set(values)
     if p.type == "boolean":
         return _filter([Candidate("yes", "value"), Candidate("no", "value")], prefix)
     if p.type == "enum":
         return _filter([Candidate(c.lower(), "value", c) for c in p.choices if c], prefix)
     if p.type == "blob":
-        return files(prefix) if not w.values else []
-    if p.target and p.target in w.s.schema.modes and (p.is_list or not w.values):
+        return files(prefix) if not values else []
+    if p.target and p.target in w.s.schema.modes and (p.is_list or not values):
         mode = w.s.schema.mode(p.target)
         names = names_of(w.s, p.target).matching(prefix)
         return [Candidate(n, "value", mode.entity) for n in names if n not in typed]

@@ -37,6 +37,10 @@ class CommandDef:
     # `help <command>` where the usage differs per mode (cmsh's `help add` in device mode):
     # (session) -> ModeHelp, or None for the general text
     mode_help: Callable | None = None
+    # what the value of each valued option is, as an argument kind (`{"-c|--category":
+    # "ref:category"}`); options the usage shows with a value but that are not named here take
+    # a value that is not completed (a count, a message)
+    options: dict[str, str] = field(default_factory=dict)
 
     def synopsis(self) -> str:
         """`set [<object>] <parameter> <value> ...` from `args` (help uses it without `usage`)."""
@@ -75,8 +79,8 @@ ARG_KINDS = {
     "param": "<parameter>",     # a parameter of the target (:set settable only, :list lists only)
     "value": "<value>",         # a value of the last parameter (yes/no, enum, pointed-to names, files)
     "member": "<value>",        # an element of the last (list) parameter's current value
-    "role": "<role>",           # a role type that can be assigned here
-    "type": "<type>",           # the type of a new object (modes with types only)
+    "role": "<role>",           # a role type that can be assigned here (role:any: every role type)
+    "type": "<type>",           # the type of a new object (modes with types only; type:MODE: MODE's)
     "new": "<name>",            # a new name (not completed)
     "addarg": "<argument>",     # the mode's positional `add` arguments (add_args)
     "file": "<file>",           # a file name
@@ -84,6 +88,11 @@ ARG_KINDS = {
     "command": "<command>",     # a command, alias or mode word
     "line": "<command> [<arguments>]",   # the rest is a command line of its own (time, watch)
     "any": "<argument>",        # anything (not completed)
+    # mostly option values; a comma-separated list completes its last item
+    "ref": "<object>",          # ref:MODE: objects of the top-level mode MODE (`-c default,gpu-nodes`)
+    "field": "<field>",         # a list field of this mode (:spec also takes `:width`; `:MODE` another mode's)
+    "bookmark": "<bookmark>",   # a bookmark name
+    "extra": "<name>",          # an extra parameter (`set -e`) of the target
 }
 
 
@@ -106,11 +115,12 @@ class ModeHelp:
 
 
 def command(name: str, summary: str, *, scope: str = "mode", usage=(), examples=(), args=None,
-            moves: Moves | None = None, mode_help: Callable | None = None):
+            moves: Moves | None = None, mode_help: Callable | None = None,
+            options: dict[str, str] | None = None):
     def deco(fn):
         _DEFS[name] = CommandDef(name, summary, fn, scope, list(usage), list(examples),
                                  args=tuple(args) if args is not None else None, moves=moves,
-                                 mode_help=mode_help)
+                                 mode_help=mode_help, options=dict(options or {}))
         return fn
     return deco
 

@@ -24,6 +24,7 @@ class Settings:
     delimiter: str = " "
     events: bool = True
     quit_confirmation: bool = True
+    completion: str = "readline"     # Tab as readline does, or "menu": prompt_toolkit's menu
     formats: dict = field(default_factory=dict)      # mode -> list format set with `format`
     sorts: dict = field(default_factory=dict)        # mode -> sort fields set with `sort`
 

@@ -50,9 +50,11 @@ def _kinds(args) -> list[tuple[str, str, str]]:
 
 
 def options_of(cmd) -> dict[str, str]:
-    """Options a command's usage lines show: `-f|--format <spec>` takes a value ("value"),
-    `-v` is a flag ("flag"); a valued option right after the command's name starts another
-    form of it whose arguments are not described (`set -e|--extra <name> <value>`: "form")."""
+    """Options a command's usage lines show, and what follows each: "flag" (`-v`); the kind of
+    its value (`-c|--category <list>` with `options={"-c|--category": "ref:category"}` in the
+    definition; "any" when the definition does not say); "form" for a valued option right
+    after the command's name, which starts another form of it whose arguments are not
+    described (`set -e|--extra <name> <value>`)."""
     out: dict[str, str] = {}
     for line in cmd.usage:
         toks = re.findall(r"\[|\]|<[^>]*>|[^\s\[\]]+", line)
@@ -62,9 +64,12 @@ def options_of(cmd) -> dict[str, str]:
                 continue
             nxt = toks[i + 1] if i + 1 < len(toks) else ""
             valued = nxt.startswith("<")
-            kind = "form" if i == 1 and valued else ("value" if valued else "flag")
+            kind = "form" if i == 1 and valued else ("any" if valued else "flag")
             for o in names:
                 out.setdefault(o, kind)
+    for spelled, kind in getattr(cmd, "options", {}).items():
+        for o in spelled.split("|"):
+            out[o] = kind
     return out
 
 
@@ -91,7 +96,7 @@ class Walker:
         self.values: list[str] = []
         self.typed = ""
         self.sub = None
-        self.skip_next = False
+        self.skip_next = ""              # the kind of the value an option just read takes
         self.expect_file = False
         self.opts: dict = {}
 
@@ -246,13 +251,13 @@ class Walker:
 
     def _arg(self, w: str) -> str:
         if self.skip_next:
-            self.skip_next = False
+            self.skip_next = ""
             return "value"
         kind = self.kinds[self.ki][0] if self.ki < len(self.kinds) else None
         if OPTION.match(w) and not (kind and "|" in kind and w.lower() in kind.split("|")):
             opt = self.opts.get(w)
-            if opt == "value":
-                self.skip_next = True
+            if opt and opt not in ("flag", "form"):
+                self.skip_next = opt
             elif opt == "form":
                 self.kinds, self.ki = [("any", "", "*")], 0
             return "option" if opt or not self.opts else "error"
@@ -292,6 +297,13 @@ class Walker:
             return "type" if self.typed in self.path[-1].mode.types else "error"
         if kind == "new":
             return "value"
+        if kind == "field":             # `sort category hostname`, `format hostname:20,ip`
+            mode = self.path[-1].mode if self.path else None
+            known = mode.all_params() if mode is not None else {}
+            fields = [f.split(":")[0].strip() for f in w.split(",") if f.strip()]
+            self.values += fields
+            ok = all(f in known or (f == "index" and mode.indexed) for f in fields)
+            return "param" if ok else "error"
         if kind == "file":
             return "file"
         if kind == "mode":
@@ -328,8 +340,11 @@ class Walker:
             return "head", ""
         if self.phase == "subobj":
             return "object", ""
-        if self.phase != "args" or self.skip_next:
+        if self.phase != "args":
             return "none", ""
+        if self.skip_next:
+            kind, _, qual = self.skip_next.partition(":")
+            return kind, qual
         if self.ki >= len(self.kinds):
             return "none", ""
         kind, qual, _ = self.kinds[self.ki]
