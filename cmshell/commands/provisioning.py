@@ -36,7 +36,7 @@ def imageupdate(s, args):
     nodes = _nodes(s, sel)
     write = bool({"w", "write"} & sel.flags)
     settings = s.engine.config.section("ssh") if s.engine is not None else {}
-    ctx = Context(s.ws.store, s.schema, settings, s.events)
+    ctx = Context(s.ws.store, s.schema, settings, s.events, env=s.env)
     if s.ws.pending():
         s.error("Note: uncommitted changes are not used; imageupdate works from what is committed")
     if not write:

@@ -128,10 +128,12 @@ def test_second_tab_lists_the_choices_in_columns_and_keeps_the_line(cm):
     t.settle()
     t.send("\t")                     # the second Tab: the list, then the line again
     t.expect(LISTED("->device", "add "))
-    assert t.matched.splitlines()[1:4] == [
-        "cloudnode              litenode               switch",
-        "genericdevice          physicalnode           unmanagednode",
-        "headnode               powerdistributionunit"]
+    assert t.matched.splitlines()[1:6] == [
+        "chassis                genericdevice          racksensor",
+        "cloudnode              headnode               switch",
+        "dpu                    litenode               unmanagednode",
+        "fabricresourcebox      physicalnode",
+        "fabricswitch           powerdistributionunit"]
     t.send("phys\t")                 # unique: completed, with a space
     t.send("node100\r")              # the line as typed: nothing was inserted by the first Tab
     t.expect(prompt("->device*[node100*]"))
@@ -161,7 +163,7 @@ def test_first_tab_completes_the_common_part_and_no_menu_appears_unasked(cm):
 
 
 def test_many_choices_ask_before_listing(cm):
-    assert cm("-c", "device; foreach -o node001 -n c[001-120] (); commit").returncode == 0
+    assert cm("-c", "device; foreach -o node001 --next-ip -n c[001-120] (); commit").returncode == 0
     t = Term(cm, cols=80)
     t.expect(prompt(""))
     t.send("device use \t\t")

@@ -116,7 +116,7 @@ def update(ctx: Context, nodes: list[str], write: bool) -> list[NodeResult]:
     from cmshell.backends.ssh.transport import RemoteError, Transport, Unreachable
     todo = targets(ctx, nodes)
     ready = [t for t in todo if not t.error]
-    transport = Transport(ctx.settings) if ready else None
+    transport = Transport(ctx.settings, ctx.env) if ready else None
     locks = _lock_dir(ctx) if ready else ""
     trees: dict[str, dict[str, Entry]] = {}
     tree_lock = threading.Lock()
