@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional, Protocol
 
 from cmshell.events import EventQueue
+from cmshell.model.effective import View
 from cmshell.model.schema import Schema
 from cmshell.store.base import Committed, Store
 
@@ -58,11 +59,22 @@ class NodeState:
 
 
 @dataclass
+class FileChange:
+    """How a file on a node differs from what it should be (a plan, a drift report)."""
+    path: str
+    created: bool = False                          # the node has no such file
+    diff: str = ""                                 # unified diff of the content ("" when equal)
+    mode: tuple[int | None, int] | None = None     # (now, wanted) when they differ
+    owner: tuple[str | None, str] | None = None    # ("uid:gid" now, "user:group" wanted)
+
+
+@dataclass
 class TargetResult:
     target: str                  # node name, or `cluster/application`
     status: str                  # OK | CHANGED | FAILED | UNREACHABLE
     reason: str = ""             # one line, for FAILED / UNREACHABLE
     changes: list[str] = field(default_factory=list)   # what was done ("wrote /etc/x", …)
+    files: list[FileChange] = field(default_factory=list)   # plans only: each file that differs
 
 
 @dataclass
@@ -96,12 +108,18 @@ class Context:
 class Backend(Protocol):
     name: str
 
-    def targets(self, ctx: Context, committed: Committed) -> list[str]:
-        """The targets whose desired state the commit changed."""
+    def targets(self, ctx: Context, committed: Committed, view: View | None = None) -> list[str]:
+        """The targets whose desired state the commit changed. `view` is the state after it
+        (default: the newest committed state); a plan passes the candidate's."""
         ...
 
     def plan(self, ctx: Context, targets: Iterable[str] | None) -> list[TargetResult]:
         """What applying would change on the targets (all when None), without changing them."""
+        ...
+
+    def plan_view(self, ctx: Context, view: View, targets: Iterable[str] | None) -> list[TargetResult]:
+        """The same, rendered from `view` (a candidate that is not committed) instead of the
+        newest committed state."""
         ...
 
     def apply(self, ctx: Context, targets: Iterable[str] | None, seq: int | None,

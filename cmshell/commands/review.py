@@ -8,6 +8,7 @@ from cmshell.commands.staging import Failed
 from cmshell.model import diff as fdiff
 from cmshell.model.nodeset import compress
 from cmshell.output import table
+from cmshell.safety import revert
 from cmshell.shell.location import find_row
 from cmshell.errors import CommandError
 from cmshell.store.base import StoreError
@@ -193,38 +194,13 @@ def rollback(s, args):
         raise CommandError(f"No commit {seq}; the latest is {last}")
     if seq != 0 and seq != last:
         _entry(s, seq)          # a commit number that exists
-    target = _state_at(s, seq, last)
-    if not target:
+    try:
+        counts = _store_call(revert.stage, ws, seq, last)
+    except revert.RevertError as e:
+        raise CommandError(f"rollback: {e}") from None
+    if counts is None:
         s.write(f"Nothing to roll back: nothing was committed after commit {seq}")
         return
-    ws.refresh_all()            # nothing is staged: start from what is committed now
-    # removals first, then restores, then re-creations (names freed before they are reused)
-    plan = sorted(target.items(), key=lambda kv: (kv[1][1] is not None, kv[0]))
-    touched_modes = set()
-    for rid, (mode_name, doc) in plan:
-        mode = s.schema.modes.get(mode_name)
-        if mode is None:
-            raise CommandError(f"rollback: commit history holds mode {mode_name}, "
-                               "which this version does not know")
-        current = ws.base_doc(mode_name, rid)
-        if doc is None:
-            if current is not None:
-                ws.remove(mode_name, rid)
-            continue
-        want = ws.normalise(mode, doc)
-        if current is None:
-            ws.add(mode_name, want)          # a new id: the store refuses to reuse one
-        elif current != want:
-            edoc = ws.edit(mode_name, rid)
-            edoc.clear()
-            edoc.update(want)
-        touched_modes.add(mode_name)
-    for m in touched_modes:
-        ws.renamed(m)
-    ws.prune()
-    counts = {"+": 0, " ": 0, "~": 0}
-    for st, _, _ in ws.pending():
-        counts[st] += 1
     if not any(counts.values()):
         s.write(f"Nothing to roll back: the configuration is as it was after commit {seq}")
         return
@@ -232,17 +208,3 @@ def rollback(s, args):
                                              (counts["~"], "to remove")) if n)
     s.write(f"Staged the configuration as of commit {seq}: {what}. "
             "Review with 'diff'; 'commit' at the top level stores it.")
-
-
-def _state_at(s, seq: int, last: int) -> dict:
-    """id -> (mode, document as of commit `seq`, None when it did not exist) for every object
-    a later commit touched: the `before` of its first change after `seq`."""
-    out: dict[str, tuple[str, dict | None]] = {}
-    for n in range(seq + 1, last + 1):
-        e = _store_call(s.ws.store.journal_entry, n)
-        if e is None:
-            continue
-        for ch in e.changes:
-            if ch.id not in out:
-                out[ch.id] = (ch.mode, ch.before)
-    return out
