@@ -44,6 +44,7 @@ class Runner:
         interactive = env.stdin_isatty and not (args.commands or args.file)
         self.session = Session(self.ws, self.schema, registry.load(), env=env, interactive=interactive)
         self.session.settings.quit_confirmation = not args.noquitconfirmation
+        self.session.settings.color = env.color(args.color)
         try:
             self._backends()
             if args.demo:
@@ -62,7 +63,9 @@ class Runner:
         s = self.session
         s.engine = Engine(self.store, self.schema, conf, events=s.events)
         if s.engine.enabled:
+            from cmshell.safety import outcome
             s.committer.after.append(s.engine.after_commit)
+            s.committer.after.append(outcome.attach(s.engine, s.events, s.committer.source))
 
     def _load(self, path):
         from cmshell.shell import cluster_io
@@ -152,7 +155,9 @@ class Runner:
             s.events.listener = None
         if not ok:
             return Exit.FAILED
-        return Exit.NOT_APPLIED if s.engine is not None and s.engine.incomplete() else Exit.OK
+        if s.engine is not None and s.engine.incomplete():
+            return Exit.NOT_APPLIED
+        return s.status_hint or Exit.OK
 
     def _print_events(self) -> None:
         """The consequences of this run's own commits (backend events), right after the command

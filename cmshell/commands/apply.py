@@ -47,6 +47,8 @@ def sync(s, args):
         else:
             raise CommandError(f"sync: unexpected argument {a}; backends: {', '.join(engine.names())}")
     recaps = engine.sync(backends or None, targets, force)
+    from cmshell.safety import outcome
+    outcome.record_sync(s.ws.store, recaps, s.user)     # journal: the commits' outcomes now
     show_recaps(s, recaps, as_json=as_json)
 
 

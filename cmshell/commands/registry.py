@@ -135,6 +135,6 @@ class Registry:
 
 def load() -> Registry:
     from cmshell.commands import (  # noqa: F401  (importing a family registers its commands)
-        apply, bulk, devstatus, kubeconfig, kubelet, lists, navigation, objects, ranges, review, scripting,
-        staging, terminal)
+        apply, bulk, devstatus, kubeconfig, kubelet, lists, navigation, objects, ranges, review, safety,
+        scripting, staging, terminal)
     return Registry(_DEFS)

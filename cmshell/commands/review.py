@@ -110,6 +110,14 @@ def journal(s, args):
     if not entries:
         s.write("No commits")
         return
+    from cmshell.safety import outcome
+    notes = _store_call(outcome.notes, s.ws.store, [e.seq for e in entries])
+    if notes:       # the column is there once backends applied something or a commit was confirmed
+        rows = [[str(e.seq), _when(e.time), e.user, e.comment, notes.get(e.seq, ""),
+                 objects_text(e.objects, verbose)] for e in entries]
+        s.write("\n".join(table.simple(["Commit", "Time", "User", "Comment", "Outcome", "Objects"],
+                                       [6, 19, 8, 16, 24, 0], rows)))
+        return
     rows = [[str(e.seq), _when(e.time), e.user, e.comment, objects_text(e.objects, verbose)]
             for e in entries]
     s.write("\n".join(table.simple(["Commit", "Time", "User", "Comment", "Objects"],
@@ -120,6 +128,7 @@ def _journal_show(s, seq: int) -> None:
     e = _entry(s, seq)
     head = f"Commit {e.seq} by {e.user} at {_when(e.time)}"
     lines = [head + (f": {e.comment}" if e.comment else "")]
+    lines += _outcome_lines(s, seq)
     for ch in sorted(e.changes, key=lambda c: (c.mode, c.name)):
         mode = s.schema.modes.get(ch.mode)
         if mode is None:
@@ -128,6 +137,21 @@ def _journal_show(s, seq: int) -> None:
         lines += fdiff.object_diff(s.schema, mode, ch.before, ch.after,
                                    old="before", new="after", verbose=True)
     s.write("\n".join(lines))
+
+
+def _outcome_lines(s, seq: int) -> list[str]:
+    """`Outcome: applied 30/32, 2 unreachable`, then each target that was not applied."""
+    from cmshell.safety import outcome
+    note = _store_call(outcome.notes, s.ws.store, [seq]).get(seq)
+    if not note:
+        return []
+    out = [f"Outcome: {note}"]
+    rec = _store_call(outcome.get, s.ws.store, [seq]).get(seq) or {}
+    if rec.get("synced_by"):
+        out[0] += f" (last sync by {rec['synced_by']} at {_when(rec['synced'])})"
+    out += [f"  {t}: {st}" for t, st in sorted((rec.get("targets") or {}).items())
+            if st not in ("ok", "changed")]
+    return out
 
 
 def objects_text(objects, verbose: bool = False, width: int = 64) -> str:

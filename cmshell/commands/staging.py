@@ -34,26 +34,49 @@ def _print_problems(s, probs) -> None:
     s.err.write("\n".join(table.simple(["Code", "Field", "Message"], [5, 24, 26], rows)) + "\n")
 
 
-@command("commit", "Commit local changes", scope="top", usage=["commit [-m|--message <comment>]"],
-         examples=["commit", 'commit -m "rack 4 moved to gpu-nodes"'], args=())
+@command("commit", "Commit local changes", scope="top",
+         usage=["commit [-m|--message <comment>]",
+                "commit confirmed [<minutes>] [-m <comment>]   (rolled back unless confirmed in time)",
+                "commit check [-d {}]                          (validate and plan, then stop)"],
+         examples=["commit", 'commit -m "rack 4 moved to gpu-nodes"', "commit confirmed 5", "commit check"],
+         args=("any*",))
 def commit(s, args):
-    comment = ""
-    if args and args[0] in ("-m", "--message"):
-        if len(args) < 2:
-            raise CommandError(f"commit: {args[0]} needs a comment")
-        comment, args = args[1], args[2:]
-    if args:
-        raise CommandError(f"commit: unexpected argument {args[0]}")
+    from cmshell.commands import safety
+    if args and args[0] == "check":
+        safety.commit_check(s, args[1:])
+        return
+    comment, confirmed, minutes = "", False, None
+    it = iter(args)
+    for a in it:
+        if a in ("-m", "--message"):
+            comment = next(it, None)
+            if comment is None:
+                raise CommandError(f"commit: {a} needs a comment")
+        elif a == "confirmed" and not confirmed:
+            confirmed = True
+        elif confirmed and minutes is None and not a.startswith("-"):
+            minutes = safety.minutes_of(a)
+        else:
+            raise CommandError(f"commit: unexpected argument {a}")
     rids, mode = _scope(s)
     from cmshell.commands import lists
     rids = lists.with_rename_group(s, rids)    # a rename commits with the pointers it moved
+    armed = safety.arm(s, minutes or safety.DEFAULT_MINUTES, rids) if confirmed else None
     try:
         done = s.committer.commit(rids, comment=comment)
     except CommitRefused as e:
+        if armed:
+            safety.disarm(s, armed[0])
         _print_problems(s, e.problems)
         raise Failed() from None
     except StoreError as e:
+        if armed:
+            safety.disarm(s, armed[0])
         raise CommandError(str(e)) from None
+    if armed:
+        safety.armed(s, *armed, done)
+    else:
+        safety.confirm_own(s)
     if s.path and s.path[0].key is not None:
         return          # object level: silent, as cmsh
     counts: dict[str, list[int]] = {}

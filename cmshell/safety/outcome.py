@@ -90,3 +90,34 @@ def record_sync(store: Store, recaps: list[Recap], user: str) -> None:
             updates[key(seq)] = rec
     if updates:
         store.put_state(NAMESPACE, updates)
+
+
+def notes(store: Store, seqs: list[int]) -> dict[int, str]:
+    """What `journal` says of each commit beyond its objects: the apply outcome and, for a
+    `commit confirmed`, whether it awaits confirmation, was confirmed or was rolled back."""
+    from cmshell.safety import confirm
+    if not seqs:
+        return {}
+    outs = get(store, seqs)
+    hist = confirm.history(store, seqs)
+    p = confirm.pending(store)
+    out: dict[int, str] = {}
+    for seq in seqs:
+        parts = [text(outs[seq])] if seq in outs else []
+        if p is not None and seq in p.commits:
+            parts.append("rolling back" if p.state == "reverting"
+                         else f"awaiting confirmation until {confirm.clock_text(p.deadline)}")
+        elif seq in hist:
+            h = hist[seq]
+            state = h.get("state")
+            if state == "confirmed":
+                parts.append("confirmed")
+            elif state == "rolled back":
+                parts.append(f"not confirmed: rolled back by {h['by']}" if h.get("by") is not None
+                             else "not confirmed: nothing left to roll back")
+            else:
+                parts.append(f"not confirmed: rollback failed: {h.get('reason', '')}")
+        joined = "; ".join(part for part in parts if part)
+        if joined:
+            out[seq] = joined
+    return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cmshell.backends.base import CHANGED, FAILED, OK, UNREACHABLE, FileChange, TargetResult
+from cmshell.model.nodeset import compress
 from cmshell.safety.plan import BackendPlan
 
 ACTIONS = ("restart", "reload", "stop")        # ServiceAction.action
@@ -174,16 +175,24 @@ class Report:
             return f"\x1b[{_COLORS[kind]}m{s}\x1b[0m" if color and s else s
 
         out: list[str] = []
+        # nodes with the same changes are shown once, under their names (`node001..node006:`)
+        groups: dict[tuple[str, ...], list[str]] = {}
         for r, lines in [(r, self._node_lines) for r in self.nodes] + \
                         [(r, self._object_lines) for r in self.targets]:
             if r.status == OK:
                 continue
             note = f" (commit {self.pending[r.target]} not applied yet)" if r.target in self.pending else ""
             if r.status in (UNREACHABLE, FAILED):
-                out.append(paint("bad", f"{r.target}: {r.status}: {r.reason}") + note)
+                groups[(paint("bad", f"{r.status}: {r.reason}") + note,)] = [r.target]
                 continue
-            out.append(paint("head", f"{r.target}:") + note)
-            out += lines(r, paint)
+            groups.setdefault(tuple([note] + lines(r, paint)), []).append(r.target)
+        for body, who in groups.items():
+            head = compress(who) if len(who) > 1 else who[0]
+            if len(body) == 1:                      # unreachable / failed: one line
+                out.append(paint("bad", f"{head}: ") + body[0])
+            else:
+                out.append(paint("head", f"{head}:") + body[0])
+                out += body[1:]
         out.append(paint("head", self.summary()))
         return "\n".join(out)
 

@@ -26,13 +26,28 @@ def state_at(store: Store, seq: int, last: int) -> dict[str, tuple[str, dict | N
     return out
 
 
+def undone(store: Store, seqs: list[int]) -> dict[str, tuple[str, dict | None]]:
+    """id -> (mode, document before the first of the commits `seqs` that touched it): the
+    state with those commits undone (and nothing else)."""
+    out: dict[str, tuple[str, dict | None]] = {}
+    for n in sorted(seqs):
+        e = store.journal_entry(n)
+        for ch in e.changes if e is not None else ():
+            if ch.id not in out:
+                out[ch.id] = (ch.mode, ch.before)
+    return out
+
+
 def stage(ws: Workspace, seq: int, last: int) -> dict[str, int] | None:
     """Stage the state as of commit `seq` on a workspace with nothing staged; the counts of
     objects to add ('+'), modify (' ') and remove ('~'), or None when nothing was committed
     after `seq`."""
     target = state_at(ws.store, seq, last)
-    if not target:
-        return None
+    return stage_target(ws, target) if target else None
+
+
+def stage_target(ws: Workspace, target: dict[str, tuple[str, dict | None]]) -> dict[str, int]:
+    """Stage each object of `target` with its document (None: removed); the counts."""
     ws.refresh_all()            # start from what is committed now
     # removals first, then restores, then re-creations (names freed before they are reused)
     plan = sorted(target.items(), key=lambda kv: (kv[1][1] is not None, kv[0]))

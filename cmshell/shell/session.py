@@ -25,6 +25,7 @@ class Settings:
     quit_confirmation: bool = True
     formats: dict = field(default_factory=dict)      # mode -> list format set with `format`
     sorts: dict = field(default_factory=dict)        # mode -> sort fields set with `sort`
+    color: bool = False                              # --color / a terminal (runner.py)
 
 
 class Session:
@@ -46,8 +47,13 @@ class Session:
         self.events = EventQueue(clock=env.clock)   # notices (commits, backends); any thread may post
         self.committer = Committer(ws, user=self.user, clock=env.clock, events=self.events,
                                    source=lambda: self.host)
+        from cmshell.safety import confirm
+        self.committer.guard = lambda: confirm.guard(ws.store, self.user)
         self.commands = commands
         self.engine: Engine | None = None    # the backends (runner.py sets it from the configuration)
+        # a batch run's exit status when every command succeeded but one found differences
+        # (plan, commit check: CHANGES_PENDING; drift: DRIFT); see status.py
+        self.status_hint = 0
 
     # -- the head node --------------------------------------------------------------------
     @property
@@ -128,7 +134,8 @@ class Session:
     def prompt(self) -> str:
         if self.range is not None and self.path == [Level(self.range.mode)]:
             return self.range.prompt(self)          # [basecm10->device{-n node001..024}]%
-        parts = [self.host]
+        from cmshell.safety import confirm
+        parts = [self.host + confirm.prompt_note(self.ws.store, self.user, self.env.clock())]
         for depth, lvl in enumerate(self.path):
             if depth == 0:
                 text = lvl.mode.name + ("*" if self.ws.mode_changed(lvl.mode.name) else "")

@@ -13,15 +13,16 @@ from cmshell.backends.base import CHANGED, OK, FileChange, NodeState, TargetResu
 MAX_DIFF_LINES = 400      # a plan of a regenerated big file stays readable
 
 
-def unified(node: str, path: str, now: bytes | None, wanted: bytes) -> str:
-    """`--- node001:/etc/x` / `+++ cmshell:/etc/x` diff of the content; binary data is named,
+def unified(path: str, now: bytes | None, wanted: bytes) -> str:
+    """`--- /etc/x (on the node)` / `+++ /etc/x (cmshell)` diff of the content (without the
+    node's name, so that nodes with the same change can be shown once); binary data is named,
     not shown."""
     if b"\0" in wanted or (now is not None and b"\0" in now):
         return f"Binary content of {path} differs\n"
     a = (now or b"").decode("utf-8", "replace").splitlines(keepends=True)
     b = wanted.decode("utf-8", "replace").splitlines(keepends=True)
-    lines = list(difflib.unified_diff(a, b, f"{node}:{path}" if now is not None else "/dev/null",
-                                      f"cmshell:{path}"))
+    lines = list(difflib.unified_diff(a, b, f"{path} (on the node)" if now is not None else "/dev/null",
+                                      f"{path} (cmshell)"))
     lines = [line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines]
     if len(lines) > MAX_DIFF_LINES:
         lines = lines[:MAX_DIFF_LINES] + [f"... ({len(lines) - MAX_DIFF_LINES} more diff lines)\n"]
@@ -42,12 +43,12 @@ def plan_node(conn, desired: NodeState) -> TargetResult:
         uid, gid = conn.ids(f.owner, f.group)
         wanted_owner = f"{f.owner}:{f.group}"
         if remote.content is None:
-            fc = FileChange(f.path, created=True, diff=unified(node, f.path, None, content),
+            fc = FileChange(f.path, created=True, diff=unified(f.path, None, content),
                             mode=(None, f.mode), owner=(None, wanted_owner))
         else:
             fc = FileChange(f.path)
             if remote.content != content:
-                fc.diff = unified(node, f.path, remote.content, content)
+                fc.diff = unified(f.path, remote.content, content)
             if remote.mode != f.mode:
                 fc.mode = (remote.mode, f.mode)
             if (remote.uid, remote.gid) != (uid, gid):
