@@ -209,9 +209,8 @@ def armed(s, prev: confirm.Pending | None, new: confirm.Pending, done: Committed
         new.commits.append(done.seq)
         confirm.put(store, new)
     what = ", ".join(str(c) for c in new.commits)
-    minutes = f"{new.minutes:g} minute{'' if new.minutes == 1 else 's'}"
     s.write(f"Commit {what} will be rolled back at {confirm.clock_text(new.deadline)} unless confirmed "
-            f"with 'commit' within {minutes}")
+            f"with 'commit' within {confirm.minutes_text(new.minutes)}")
 
 
 def confirm_own(s) -> None:

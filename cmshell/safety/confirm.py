@@ -79,6 +79,14 @@ def clock_text(t: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(t))
 
 
+def minutes_text(minutes: float) -> str:
+    """`10 minutes`, `1 minute`, `3 seconds` (fractions of a minute are for tests and demos)."""
+    if minutes < 1:
+        sec = round(minutes * 60, 1)
+        return f"{sec:g} second{'' if sec == 1 else 's'}"
+    return f"{minutes:g} minute{'' if minutes == 1 else 's'}"
+
+
 def left_text(seconds: float) -> str:
     if seconds <= 0:
         return "0s"

@@ -74,7 +74,7 @@ def _rollback(store, p, commits: list[int]) -> int | None:
     from cmshell.backends.engine import Engine
     from cmshell.commit import Committer
     from cmshell.model.schema import load_schema
-    from cmshell.safety import outcome, revert as rv
+    from cmshell.safety import confirm, outcome, revert as rv
     from cmshell.workspace import Workspace
     if not commits:
         return None
@@ -88,7 +88,7 @@ def _rollback(store, p, commits: list[int]) -> int | None:
                         factories={n: f for n, f in found.items() if n in p.names} if p.names else found)
         committer.after.append(engine.after_commit)
         committer.after.append(outcome.attach(engine, None, lambda: "cmshell"))
-    minutes = f"{p.minutes:g} minute{'' if p.minutes == 1 else 's'}"
+    minutes = confirm.minutes_text(p.minutes)
     what = f"commit {commits[0]}" if len(commits) == 1 else f"commits {', '.join(map(str, commits))}"
     done = committer.commit(list(ws.staged),
                             comment=f"automatic rollback: {what} by {p.user} not confirmed within {minutes}")
