@@ -18,6 +18,7 @@ from cmshell.status import Exit
 from cmshell.store.base import Committed, StoreError
 
 DEFAULT_MINUTES = 10.0          # as Junos
+APPLY_ALLOWANCE = 300.0         # seconds the commit's own apply may take before the time runs
 
 
 def _json_flag(args: list[str], cmd: str, flags: tuple[str, ...] = ()) -> tuple[bool, set[str], list[str]]:
@@ -182,7 +183,9 @@ def arm(s, minutes: float, rids: list[str]) -> tuple[confirm.Pending | None, con
         newest = store.journal(1)
         new = confirm.Pending(
             base=prev.base if prev else (newest[-1].seq if newest else 0), user=s.user,
-            deadline=s.env.clock() + minutes * 60, minutes=minutes,
+            # the time counts from the end of the apply (armed); a session that dies before then
+            # is still rolled back, at most APPLY_ALLOWANCE later
+            deadline=s.env.clock() + minutes * 60 + APPLY_ALLOWANCE, minutes=minutes,
             token=prev.token if prev else confirm.new_token(), commits=list(prev.commits) if prev else [],
             apply=engine.config.apply if engine is not None else "off",
             backends=dict(engine.config.backends) if engine is not None else {},
@@ -207,7 +210,8 @@ def armed(s, prev: confirm.Pending | None, new: confirm.Pending, done: Committed
         raise CommandError("commit confirmed: nothing to commit")
     if done is not None:
         new.commits.append(done.seq)
-        confirm.put(store, new)
+    new.deadline = s.env.clock() + new.minutes * 60
+    confirm.put(store, new)
     what = ", ".join(str(c) for c in new.commits)
     s.write(f"Commit {what} will be rolled back at {confirm.clock_text(new.deadline)} unless confirmed "
             f"with 'commit' within {confirm.minutes_text(new.minutes)}")

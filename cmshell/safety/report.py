@@ -41,6 +41,9 @@ def parse_kube(line: str) -> Item:
         return Item("label", name, rest.split())
     if line.startswith("warning: "):
         return Item("warning", "", [line[9:]])
+    if line.startswith("conflict "):
+        name, _, rest = line[9:].partition(": ")
+        return Item("conflict", name, [rest])
     return Item("other", line)
 
 
@@ -61,6 +64,8 @@ class Report:
         for bp in plans:
             nodes = bp.backend == "ssh" or any(r.files for r in bp.results)
             (self.nodes if nodes else self.targets).extend(bp.results)
+        if drift:
+            self.targets = [_conflicts_as_drift(r) for r in self.targets]
         self.nodes.sort(key=lambda r: r.target)
         self.targets.sort(key=lambda r: r.target)
 
@@ -92,8 +97,9 @@ class Report:
             elif r.status == OK:
                 c["targets_unchanged"] += 1
             for it in map(parse_kube, r.changes):
-                if it.verb in ("create", "change", "prune"):
-                    c[{"create": "created", "change": "changed", "prune": "pruned"}[it.verb]] += 1
+                if it.verb in ("create", "change", "prune", "conflict"):
+                    c[{"create": "created", "change": "changed", "prune": "pruned",
+                       "conflict": "changed"}[it.verb]] += 1
                 elif it.verb == "label":
                     c["labels"] += 1
         c["clusters_unreachable"] = len(down)
@@ -161,7 +167,8 @@ class Report:
             items = [parse_kube(line) for line in r.changes]
             kube.append({"target": r.target, "status": r.status, "reason": r.reason,
                          "created": [i.name for i in items if i.verb == "create"],
-                         "changed": [{"object": i.name, "fields": i.details} for i in items if i.verb == "change"],
+                         "changed": [{"object": i.name, "fields": i.details} for i in items if i.verb == "change"]
+                         + [{"object": i.name, "conflict": i.details[0]} for i in items if i.verb == "conflict"],
                          "pruned": [i.name for i in items if i.verb == "prune"],
                          "labels": [{"node": i.name, "change": i.details} for i in items if i.verb == "label"],
                          "warnings": [i.details[0] for i in items if i.verb == "warning"]
@@ -231,6 +238,8 @@ class Report:
             elif it.verb == "prune":
                 out.append(paint("del", f"  {it.name}: still there (no longer in the model)" if self.drift
                                  else f"  - prune {it.name}"))
+            elif it.verb == "conflict":
+                out.append(paint("mod", f"  {it.name}: changed by someone else: {it.details[0]}"))
             elif it.verb == "label":
                 if self.drift:
                     gone = [d[1:] for d in it.details if d.startswith("+")]
@@ -245,6 +254,15 @@ class Report:
             else:
                 out.append(f"  {it.name}")
         return out
+
+
+def _conflicts_as_drift(r: TargetResult) -> TargetResult:
+    """A dry run that conflicts with another field manager means someone else changed a field
+    cmshell owns (`kubectl edit`): drift, which `sync --force` takes back, not a failure."""
+    parts = r.reason.split("; ") if r.status == FAILED and r.reason else []
+    if not parts or not all(": conflict with " in p for p in parts):
+        return r
+    return TargetResult(r.target, CHANGED, "", r.changes + [f"conflict {p}" for p in parts])
 
 
 def _paint_diff(line: str, paint) -> str:
