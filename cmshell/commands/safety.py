@@ -121,8 +121,9 @@ def commit_check(s, args: list[str]) -> None:
 
 # -- drift ------------------------------------------------------------------------------------
 @command("drift", "Compare the nodes and Kubernetes with the committed configuration; change nothing",
-         scope="top", usage=["drift [<nodes> | apps] [-d {}]"],
-         examples=["drift", "drift node001..node004", "drift apps", "drift -d {}"], args=("any*",))
+         scope="top", usage=["drift [<nodes> | nodes | apps] [-d {}]"],
+         examples=["drift", "drift node001..node004", "drift nodes", "drift apps", "drift -d {}"],
+         args=("any*",))
 def drift(s, args):
     from cmshell.safety.plan import plan_committed
     as_json, _, rest = _json_flag(args, "drift")
@@ -131,6 +132,8 @@ def drift(s, args):
     targets: list[str] | None = None
     if rest == ["apps"] or rest == ["kubernetes"]:
         backends = [n for n in engine.names() if n != "ssh"]
+    elif rest == ["nodes"]:
+        backends = [n for n in engine.names() if n == "ssh"]
     elif rest:
         targets = names(s, rest)
         unknown = [n for n in targets if s.ws.find("device", n) is None]

@@ -190,11 +190,13 @@ class Report:
                 continue
             note = f" (commit {self.pending[r.target]} not applied yet)" if r.target in self.pending else ""
             if r.status in (UNREACHABLE, FAILED):
-                groups[(paint("bad", f"{r.status}: {r.reason}") + note,)] = [r.target]
-                continue
-            groups.setdefault(tuple([note] + lines(r, paint)), []).append(r.target)
+                body = (paint("bad", f"{r.status}: {r.reason}") + note,)
+            else:
+                body = tuple([note] + lines(r, paint))
+            groups.setdefault(body, []).append(r.target)
+        nodes = {r.target for r in self.nodes}
         for body, who in groups.items():
-            head = compress(who) if len(who) > 1 else who[0]
+            head = compress(who) if who[0] in nodes else ", ".join(who)
             if len(body) == 1:                      # unreachable / failed: one line
                 out.append(paint("bad", f"{head}: ") + body[0])
             else:

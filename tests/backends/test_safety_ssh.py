@@ -162,3 +162,49 @@ def test_drift_reports_hand_edits_and_sync_restores(demo):
     assert cluster.node("node003").stat(DAEMON).st_mode & 0o777 == 0o644
     assert s.run_line("drift")
     assert out(s).strip() == "Drift: none"
+
+
+def test_batch_exit_statuses(demo, cm, tmp_path):
+    """commit check: 0 nothing would change, 4 changes pending, 1 invalid or not every node
+    reached; drift: 0 none, 5 drift found (docs/scripting.md)."""
+    cluster, s, store = demo
+    conf = tmp_path / "config.yaml"
+    conf.write_text(json.dumps({"apply": "auto", "ssh": ssh_settings(cluster)}))
+
+    def run(*commands: str):
+        return cm("--config", str(conf), "-c", "; ".join(commands))
+
+    res = run("commit check")
+    assert (res.returncode, res.stdout, res.stderr) == (0, "Plan: no changes\nConfiguration check succeeds\n", "")
+    mtu = "category use default; roles; use docker::host; set mtu 1400; home"
+    res = run(mtu, "commit check")
+    assert res.returncode == Exit.CHANGES_PENDING, str(res)
+    assert res.stdout.splitlines() == ["Plan: 6 nodes change 6 files and restart 6 services",
+                                       "Configuration check succeeds"]
+    res = run(mtu, "plan")
+    assert res.returncode == Exit.CHANGES_PENDING and "restart docker" in res.stdout
+    res = run("device use node001; set category nosuch; home", "commit check")
+    assert res.returncode == 1 and "Code" in res.stderr and res.stdout == ""
+    cluster.stop_node("node002")
+    res = run(mtu, "commit check")
+    assert res.returncode == 1, str(res)
+    assert res.stdout.splitlines()[0].startswith("node002: unreachable: ")
+    assert res.stderr == "Configuration check fails: some targets could not be planned (listed above)\n"
+    assert run("drift nodes").returncode == 1
+    cluster.start_node("node002")
+    assert store.journal(1)[-1].seq == 1          # nothing was committed by any of it
+    res = run("drift nodes")
+    assert (res.returncode, res.stdout) == (0, "Drift: none\n")
+    res = run("drift")      # no connection to the cluster object's API is configured
+    assert res.returncode == 1
+    assert res.stdout.startswith("default/apps/system/bootstrap, default/apps/system/calico, "), res.stdout
+    assert ", default/labelsets/nvidia: unreachable: cannot load kubeconfig " in res.stdout
+    assert res.stdout.splitlines()[-1] == "Drift: none; 1 Kubernetes cluster unreachable"
+    cluster.node("node004").host_path(DAEMON).chmod(0o640)
+    res = run("drift nodes -d {}")
+    assert res.returncode == Exit.DRIFT, str(res)
+    got = json.loads(res.stdout)
+    assert got["nodes"][0]["node"] == "node004"
+    assert got["nodes"][0]["files"] == [{"path": DAEMON, "created": False, "diff": "",
+                                         "mode": ["0640", "0644"], "owner": None}]
+    assert got["summary"] == "Drift: 1 node differs in 1 file (1 mode changed)"
