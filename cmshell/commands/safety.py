@@ -227,6 +227,7 @@ def confirm_own(s) -> None:
     if p is None or p.user != s.user:
         return
     if p.state == "reverting" or s.env.clock() > p.deadline:
+        confirm.revive(store, p)
         s.error(f"Too late to confirm: commit {p.seq} is being rolled back")
         return
     confirm.put(store, None)

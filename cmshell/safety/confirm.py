@@ -6,7 +6,8 @@ the revert happens whatever becomes of the session that committed:
 - `confirm/pending`: the unconfirmed commits (`commits`), the last confirmed one (`base`), who
   must confirm (`user`), the `deadline`, a `token` naming the watcher that owns it, and the
   backend configuration the watcher re-applies with.
-- `confirm/watcher/<token>`: the watcher's pid while it runs.
+- `confirm/watcher/<token>`: the watcher's pid while it runs; it also holds the lock file
+  `<store>.locks/confirm-<token>.lock` (lock_path) as long as it lives.
 - `confirm/<seq>`: what became of an unconfirmed commit (confirmed, rolled back by N, …).
 
 While a confirmation is pending, commits of other users are refused (`guard`). A marker whose
@@ -15,6 +16,7 @@ from the next session that looks at it, so the rollback still happens.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -115,6 +117,7 @@ def prompt_note(store: Store, user: str, now: float) -> str:
         return ""
     if p is None:
         return ""
+    revive(store, p)
     if p.state == "reverting":
         return "(rolling back)"
     who = "" if p.user == user else f"{p.user}: "
@@ -126,15 +129,24 @@ def new_token() -> str:
     return uuid.uuid4().hex
 
 
+def lock_path(store_path: str, token: str) -> str:
+    """The lock file a watcher holds for its whole life: one watcher per token, and a way for
+    any session to tell whether it still runs (a pid could have been reused)."""
+    directory = f"{os.path.abspath(store_path)}.locks"
+    os.makedirs(directory, exist_ok=True)
+    return os.path.join(directory, f"confirm-{token}.lock")
+
+
 def watcher_alive(store: Store, token: str) -> bool:
-    got = store.get_state(NAMESPACE, [f"confirm/watcher/{token}"]).get(f"confirm/watcher/{token}")
-    pid = got.get("pid") if isinstance(got, dict) else None
-    if not isinstance(pid, int):
+    path = getattr(store, "path", None)
+    if not path:
         return False
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:       # the pid may have been reused
-            return b"cmshell.safety.watcher" in fh.read()
-    except OSError:
+    with open(lock_path(str(path), token), "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
         return False
 
 
@@ -154,9 +166,8 @@ def spawn(store_path: str, token: str) -> None:
     package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([package_root] + [p for p in [env.get("PYTHONPATH")] if p])
-    log_dir = f"{store_path}.locks"
-    os.makedirs(log_dir, exist_ok=True)
-    with open(os.path.join(log_dir, "confirm.log"), "ab") as log:
+    store_path = os.path.abspath(store_path)
+    with open(os.path.join(os.path.dirname(lock_path(store_path, token)), "confirm.log"), "ab") as log:
         child = subprocess.Popen([sys.executable, "-m", "cmshell.safety.watcher", store_path, token],
                                  stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
                                  start_new_session=True, close_fds=True, cwd="/")

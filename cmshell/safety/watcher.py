@@ -10,6 +10,7 @@ and re-applied to the nodes and Kubernetes like any commit.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import sys
 import time
@@ -26,6 +27,9 @@ def main(argv: list[str]) -> int:
     path, token = argv
     from cmshell.safety import confirm
     from cmshell.store import open_store
+    lock = open(confirm.lock_path(path, token), "a")
+    if not _hold(lock):
+        return 0                    # another watcher owns this confirmation
     store = open_store(path)
     me = f"confirm/watcher/{token}"
     try:
@@ -33,7 +37,7 @@ def main(argv: list[str]) -> int:
         while True:
             p = confirm.pending(store)
             if p is None or p.token != token:
-                return 0                       # confirmed, or a newer watcher owns it
+                return 0                       # confirmed (the marker is gone or a new one)
             left = p.deadline - time.time()
             if left <= 0:
                 break
@@ -42,6 +46,21 @@ def main(argv: list[str]) -> int:
     finally:
         store.put_state(confirm.NAMESPACE, {me: None})
         store.close()
+        os.unlink(lock.name)        # still held: no other watcher can have taken it meanwhile
+
+
+def _hold(fh, seconds: float = 2.0) -> bool:
+    """The lock for this token, for the watcher's whole life. Retried briefly: a session that
+    looks whether a watcher runs holds it shared for a moment."""
+    end = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() > end:
+                return False
+            time.sleep(0.1)
 
 
 def revert(store, p) -> int:
