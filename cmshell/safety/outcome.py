@@ -80,7 +80,7 @@ def record_sync(store: Store, recaps: list[Recap], user: str) -> None:
     if not newest:
         return
     last = newest[-1].seq
-    updates = {}
+    updates: dict[str, object] = {}
     for seq, rec in get(store, list(range(max(1, last - RECENT + 1), last + 1))).items():
         targets = rec.get("targets") or {}
         hit = {t: s for t, s in now.items() if t in targets and targets[t] != s}

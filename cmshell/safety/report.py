@@ -189,6 +189,7 @@ class Report:
             if r.status == OK:
                 continue
             note = f" (commit {self.pending[r.target]} not applied yet)" if r.target in self.pending else ""
+            body: tuple[str, ...]
             if r.status in (UNREACHABLE, FAILED):
                 body = (paint("bad", f"{r.status}: {r.reason}") + note,)
             else:

@@ -39,7 +39,8 @@ class _Snapshot:
 
     def __init__(self, ctx: Context, view: View | None = None):
         self.ctx, self._lock = ctx, threading.Lock()
-        self.seq, self.eff = -1, None
+        self.seq: int = -1
+        self.eff: Effective | None = None
         self.view = view
         self.refresh()
 
@@ -55,6 +56,7 @@ class _Snapshot:
                     self.seq, self.eff = seq, Effective(self.ctx.schema, self.view)
             elif seq != self.seq or self.eff is None:
                 self.seq, self.eff = seq, Effective(self.ctx.schema, StoreView(self.ctx.store, self.ctx.schema))
+            assert self.eff is not None
             return self.seq, self.eff
 
 
