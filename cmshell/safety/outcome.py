@@ -12,8 +12,8 @@ from typing import Callable
 
 from cmshell.backends.base import CHANGED, OK, Recap
 from cmshell.backends.engine import Engine
-from cmshell.events import APPLIED, EventQueue
-from cmshell.store.base import Committed, Store
+from cmshell.events import APPLIED, INTERNAL, EventQueue
+from cmshell.store.base import Committed, Store, StoreError
 
 NAMESPACE = "cmshell"
 PENDING = "pending"          # committed under apply: manual, not applied yet
@@ -61,7 +61,13 @@ def attach(engine: Engine, events: EventQueue | None,
         if not targets:
             return
         rec = {"targets": targets, "user": committed.user, "time": time.time(), "via": "commit"}
-        engine.store.put_state(NAMESPACE, {key(committed.seq): rec})
+        try:
+            engine.store.put_state(NAMESPACE, {key(committed.seq): rec})
+        except StoreError as e:     # the commit is stored and applied: say so, do not fail it
+            if events is not None:
+                events.post("error", source(), f"Outcome of commit {committed.seq} not recorded: {e}",
+                            kind=INTERNAL, seq=committed.seq)
+            return
         if events is not None:
             complete = all(s in (OK, CHANGED, PENDING) for s in targets.values())
             events.post("notice" if complete else "warning", source(),

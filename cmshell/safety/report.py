@@ -214,7 +214,9 @@ class Report:
                 out.append(paint("add", f"  {x.path}: missing" if self.drift
                                  else f"  + {x.path} (new file, {mode}{x.owner[1] if x.owner else ''})"))
             elif x.diff:
-                out.append(paint("mod", f"  {x.path}: edited by hand" if self.drift else f"  ~ {x.path}"))
+                # a pending commit explains the difference: no hand edit is implied
+                edited = "differs" if r.target in self.pending else "edited by hand"
+                out.append(paint("mod", f"  {x.path}: {edited}" if self.drift else f"  ~ {x.path}"))
             if x.diff:
                 out += ["      " + _paint_diff(line, paint) for line in x.diff.rstrip("\n").split("\n")]
             if x.mode and not x.created:

@@ -208,3 +208,24 @@ def test_batch_exit_statuses(demo, cm, tmp_path):
     assert got["nodes"][0]["files"] == [{"path": DAEMON, "created": False, "diff": "",
                                          "mode": ["0640", "0644"], "owner": None}]
     assert got["summary"] == "Drift: 1 node differs in 1 file (1 mode changed)"
+
+
+def test_manual_apply_pending_in_journal_and_drift_then_sync(demo):
+    cluster, s, store = demo
+    s.engine.config.apply = "manual"
+    assert s.run_line("category use default; roles; use docker::host; set mtu 1400; home; commit")
+    out(s)
+    assert s.run_line("journal -n 1")
+    assert "pending 6 (apply: manual)" in out(s).splitlines()[-1]
+    assert s.run_line("drift node001")
+    text = out(s)
+    assert text.startswith("node001: (commit 2 not applied yet)\n  /etc/docker/daemon.json: differs\n")
+    assert s.run_line("sync")
+    out(s)
+    assert s.run_line("journal show 2")
+    assert "Outcome: applied 6/6 (last sync by tester at " in out(s)
+    assert mtu_of(cluster, "node006") == 1400
+
+
+def mtu_of(cluster, node: str):
+    return json.loads(cluster.node(node).read(DAEMON)).get("mtu")
