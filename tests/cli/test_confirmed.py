@@ -133,3 +133,12 @@ def test_a_lost_watcher_is_replaced_and_the_rollback_still_happens(cm, db):
     wait_for(lambda: pending(db) is None)
     assert notes(cm) == ""
     assert "automatic rollback: commit 2 by tester not confirmed within 1 minute" in journal(cm)[-1]
+
+
+def test_commit_check_confirms_as_in_junos(cm, db):
+    assert_ok(cm("-c", "device use node001; set notes checked; home; commit confirmed 1"))
+    res = cm("-c", "commit check")
+    assert_ok(res)
+    assert res.stdout.splitlines() == ["Commit 2 confirmed",
+                                       "Configuration check succeeds (applying is off: nothing to plan)"]
+    assert pending(db) is None
