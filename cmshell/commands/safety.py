@@ -43,8 +43,16 @@ def _show(s, report: Report, as_json: bool) -> None:
     if as_json:
         s.write(json.dumps(report.as_json(), indent=2))
         return
-    color = s.settings.color and bool(getattr(s.out, "isatty", lambda: False)())
-    s.write(report.text(color=color))
+    s.write(report.text(color=_colored(s)))
+
+
+def _show_brief(s, report: Report) -> None:
+    s.write(report.text(color=_colored(s), brief=True))
+
+
+def _colored(s) -> bool:
+    """Colour on a terminal only (a pipe or `> file` inside the shell gets plain text)."""
+    return s.settings.color and bool(getattr(s.out, "isatty", lambda: False)())
 
 
 def _candidate(s):
@@ -107,9 +115,7 @@ def commit_check(s, args: list[str]) -> None:
     if as_json:
         _show(s, report, True)
     else:
-        lines = report.text().split("\n")
-        s.write("\n".join(line for line in lines if ": unreachable: " in line or ": failed: " in line
-                          or line == lines[-1]))
+        _show_brief(s, report)
     if not report.complete:
         s.error("Configuration check fails: some targets could not be planned (listed above)")
         raise Failed()

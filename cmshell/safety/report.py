@@ -177,7 +177,8 @@ class Report:
         return {"nodes": nodes, "kubernetes": kube, "counts": self.counts(), "summary": self.summary()}
 
     # -- text -------------------------------------------------------------------------------
-    def text(self, color: bool = False) -> str:
+    def text(self, color: bool = False, brief: bool = False) -> str:
+        """The report; `brief`: only the targets that could not be planned, and the summary."""
         def paint(kind: str, s: str) -> str:
             return f"\x1b[{_COLORS[kind]}m{s}\x1b[0m" if color and s else s
 
@@ -200,7 +201,7 @@ class Report:
             head = compress(who) if who[0] in nodes else ", ".join(who)
             if len(body) == 1:                      # unreachable / failed: one line
                 out.append(paint("bad", f"{head}: ") + body[0])
-            else:
+            elif not brief:
                 out.append(paint("head", f"{head}:") + body[0])
                 out += body[1:]
         out.append(paint("head", self.summary()))
