@@ -150,6 +150,13 @@ def test_drift_reports_hand_edits_and_sync_restores(demo):
     assert s.status_hint == Exit.DRIFT
     assert cluster.node("node001").systemctl_calls() == calls      # drift changes nothing
     assert cluster.node("node002").read(DAEMON) is None
+    # plan: nothing staged, nothing planned; --all plans every target against the candidate
+    assert s.run_line("plan")
+    assert out(s) == "Plan: no changes\n"
+    assert s.run_line("plan --all")
+    text = out(s)
+    assert "node001:\n  ~ /etc/docker/daemon.json" in text and "node002:\n  + /etc/docker/daemon.json" in text
+    assert text.strip().splitlines()[-1] == "Plan: 3 nodes change 3 files and restart 3 services"
     # only some nodes
     assert s.run_line("drift node003,node004")
     text = out(s)
