@@ -134,8 +134,7 @@ class Session:
     def prompt(self) -> str:
         if self.range is not None and self.path == [Level(self.range.mode)]:
             return self.range.prompt(self)          # [basecm10->device{-n node001..024}]%
-        from cmshell.safety import confirm
-        parts = [self.host + confirm.prompt_note(self.ws.store, self.user, self.env.clock())]
+        parts = [self.prompt_host()]
         for depth, lvl in enumerate(self.path):
             if depth == 0:
                 text = lvl.mode.name + ("*" if self.ws.mode_changed(lvl.mode.name) else "")
@@ -150,6 +149,11 @@ class Session:
                     text += f"[{self._display_key(sub)}{'*' if self._element_changed(sub) else ''}]"
             parts.append(text)
         return "[" + "->".join(parts) + "]% "
+
+    def prompt_host(self) -> str:
+        """`basecm10`, or `basecm10(confirm 9m)` while a `commit confirmed` awaits confirmation."""
+        from cmshell.safety import confirm
+        return self.host + confirm.prompt_note(self.ws.store, self.user, self.env.clock())
 
     def _display_key(self, path) -> str:
         row = self._walk(path, False)
