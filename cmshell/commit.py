@@ -35,6 +35,9 @@ class Committer:
         self.events = events
         self.source = source             # the name commit notices come from (the head node)
         self.after: list[AfterCommit] = []   # called with every stored commit (backends)
+        # raises StoreError when this commit may not happen now (another user's commit awaits
+        # confirmation, safety/confirm.py); the confirmation watcher's own committer has none
+        self.guard: Callable[[], None] | None = None
 
     def problems(self, rids: Iterable[str], fallback_mode: str | None = None) -> list[checks.Problem]:
         """Validation problems of the objects `rids`; those not staged (an unchanged object
@@ -56,6 +59,8 @@ class Committer:
         rids = [r for r in rids if ws.state(r) is not None]
         if not rids:
             return None
+        if self.guard is not None:
+            self.guard()
         probs = self.problems(rids)
         if probs:
             raise CommitRefused(probs)

@@ -45,6 +45,7 @@ class Runner:
         self.session = Session(self.ws, self.schema, registry.load(), env=env, interactive=interactive)
         self.session.settings.quit_confirmation = not args.noquitconfirmation
         self.session.settings.completion = getattr(args, "completion", None) or "readline"
+        self.session.settings.color = env.color(args.color)
         try:
             self._backends()
             if args.demo:
@@ -63,7 +64,9 @@ class Runner:
         s = self.session
         s.engine = Engine(self.store, self.schema, conf, events=s.events, env=self.env)
         if s.engine.enabled:
+            from cmshell.safety import outcome
             s.committer.after.append(s.engine.after_commit)
+            s.committer.after.append(outcome.attach(s.engine, s.events, s.committer.source))
             if self.env.stderr_isatty:      # beside the results, never inside redirected output
                 from cmshell.output.progress import Progress
                 s.engine.progress = Progress(self.env.stderr)
@@ -156,7 +159,9 @@ class Runner:
             s.events.listener = None
         if not ok:
             return Exit.FAILED
-        return Exit.NOT_APPLIED if s.engine is not None and s.engine.incomplete() else Exit.OK
+        if s.engine is not None and s.engine.incomplete():
+            return Exit.NOT_APPLIED
+        return s.status_hint or Exit.OK
 
     def _print_events(self) -> None:
         """The consequences of this run's own commits (backend events), right after the command

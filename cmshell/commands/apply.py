@@ -8,6 +8,7 @@ from cmshell.commands.bulk import names
 from cmshell.shell.dispatch import command
 from cmshell.errors import CommandError
 from cmshell.output import table
+from cmshell.store.base import StoreError
 
 ORDER = ("ok", "changed", "failed", "unreachable")
 
@@ -48,6 +49,11 @@ def sync(s, args):
         else:
             raise CommandError(f"sync: unexpected argument {a}; backends: {', '.join(engine.names())}")
     recaps = engine.sync(backends or None, targets, force)
+    from cmshell.safety import outcome
+    try:
+        outcome.record_sync(s.ws.store, recaps, s.user)     # journal: the commits' outcomes now
+    except StoreError as e:
+        s.error(f"sync: the journal's apply outcomes were not updated: {e}")
     show_recaps(s, recaps, as_json=as_json)
 
 

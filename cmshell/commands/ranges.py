@@ -31,7 +31,7 @@ class Range:
 
     def prompt(self, s) -> str:
         star = "*" if s.ws.mode_changed(self.mode.name) else ""
-        parts = [s.host, f"{self.mode.name}{star}{{{self.label}}}"]
+        parts = [s.prompt_host(), f"{self.mode.name}{star}{{{self.label}}}"]
         for lvl in self.sub:
             parts.append(lvl.mode.name + (f"[{lvl.key}]" if lvl.key is not None else ""))
         return "[" + "->".join(parts) + "]% "

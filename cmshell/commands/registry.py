@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cmshell.commands import (  # noqa: F401  (importing a family registers its commands)
     apply, bulk, devstatus, kubeconfig, kubelet, lists, navigation, objects, overview, provisioning,
-    ranges, review, scripting, staging, terminal)
+    ranges, review, safety, scripting, staging, terminal)
 from cmshell.shell.dispatch import HOOKS, Registry, defined
 
 

@@ -27,6 +27,7 @@ class Settings:
     completion: str = "readline"     # Tab as readline does, or "menu": prompt_toolkit's menu
     formats: dict = field(default_factory=dict)      # mode -> list format set with `format`
     sorts: dict = field(default_factory=dict)        # mode -> sort fields set with `sort`
+    color: bool = False                              # --color / a terminal (runner.py)
 
 
 class Session:
@@ -49,8 +50,13 @@ class Session:
         self.events = EventQueue(clock=env.clock)   # notices (commits, backends); any thread may post
         self.committer = Committer(ws, user=self.user, clock=env.clock, events=self.events,
                                    source=lambda: self.host)
+        from cmshell.safety import confirm
+        self.committer.guard = lambda: confirm.guard(ws.store, self.user)
         self.commands = commands
         self.engine: Engine | None = None    # the backends (runner.py sets it from the configuration)
+        # a batch run's exit status when every command succeeded but one found differences
+        # (plan, commit check: CHANGES_PENDING; drift: DRIFT); see status.py
+        self.status_hint = 0
 
     # -- the head node --------------------------------------------------------------------
     @property
@@ -135,7 +141,7 @@ class Session:
     def prompt(self) -> str:
         if self.range is not None and self.path == [Level(self.range.mode)]:
             return self.range.prompt(self)          # [basecm10->device{-n node001..024}]%
-        parts = [self.host]
+        parts = [self.prompt_host()]
         for depth, lvl in enumerate(self.path):
             if depth == 0:
                 text = lvl.mode.name + ("*" if self.ws.mode_changed(lvl.mode.name) else "")
@@ -150,6 +156,11 @@ class Session:
                     text += f"[{self._display_key(sub)}{'*' if self._element_changed(sub) else ''}]"
             parts.append(text)
         return "[" + "->".join(parts) + "]% "
+
+    def prompt_host(self) -> str:
+        """`basecm10`, or `basecm10(confirm 9m)` while a `commit confirmed` awaits confirmation."""
+        from cmshell.safety import confirm
+        return self.host + confirm.prompt_note(self.ws.store, self.user, self.env.clock())
 
     def _display_key(self, path) -> str:
         row = self._walk(path, False)

@@ -44,6 +44,11 @@ def by_target(results):
     return {r.target: r for r in results}
 
 
+def file_of(result, path: str):
+    """The FileChange of `path` in a node's plan."""
+    return next(f for f in result.files if f.path == path)
+
+
 def ssh_state(s, names=None):
     return SshBackend().observe(s.engine.context("ssh"), names)
 
@@ -61,15 +66,18 @@ def test_plan_reports_diffs_and_actions_and_changes_nothing(demo):
     plan = by_target(s.engine.backend("ssh").plan(s.engine.context("ssh"), names))
     assert plan["node001"].status == "changed"
     assert plan["node001"].changes == ["write /etc/docker/daemon.json (content)", "restart docker"]
-    diff = plan["node001"].diffs[DAEMON]
-    assert diff.startswith(f"--- a{DAEMON}\n+++ b{DAEMON}\n") and '+  "mtu": 1400' in diff
+    diff = file_of(plan["node001"], DAEMON).diff
+    assert diff.startswith(f"--- {DAEMON} (on the node)\n+++ {DAEMON} (cmshell)\n") and '+  "mtu": 1400' in diff
+    assert [f.path for f in plan["node001"].files] == [DAEMON]
     assert plan["node002"].changes == ["write /etc/docker/daemon.json (content, mode 0600 -> 0644)",
                                        "restart docker"]
+    assert file_of(plan["node002"], DAEMON).mode == (0o600, 0o644)
     assert plan["node003"].status == "unreachable" and "cannot connect" in plan["node003"].reason
     # never applied: every file is new, every action runs
     assert "write /cm/local/apps/etcd/current/etc/cm-etcd.conf (new file)" not in plan["node004"].changes
     assert "write /etc/docker/daemon.json (new file)" in plan["node004"].changes
-    assert plan["node004"].diffs[DAEMON].startswith("--- /dev/null\n")
+    new = file_of(plan["node004"], DAEMON)
+    assert new.created and new.diff.startswith("--- /dev/null\n") and new.mode == (None, 0o644)
     assert {"restart docker", "restart containerd"} <= set(plan["node004"].changes)
     assert plan["gpu001"].status == "ok" and plan["gpu001"].changes == []
     # nothing written (no temporary file either), nothing run, nothing recorded, no event
@@ -110,7 +118,7 @@ def test_a_failed_action_is_owed_until_it_succeeds(demo):
     assert not state["in_sync"] and state["owed"] == [["docker", "restart"]]
     # its files are in place now, yet the restart is still due
     plan = s.engine.backend("ssh").plan(s.engine.context("ssh"), ["node004"])[0]
-    assert plan.changes == ["restart docker (owed by an earlier apply)"]
+    assert plan.changes == ["restart docker (owed by an earlier apply)"] and plan.files == []
     (recap,) = s.engine.sync(targets=["node004"])
     assert recap.results[0].status == "failed"
     assert calls(cluster, "node004").count("restart docker") == 2

@@ -13,6 +13,8 @@ Layers, lowest first (docs/architecture.md):
     store      cmshell/store/
     workspace  cmshell/workspace.py, cmshell/commit.py
     backends   cmshell/backends/
+    safety     cmshell/safety/ (plans across every backend, commit confirmed's rollback through the
+               Committer; docs/safety.md)
     shell      the shell layer, itself ordered lowest first:
                output/ < shell/ < commands/ < repl/ < runner.py < cli.py < __main__.py
 
@@ -39,6 +41,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("store", ("cmshell.store",)),
     ("workspace", ("cmshell.workspace", "cmshell.commit")),
     ("backends", ("cmshell.backends",)),
+    ("safety", ("cmshell.safety",)),
     ("output", ("cmshell.output",)),
     ("shell", ("cmshell.shell",)),
     ("commands", ("cmshell.commands",)),
@@ -233,7 +236,7 @@ def test_no_upward_imports():
     assert found == [], "imports of a higher layer:\n" + "\n".join(found)
 
 
-@pytest.mark.parametrize("lower", ["syntax", "model", "store", "workspace", "backends"])
+@pytest.mark.parametrize("lower", ["syntax", "model", "store", "workspace", "backends", "safety"])
 def test_lower_layers_never_reach_the_shell(lower):
     """Stated on its own because it is the rule that matters most; test_no_upward_imports
     implies it."""
@@ -259,6 +262,13 @@ def test_the_rules_are_the_documented_ones():
     assert not allowed("cmshell.errors", "cmshell.model.schema")
     assert allowed("cmshell.commit", "cmshell.events")
     assert allowed("cmshell.repl.app", "cmshell.shell.complete")
+    assert allowed("cmshell.safety.plan", "cmshell.backends.engine")
+    assert allowed("cmshell.safety.watcher", "cmshell.commit")
+    assert not allowed("cmshell.backends.ssh.backend", "cmshell.safety.report")
+    assert not allowed("cmshell.safety.report", "cmshell.output.table")
+    assert not allowed("cmshell.safety.confirm", "cmshell.shell.session")
+    assert allowed("cmshell.shell.session", "cmshell.safety.confirm")
+    assert allowed("cmshell.commands.safety", "cmshell.safety.report")
 
 
 # modules of the lower layers that mypy may leave out for now ([tool.mypy] exclude)

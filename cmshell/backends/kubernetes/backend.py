@@ -18,7 +18,7 @@ from typing import Callable, Iterable
 from cmshell.backends.base import CHANGED, FAILED, OK, UNREACHABLE, Context, Recap, TargetResult
 from cmshell.backends.kubernetes import render
 from cmshell.events import APPLIED, APPLY_FAILED
-from cmshell.model.effective import Effective, before_view
+from cmshell.model.effective import Effective, View, before_view
 from cmshell.store.base import Committed
 from cmshell.store.view import StoreView
 
@@ -67,12 +67,12 @@ class KubernetesBackend:
         self._connect = connect
 
     # -- which targets a commit changed -----------------------------------------------------
-    def targets(self, ctx: Context, committed: Committed) -> list[str]:
+    def targets(self, ctx: Context, committed: Committed, view: View | None = None) -> list[str]:
         mine = [c for c in committed.changes if c.mode == MODE]
         moved = any(c.mode in _MEMBERSHIP for c in committed.changes)
         if not mine and not moved:
             return []
-        after_view = StoreView(ctx.store, ctx.schema)
+        after_view = view if view is not None else StoreView(ctx.store, ctx.schema)
         before = before_view(ctx.schema, after_view, [(c.mode, c.before, c.after) for c in committed.changes])
         eff_after, eff_before = Effective(ctx.schema, after_view), Effective(ctx.schema, before)
         out: set[str] = set()

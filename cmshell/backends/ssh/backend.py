@@ -10,6 +10,7 @@ owed actions) is stored per node, for `device status` and `sync`.
 """
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import os
 import threading
@@ -23,7 +24,7 @@ from cmshell.backends.base import (CHANGED, FAILED, OK, UNREACHABLE, Context, No
 from cmshell.backends.ssh.renderers import render_node
 from cmshell.backends.ssh.renderers.common import RenderError, RenderInput
 from cmshell.events import APPLY_FAILED
-from cmshell.model.effective import Effective, affected_nodes
+from cmshell.model.effective import Effective, View, affected_nodes
 from cmshell.store.base import Committed
 from cmshell.store.view import StoreView
 
@@ -35,12 +36,14 @@ def state_key(node: str) -> str:
 
 
 class _Snapshot:
-    """The newest committed state, re-read when another session commits meanwhile."""
+    """The newest committed state, re-read when another session commits meanwhile; or a given
+    view (a plan of the candidate), which stays as it is."""
 
-    def __init__(self, ctx: Context):
+    def __init__(self, ctx: Context, view: View | None = None):
         self.ctx, self._lock = ctx, threading.Lock()
         self.seq: int = -1
         self.eff: Effective | None = None
+        self.view = view
         self.refresh()
 
     def _newest(self) -> int:
@@ -50,7 +53,10 @@ class _Snapshot:
     def refresh(self) -> tuple[int, Effective]:
         with self._lock:
             seq = self._newest()
-            if seq != self.seq or self.eff is None:
+            if self.view is not None:
+                if self.eff is None:
+                    self.seq, self.eff = seq, Effective(self.ctx.schema, self.view)
+            elif seq != self.seq or self.eff is None:
                 self.seq, self.eff = seq, Effective(self.ctx.schema, StoreView(self.ctx.store, self.ctx.schema))
             eff = self.eff
             return self.seq, eff
@@ -76,8 +82,8 @@ def node_lock(directory: str, node: str) -> Iterator[None]:
 class SshBackend:
     name = NAME
 
-    def targets(self, ctx: Context, committed: Committed) -> list[str]:
-        view = StoreView(ctx.store, ctx.schema)
+    def targets(self, ctx: Context, committed: Committed, view: View | None = None) -> list[str]:
+        view = view if view is not None else StoreView(ctx.store, ctx.schema)
         changes = [(c.mode, c.before, c.after) for c in committed.changes]
         return sorted(affected_nodes(ctx.schema, view, changes))
 
@@ -93,6 +99,10 @@ class SshBackend:
         action, records nothing, posts no event and takes no node lock."""
         return self._fan_out(ctx, targets, None, dry_run=True).results
 
+    def plan_view(self, ctx: Context, view: View, targets: Iterable[str] | None) -> list[TargetResult]:
+        """What applying `view` (a candidate) would change, read from the nodes themselves."""
+        return self._fan_out(ctx, targets, None, dry_run=True, view=view).results
+
     def apply(self, ctx: Context, targets: Iterable[str] | None, seq: int | None,
               force: bool = False) -> Recap:
         """Bring the nodes to the newest committed state. `force` (`sync --force`) writes every
@@ -101,9 +111,11 @@ class SshBackend:
 
     # -- the fan-out ----------------------------------------------------------------------------
     def _fan_out(self, ctx: Context, targets: Iterable[str] | None, seq: int | None,
-                 dry_run: bool, force: bool = False) -> Recap:
+                 dry_run: bool, force: bool = False, view: View | None = None) -> Recap:
         from cmshell.backends.ssh.transport import Transport   # paramiko only when applying
-        snap = _Snapshot(ctx)
+        if dry_run:
+            ctx = dataclasses.replace(ctx, events=None)   # a plan is not an apply: no events
+        snap = _Snapshot(ctx, view)
         nodes = sorted(set(targets)) if targets is not None else snap.refresh()[1].node_names()
         recap = Recap(NAME, seq)
         if not nodes:
