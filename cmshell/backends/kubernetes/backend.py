@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from cmshell.backends.base import CHANGED, FAILED, OK, UNREACHABLE, Context, Recap, TargetResult
 from cmshell.backends.kubernetes import render
@@ -21,6 +21,9 @@ from cmshell.events import APPLIED, APPLY_FAILED
 from cmshell.model.effective import Effective, View, before_view
 from cmshell.store.base import Committed
 from cmshell.store.view import StoreView
+
+if TYPE_CHECKING:
+    from cmshell.backends.kubernetes.client import Cluster
 
 NAME = "kubernetes"
 MODE = "kubernetes"
@@ -62,7 +65,7 @@ def _pending_lines(value: object) -> list[str]:
 class KubernetesBackend:
     name = NAME
 
-    def __init__(self, connect: Callable[[str, dict], object] | None = None):
+    def __init__(self, connect: Callable[[str, dict], Cluster] | None = None):
         # connect(cluster, settings) -> client.Cluster; tests and benchmarks inject their own
         self._connect = connect
 
@@ -86,8 +89,9 @@ class KubernetesBackend:
         return sorted(out)
 
     # -- apply ---------------------------------------------------------------------------------
-    def _units(self, ctx: Context) -> dict[str, render.Unit]:
-        view = StoreView(ctx.store, ctx.schema)
+    def _units(self, ctx: Context, view: View | None = None) -> dict[str, render.Unit]:
+        """Every target rendered from `view` (default: the newest committed state)."""
+        view = view if view is not None else StoreView(ctx.store, ctx.schema)
         eff = Effective(ctx.schema, view)
         out: dict[str, render.Unit] = {}
         for doc in view.docs(MODE):
@@ -130,7 +134,7 @@ class KubernetesBackend:
                                                  removed=True)
         return out, only
 
-    def connect(self, cluster: str, ctx: Context):
+    def connect(self, cluster: str, ctx: Context) -> Cluster:
         if self._connect is not None:
             return self._connect(cluster, ctx.settings.get(cluster) or {})
         from cmshell.backends.kubernetes.client import Cluster
@@ -204,16 +208,12 @@ class KubernetesBackend:
     def plan(self, ctx: Context, targets: Iterable[str] | None) -> list[TargetResult]:
         """A server-side dry run (dryRun=All) of the newest committed state."""
         from cmshell.backends.kubernetes.plan import plan_units
-        return plan_units(self, ctx, *self._wanted(ctx, self._units(ctx), targets))
+        return plan_units(self.connect, ctx, *self._wanted(ctx, self._units(ctx), targets))
 
-    def plan_view(self, ctx: Context, view, targets: Iterable[str] | None) -> list[TargetResult]:
+    def plan_view(self, ctx: Context, view: View, targets: Iterable[str] | None) -> list[TargetResult]:
         """The same for a candidate that is not committed (a workspace's view)."""
         from cmshell.backends.kubernetes.plan import plan_units
-        eff = Effective(ctx.schema, view)
-        units: dict[str, render.Unit] = {}
-        for doc in view.docs(MODE):
-            units.update(render.units(doc, eff))
-        return plan_units(self, ctx, *self._wanted(ctx, units, targets))
+        return plan_units(self.connect, ctx, *self._wanted(ctx, self._units(ctx, view), targets))
 
     def observe(self, ctx: Context, targets: Iterable[str] | None) -> dict[str, dict]:
         """The last outcome per target, `in_sync` as `device status` reads it: applied, and no

@@ -11,6 +11,7 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from kubernetes import client as kclient
 from kubernetes import config as kconfig
@@ -80,7 +81,7 @@ class Cluster:
     def close(self) -> None:
         self.api.close()
 
-    def resource(self, api_version: str, kind: str):
+    def resource(self, api_version: str, kind: str) -> Any:
         """Resource for a kind; a miss refreshes the cached discovery once (a new CRD)."""
         try:
             return self.dyn.resources.get(api_version=api_version, kind=kind)
@@ -203,7 +204,7 @@ def field_diff(before: dict | None, after: dict) -> list[str]:
     """`.spec.replicas: 1 -> 3` lines; managedFields, resourceVersion and status left out."""
     out: list[str] = []
 
-    def walk(path: str, a, b) -> None:
+    def walk(path: str, a: Any, b: Any) -> None:
         if isinstance(a, dict) and isinstance(b, dict):
             for k in sorted(set(a) | set(b), key=str):
                 walk(f"{path}.{k}", a.get(k), b.get(k))

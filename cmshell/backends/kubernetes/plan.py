@@ -1,8 +1,13 @@
 """`plan`: what applying would do, from a server-side dry run (dryRun=All); nothing is stored."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Callable
+
 from cmshell.backends.base import CHANGED, FAILED, OK, UNREACHABLE, Context, TargetResult
 from cmshell.backends.kubernetes import render
+
+if TYPE_CHECKING:
+    from cmshell.backends.kubernetes.client import Cluster
 
 
 def _owners(state: dict, units: dict[str, render.Unit]) -> dict[str, set[str]]:
@@ -20,7 +25,7 @@ def _owners(state: dict, units: dict[str, render.Unit]) -> dict[str, set[str]]:
     return out
 
 
-def plan_units(backend, ctx: Context, units: dict[str, render.Unit],
+def plan_units(connect: Callable[[str, Context], Cluster], ctx: Context, units: dict[str, render.Unit],
                only: dict[str, set[str]] | None = None) -> list[TargetResult]:
     from cmshell.backends.kubernetes.client import Unreachable
     from cmshell.backends.kubernetes.labels import apply_labels
@@ -33,7 +38,7 @@ def plan_units(backend, ctx: Context, units: dict[str, render.Unit],
         by_cluster.setdefault(u.cluster, []).append(u)
     for cluster, group in sorted(by_cluster.items()):
         try:
-            cl = backend.connect(cluster, ctx)
+            cl = connect(cluster, ctx)
         except Unreachable as e:
             out += [TargetResult(u.target, UNREACHABLE, str(e)) for u in group]
             continue
@@ -76,7 +81,7 @@ def _owned(state: dict, target: str) -> dict[str, list[str]]:
     return got if isinstance(got, dict) else {}
 
 
-def _list_nodes(cl) -> dict[str, dict]:
+def _list_nodes(cl: Cluster) -> dict[str, dict]:
     from cmshell.backends.kubernetes.client import Unreachable, classify
     try:
         return cl.list_nodes()

@@ -12,6 +12,8 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
+from cmshell.model.effective import Effective
+
 MANAGER = "cmshell"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 GROUP_LABEL = "cmshell.io/appgroup"
@@ -162,7 +164,7 @@ def app_unit(cluster: str, group: dict, app: dict) -> Unit:
     if missing:
         unit.warnings.append("undefined variables left as they are: "
                              + ", ".join("$" + m for m in missing))
-    import yaml  # type: ignore[import-untyped]
+    import yaml
     try:
         docs = [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as e:
@@ -221,7 +223,7 @@ def parse_labels(items: list) -> dict[str, str]:
     return out
 
 
-def labelset_nodes(effective, labelset: dict) -> list[str]:
+def labelset_nodes(effective: Effective, labelset: dict) -> list[str]:
     """Devices the label set lists directly, through categories and through overlays."""
     nodes = {str(n) for n in labelset.get("nodes") or []}
     nodes.update(effective.in_category({str(c) for c in labelset.get("categories") or []}))
@@ -232,7 +234,7 @@ def labelset_nodes(effective, labelset: dict) -> list[str]:
     return sorted(nodes)
 
 
-def labelset_unit(cluster: str, labelset: dict, effective) -> Unit:
+def labelset_unit(cluster: str, labelset: dict, effective: Effective) -> Unit:
     name = str(labelset.get("name", ""))
     labels = parse_labels(labelset.get("labels") or [])
     unit = Unit(f"{cluster}/labelsets/{name}", cluster, "labelsets", name)
@@ -240,7 +242,7 @@ def labelset_unit(cluster: str, labelset: dict, effective) -> Unit:
     return unit
 
 
-def units(cluster_doc: dict, effective) -> dict[str, Unit]:
+def units(cluster_doc: dict, effective: Effective) -> dict[str, Unit]:
     """Every target of one cluster object, by target name."""
     cluster = str(cluster_doc.get("name", ""))
     out: list[Unit] = []

@@ -17,7 +17,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from cmshell.backends.base import (CHANGED, FAILED, OK, UNREACHABLE, Context, NodeState, Recap,
                                    TargetResult)
@@ -27,6 +27,9 @@ from cmshell.events import APPLY_FAILED
 from cmshell.model.effective import Effective, View, affected_nodes
 from cmshell.store.base import Committed
 from cmshell.store.view import StoreView
+
+if TYPE_CHECKING:
+    from cmshell.backends.ssh.transport import Transport
 
 NAME = "ssh"
 
@@ -90,7 +93,7 @@ class SshBackend:
     def observe(self, ctx: Context, targets: Iterable[str] | None) -> dict[str, dict]:
         keys = [state_key(t) for t in targets] if targets is not None else None
         prefix = state_key("")
-        return {k[len(prefix):]: v for k, v in ctx.store.get_state(NAME, keys).items()   # type: ignore[misc]
+        return {k[len(prefix):]: v for k, v in ctx.store.get_state(NAME, keys).items()
                 if k.startswith(prefix) and isinstance(v, dict)}
 
     def plan(self, ctx: Context, targets: Iterable[str] | None) -> list[TargetResult]:
@@ -173,7 +176,7 @@ class SshBackend:
         except Exception as e:       # noqa: BLE001 - a renderer's bug fails its node, not the run
             return f"cannot render ({type(e).__name__}: {e})"
 
-    def _node(self, ctx: Context, transport, rendered: tuple[NodeState, str | None] | str, node: str,
+    def _node(self, ctx: Context, transport: Transport, rendered: tuple[NodeState, str | None] | str, node: str,
               seq: int | None, owed: set[tuple[str, str]], dry_run: bool, force: bool) -> TargetResult:
         from cmshell.backends.ssh import converge
         from cmshell.backends.ssh.transport import RemoteError, SSHException, Unreachable
