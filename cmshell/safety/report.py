@@ -11,12 +11,14 @@ earlier apply left undone (docs/backends.md, "Plan and sync --force").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from cmshell.backends.base import CHANGED, FAILED, OK, OWED, UNREACHABLE, FileChange, TargetResult
 from cmshell.model.nodeset import compress
 from cmshell.safety.plan import BackendPlan
 
 ACTIONS = ("restart", "reload", "stop")        # ServiceAction.action
+Paint = Callable[[str, str], str]              # (kind in _COLORS, text) -> the text, maybe coloured
 _COLORS = {"add": "32", "del": "31", "mod": "33", "hunk": "36", "head": "1", "bad": "1;31"}
 
 
@@ -151,8 +153,8 @@ class Report:
                 text = f"{_n(n, 'node')} change{'s' if n == 1 else ''} {_n(c['files'], 'file')}"
                 text += (" and " + ", ".join(acts)) if acts else ""
             else:                    # only actions an earlier apply owes: `1 node restarts 1 service`
-                verb, rest = acts[0].split(" ", 1)
-                text = ", ".join([f"{_n(n, 'node')} {verb}{'s' if n == 1 else ''} {rest}"] + acts[1:])
+                verb, what = acts[0].split(" ", 1)
+                text = ", ".join([f"{_n(n, 'node')} {verb}{'s' if n == 1 else ''} {what}"] + acts[1:])
             if c["owed"]:
                 text += f" ({c['owed']} owed by an earlier apply)"
             parts.append(text)
@@ -233,7 +235,7 @@ class Report:
         out.append(paint("head", self.summary()))
         return "\n".join(out)
 
-    def _node_lines(self, r: TargetResult, paint) -> list[str]:
+    def _node_lines(self, r: TargetResult, paint: Paint) -> list[str]:
         out = []
         for x in r.files:
             if x.created:
@@ -259,7 +261,7 @@ class Report:
                        else f"  {sv.action} {sv.unit}{f' ({OWED})' if sv.owed else ''}")
         return out
 
-    def _object_lines(self, r: TargetResult, paint) -> list[str]:
+    def _object_lines(self, r: TargetResult, paint: Paint) -> list[str]:
         out = []
         for it in map(parse_kube, r.changes):
             if it.verb == "create":
@@ -299,7 +301,7 @@ def _conflicts_as_drift(r: TargetResult) -> TargetResult:
     return TargetResult(r.target, CHANGED, "", r.changes + [f"conflict {p}" for p in parts])
 
 
-def _paint_diff(line: str, paint) -> str:
+def _paint_diff(line: str, paint: Paint) -> str:
     if line.startswith(("---", "+++")):
         return paint("head", line)
     if line.startswith("@@"):

@@ -14,6 +14,11 @@ import fcntl
 import os
 import sys
 import time
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cmshell.safety.confirm import Pending
+    from cmshell.store.base import Store
 
 POLL = 1.0        # seconds between looks at the store
 
@@ -49,7 +54,7 @@ def main(argv: list[str]) -> int:
         os.unlink(lock.name)        # still held: no other watcher can have taken it meanwhile
 
 
-def _hold(fh, seconds: float = 2.0) -> bool:
+def _hold(fh: IO[str], seconds: float = 2.0) -> bool:
     """The lock for this token, for the watcher's whole life. Retried briefly: a session that
     looks whether a watcher runs holds it shared for a moment."""
     end = time.monotonic() + seconds
@@ -63,7 +68,7 @@ def _hold(fh, seconds: float = 2.0) -> bool:
             time.sleep(0.1)
 
 
-def revert(store, p) -> int:
+def revert(store: Store, p: Pending) -> int:
     from cmshell.safety import confirm
     p.state = "reverting"
     confirm.put(store, p)
@@ -81,13 +86,13 @@ def revert(store, p) -> int:
     return 0
 
 
-def _unrecorded(store, p) -> list[int]:
+def _unrecorded(store: Store, p: Pending) -> list[int]:
     """The session died between its commit and recording it: the commits after the base by the
     user who had to confirm (other users' commits were refused meanwhile)."""
     return [e.seq for e in store.journal(200) if e.seq > p.base and e.user == p.user]
 
 
-def _rollback(store, p, commits: list[int]) -> int | None:
+def _rollback(store: Store, p: Pending, commits: list[int]) -> int | None:
     from cmshell.backends.base import discover
     from cmshell.backends.config import Config
     from cmshell.backends.engine import Engine
