@@ -122,7 +122,7 @@ def commit_check(s, args: list[str]) -> None:
 @command("drift", "Compare the nodes and Kubernetes with the committed configuration; change nothing",
          scope="top", usage=["drift [<nodes> | nodes | apps] [-d {}]"],
          examples=["drift", "drift node001..node004", "drift nodes", "drift apps", "drift -d {}"],
-         args=("any*",))
+         args=("nodes|apps?", "any*"))
 def drift(s, args):
     from cmshell.safety.plan import plan_committed
     as_json, _, rest = _json_flag(args, "drift")

@@ -15,7 +15,7 @@ from cmshell.store.base import StoreError
                 "commit confirmed [<minutes>] [-m <comment>]   (rolled back unless confirmed in time)",
                 "commit check [-d {}]                          (validate and plan, then stop)"],
          examples=["commit", 'commit -m "rack 4 moved to gpu-nodes"', "commit confirmed 5", "commit check"],
-         args=("any*",))
+         args=("check|confirmed?", "any*"))
 def commit(s, args):
     if args and args[0] == "check":
         safety.commit_check(s, args[1:])

@@ -144,6 +144,10 @@ CASES = [
     ("", "sync -c ", ["default", "gpu-nodes"]),
     ("", "sync -n gpu", ["gpu001", "gpu002"]),
     ("", "sync ", ["kubernetes", "ssh"]),
+    ("", "commit ", ["check", "confirmed"]),
+    ("category", "commit conf", ["confirmed"]),
+    ("", "drift ", ["apps", "nodes"]),
+    ("", "plan --", ["--all"]),
     ("", "ds gpu", ["gpu001", "gpu002"]),
     ("device", "status node00", ["node001", "node002", "node003", "node004", "node005", "node006"]),
     # -- several commands on a line: the context follows the navigation -------------------------------
