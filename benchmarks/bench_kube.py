@@ -3,6 +3,9 @@
 1. A commit that changes one of ten applications (50 ConfigMaps each): only that application's
    objects may be sent.
 2. The first apply of 500 objects (ten applications of 50), and a re-apply with nothing to change.
+3. Label sets over 200 Nodes (one set across a category, one listing half the nodes): the first
+   apply, a sync with nothing to change, and `sync -n` of one node. Nodes are read with one LIST
+   per cluster and run, so the GETs do not grow with the nodes.
 
 Needs the binary of .ci/build-kube-apiserver and etcd (tests/infra/kube.py finds both).
 Run: python benchmarks/bench_kube.py
@@ -22,16 +25,19 @@ from tests.backends.kube_helpers import Harness, app, configmap  # noqa: E402
 from tests.infra.kube import KubeApiServer, find_etcd, find_kube_apiserver  # noqa: E402
 
 APPS, PER_APP = 10, 50
+NODES = 200
 
 
 def counting():
-    """Count every HTTP request the kubernetes client sends, by method."""
+    """Count every HTTP request the kubernetes client sends, by method (a GET of a collection,
+    such as the Node LIST, counts as LIST)."""
     from kubernetes.client import ApiClient
     seen: Counter = Counter()
     original = ApiClient.call_api
 
     def call_api(self, method, url, *a, **kw):
-        seen[method] += 1
+        path = url.split("?")[0]
+        seen["LIST" if method == "GET" and path.endswith("/api/v1/nodes") else method] += 1
         return original(self, method, url, *a, **kw)
     ApiClient.call_api = call_api
     return seen
@@ -55,6 +61,21 @@ def measure(label: str, seen: Counter, fn) -> None:
           f"{dict(sorted(seen.items()))}  {counts}")
 
 
+def labelsets(h: Harness, v1, seen: Counter) -> None:
+    names = [f"bench{i:03d}" for i in range(NODES)]
+    for n in names:
+        v1.create_node({"metadata": {"name": n}})
+        h.put("device", {"hostname": n, "type": "physicalnode", "category": "benchcat"})
+    doc = h.store.get("kubernetes", h.cluster).doc
+    doc["labelsets"] = [{"name": "rack", "labels": ["rack=r1"], "categories": ["benchcat"]},
+                        {"name": "half", "labels": ["half=yes"], "nodes": names[::2]}]
+    measure(f"label sets, first apply ({NODES} nodes)", seen, lambda: h.put("kubernetes", doc))
+    measure(f"label sets, sync, nothing changed ({NODES} nodes)", seen,
+            lambda: h.engine.sync(["kubernetes"], [f"{h.cluster}/labelsets/rack", f"{h.cluster}/labelsets/half"])[0])
+    v1.patch_node(names[0], {"metadata": {"labels": {"rack": None}}})
+    measure("label sets, sync -n of 1 drifted node", seen, lambda: h.engine.sync(["kubernetes"], [names[0]])[0])
+
+
 def main() -> int:
     apiserver, etcd = find_kube_apiserver(), find_etcd()
     if not apiserver or not etcd:
@@ -70,6 +91,7 @@ def main() -> int:
         measure("sync, nothing changed (500 objects)", seen, lambda: h.engine.sync(["kubernetes"])[0])
         measure("commit changing 1 of 10 apps (50 objects)", seen,
                 lambda: h.put("kubernetes", cluster(h, "bench", {3: "2"})))
+        labelsets(h, client.CoreV1Api(api), seen)
         h.store.close()
     return 0
 

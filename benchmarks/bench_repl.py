@@ -61,13 +61,17 @@ def pct(xs: list[float], p: float) -> float:
 
 
 def session_on(path: Path):
+    from cmshell.commands import registry
+    from cmshell.env import Environment
     from cmshell.model.schema import load_schema
     from cmshell.shell.session import Session
     from cmshell.store import open_store
     from cmshell.workspace import Workspace
     schema = load_schema()
     ws = Workspace(open_store(path), schema)
-    return Session(ws, schema, user="bench", out=io.StringIO(), err=io.StringIO())
+    env = Environment(stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(),
+                      environ={**os.environ, "USER": "bench"})
+    return Session(ws, schema, registry.load(), env=env)
 
 
 def latencies(fn, samples: int) -> list[float]:

@@ -53,6 +53,9 @@ def parser(env: Environment | None = None) -> argparse.ArgumentParser:
                    "else $XDG_CONFIG_HOME/cmshell/config.yaml); applying is off without one")
     p.add_argument("--color", choices=("yes", "no"), help="colour output (default: on a terminal, "
                    "unless NO_COLOR is set)")
+    p.add_argument("--completion", choices=("readline", "menu"), default="readline",
+                   help="Tab as cmsh's readline (default: the common part, then a list on the "
+                   "second Tab) or a menu that follows the cursor (see the 'completion' command)")
     p.add_argument("--show-prompt", action="store_true",
                    help="echo each command after the prompt it runs at (session transcripts)")
     p.add_argument("--version", action="version", version=f"cmshell {__version__}")

@@ -35,22 +35,42 @@ class Committer:
         self.events = events
         self.source = source             # the name commit notices come from (the head node)
         self.after: list[AfterCommit] = []   # called with every stored commit (backends)
+        # raises StoreError when this commit may not happen now (another user's commit awaits
+        # confirmation, safety/confirm.py); the confirmation watcher's own committer has none
+        self.guard: Callable[[], None] | None = None
 
     def problems(self, rids: Iterable[str], fallback_mode: str | None = None) -> list[checks.Problem]:
+        """Validation problems of the objects `rids`; those not staged (an unchanged object
+        being validated) are of `fallback_mode`."""
         ws = self.ws
-        return ws.validate([(ws.staged[r].mode if r in ws.staged else fallback_mode, r) for r in rids])
+        items = []
+        for r in rids:
+            mode = ws.staged[r].mode if r in ws.staged else fallback_mode
+            if mode is None:
+                raise KeyError(f"{r} is not staged, and no mode was given for it")
+            items.append((mode, r))
+        return ws.validate(items)
 
     def commit(self, rids: Iterable[str], *, comment: str = "", if_empty: bool = False) -> Committed | None:
-        """Commit the staged objects `rids` (those unchanged are left out); None when nothing is
-        left. Raises CommitRefused (invalid) or StoreError (e.g. another session was first).
+        """Commit the staged objects `rids` (those unchanged are left out, and those only marked
+        modified, their values set back, are validated and then no longer modified); None when
+        nothing is left to store. Raises CommitRefused (invalid) or StoreError (e.g. another session was first).
         `if_empty`: only into an empty store (checked inside the store's transaction)."""
         ws = self.ws
         rids = [r for r in rids if ws.state(r) is not None]
         if not rids:
             return None
+        if self.guard is not None:
+            self.guard()
         probs = self.problems(rids)
         if probs:
             raise CommitRefused(probs)
+        same = [r for r in rids if not ws.differs(r)]   # marked modified, values as stored
+        if same:
+            ws.discard(same)
+            rids = [r for r in rids if r not in same]
+            if not rids:
+                return None
         done = ws.store.commit(ws.changes(rids), user=self.user, comment=comment, when=self.clock(),
                                **({"if_empty": True} if if_empty else {}))
         ws.committed(rids)

@@ -28,6 +28,10 @@ class Environment:
     def stdout_isatty(self) -> bool:
         return _isatty(self.stdout)
 
+    @property
+    def stderr_isatty(self) -> bool:
+        return _isatty(self.stderr)
+
     def color(self, choice: str | None) -> bool:
         """Colour only on a terminal, never with NO_COLOR, `--color no` wins over both."""
         if choice is not None:

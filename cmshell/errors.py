@@ -8,3 +8,11 @@ class CommandError(Exception):
 
 class Quit(Exception):
     """The session ends (quit, or exit at the top level)."""
+
+
+class Failed(CommandError):
+    """A command failed and has already explained why (a validation table, a diff, the failing
+    command of a script): the session prints nothing more."""
+
+    def __init__(self) -> None:
+        super().__init__("")

@@ -62,6 +62,8 @@ class Runner:
         interactive = env.stdin_isatty and not (args.commands or args.file)
         self.session = Session(self.ws, self.schema, registry.load(), env=env, interactive=interactive)
         self.session.settings.quit_confirmation = not args.noquitconfirmation
+        self.session.settings.completion = getattr(args, "completion", None) or "readline"
+        self.session.settings.color = env.color(args.color)
         try:
             self._backends()
             if args.demo:
@@ -84,9 +86,14 @@ class Runner:
         from cmshell.backends.engine import Engine
         conf = config.load(config.locate(self.args.config, self.env.environ, self.env.config_dir()))
         s = self.session
-        s.engine = Engine(self.store, self.schema, conf, events=s.events)
+        s.engine = Engine(self.store, self.schema, conf, events=s.events, env=self.env)
         if s.engine.enabled:
+            from cmshell.safety import outcome
             s.committer.after.append(s.engine.after_commit)
+            s.committer.after.append(outcome.attach(s.engine, s.events, s.committer.source))
+            if self.env.stderr_isatty:      # beside the results, never inside redirected output
+                from cmshell.output.progress import Progress
+                s.engine.progress = Progress(self.env.stderr)
 
     def _load(self, path):
         from cmshell.shell import cluster_io
@@ -135,7 +142,7 @@ class Runner:
         if not args.norc:
             self._rc()
         if args.commands is not None:
-            from cmshell.text import not_a_line
+            from cmshell.syntax.text import not_a_line
             bad = not_a_line(args.commands)
             if bad is not None:
                 env.stderr.write(f"Invalid -c text, nothing was run: {bad}\n")
@@ -205,7 +212,9 @@ class Runner:
             s.events.listener = None
         if not ok:
             return Exit.FAILED
-        return Exit.NOT_APPLIED if s.engine is not None and s.engine.incomplete() else Exit.OK
+        if s.engine is not None and s.engine.incomplete():
+            return Exit.NOT_APPLIED
+        return s.status_hint or Exit.OK
 
     def _print_events(self) -> None:
         """The consequences of this run's own commits (backend events), right after the command

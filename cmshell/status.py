@@ -10,3 +10,6 @@ class Exit(enum.IntEnum):
     USAGE = 2       # bad command-line options
     NOT_APPLIED = 3  # every command succeeded and the commits are stored, but applying them
                      # to some node or Kubernetes object failed (`sync` retries; docs/backends.md)
+    CHANGES_PENDING = 4  # `plan` / `commit check`: the candidate is valid and committing it
+                         # would change nodes or Kubernetes objects (docs/safety.md)
+    DRIFT = 5       # `drift`: what is on the nodes or in Kubernetes differs from the committed model

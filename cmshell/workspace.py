@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import uuid
 from dataclasses import dataclass
+from typing import Callable, Iterable
 
 from cmshell.model import validate as checks
 from cmshell.model.schema import Mode, Schema
@@ -24,6 +25,8 @@ class Staged:
 class Workspace:
     # after this many single-object reads in one mode, read the whole mode in one query
     BULK_AFTER = 32
+    # duplicate addresses: up to this many addresses to look for, ask the store for each
+    ASK_STORE_UPTO = 48
 
     def __init__(self, store: Store, schema: Schema):
         self.store = store
@@ -34,11 +37,17 @@ class Workspace:
         self._reads: dict[str, int] = {}                 # mode -> single reads so far
         self._docs: dict[str, dict] = {}                 # id -> normalised base doc
         self._names: dict[str, dict[str, str]] = {}      # mode -> name -> id (current view)
+        # mode -> (the names() dict it was made from, lower-case name -> ids): find() in any case
+        self._lower: dict[str, tuple[dict[str, str], dict[str, list[str]]]] = {}
         self.staged: dict[str, Staged] = {}
         self._touched: set[str] = set()                  # edited since the last prune()
         self._refs: dict[str, set] = {}                  # id -> pointer targets found by validate()
         if hasattr(store, "references"):     # pointers are checked again inside each commit
             store.references = checks.References(schema)
+        # id -> the places below the object edited since it was read: () for the object itself,
+        # ((param, key), ...) for an element of a submode. An object once edited stays modified
+        # (its `*`) until commit or refresh, even when its values are set back (§2.5.3)
+        self.marks: dict[str, set[tuple]] = {}
 
     # -- reading ---------------------------------------------------------------------------
     def _ids(self, mode: str) -> dict[str, str]:
@@ -88,7 +97,7 @@ class Workspace:
             self._names[mode] = idx
         return idx
 
-    def where(self, mode: str, field: str, value) -> list[str]:
+    def where(self, mode: str, field: str, value: object) -> list[str]:
         """Names of the objects (as this session sees them) whose `field` is `value`."""
         key = self.schema.mode(mode).key
         staged = {rid: st for rid, st in self.staged.items() if st.mode == mode}
@@ -99,11 +108,17 @@ class Workspace:
         return sorted(names)
 
     def find(self, mode: str, name: str) -> str | None:
+        """The id of object `name`: its exact name, else any case when only one matches."""
         idx = self.names(mode)
         if name in idx:
             return idx[name]
-        low = name.lower()
-        hits = [rid for n, rid in idx.items() if n.lower() == low]
+        built = self._lower.get(mode)
+        if built is None or built[0] is not idx:      # (re)built when names() is
+            lower: dict[str, list[str]] = {}
+            for n, rid in idx.items():
+                lower.setdefault(n.lower(), []).append(rid)
+            built = self._lower[mode] = (idx, lower)
+        hits = built[1].get(name.lower(), [])
         return hits[0] if len(hits) == 1 else None
 
     def get(self, mode: str, name: str) -> dict | None:
@@ -128,7 +143,7 @@ class Workspace:
 
     def docs(self, mode: str) -> list[dict]:
         self.prefetch(mode)
-        return [self.doc(mode, rid) for rid in self.names(mode).values()]
+        return [d for rid in self.names(mode).values() if (d := self.doc(mode, rid)) is not None]
 
     def name_of(self, mode: str, rid: str) -> str:
         doc = self.doc(mode, rid) or self.base_doc(mode, rid) or {}
@@ -162,15 +177,43 @@ class Workspace:
             del self.staged[rid]
         else:
             self.staged[rid] = Staged(mode, self._record(mode, rid), None)
+        self.marks.pop(rid, None)
         self._names.pop(mode, None)
+
+    def mark(self, rid: str, where: tuple = ()) -> None:
+        """Keep the object (or the element `where` below it) marked modified until commit or
+        refresh, whatever its values become."""
+        st = self.staged.get(rid)
+        if st is not None and st.base is not None and st.doc is not None:
+            self.marks.setdefault(rid, set()).add(where)
+
+    def marked(self, rid: str, where: tuple = ()) -> bool:
+        """Whether `where` (a place below the object, as for mark(); a (param, None) step
+        stands for the whole collection) or anything below it was edited."""
+        for m in self.marks.get(rid, ()):
+            if len(m) < len(where):
+                continue
+            if all(a[0] == b[0] and (b[1] is None or a[1] == b[1]) for a, b in zip(m, where)):
+                return True
+        return False
+
+    def differs(self, rid: str) -> bool:
+        """Whether the staged object is added, removed, or has other values than the store."""
+        st = self.staged.get(rid)
+        if st is None:
+            return False
+        if st.base is None or st.doc is None:
+            return True
+        return st.doc != self.base_doc(st.mode, rid)
 
     def renamed(self, mode: str) -> None:
         self._names.pop(mode, None)
 
-    def discard(self, rids) -> None:
+    def discard(self, rids: Iterable[str]) -> None:
         modes = set()
         for rid in list(rids):
             st = self.staged.pop(rid, None)
+            self.marks.pop(rid, None)
             if st is not None:
                 modes.add(st.mode)
         for m in modes:
@@ -198,7 +241,7 @@ class Workspace:
             return "+"
         if st.doc is None:
             return "~"
-        if st.doc != self.base_doc(st.mode, rid):
+        if st.doc != self.base_doc(st.mode, rid) or rid in self.marks:
             return " "
         return None
 
@@ -215,21 +258,71 @@ class Workspace:
     def mode_changed(self, mode: str) -> bool:
         return any(st.mode == mode and self.state(rid) for rid, st in self.staged.items())
 
-    def prune(self) -> None:
-        """Forget staged copies edited back to their base (so stars vanish)."""
+    def prune(self, keep: bool = False) -> None:
+        """After a command: with `keep` (it succeeded), the objects it edited stay modified until
+        commit or refresh, as in cmsh, even when edited back to their stored values; without,
+        staged copies that equal their base are forgotten (no star for a refused edit)."""
         for rid in self._touched:
             st = self.staged.get(rid)
-            if st is not None and st.base is not None and st.doc == self.base_doc(st.mode, rid):
+            if st is None or st.base is None or st.doc is None:
+                continue
+            if keep:
+                self.mark(rid)
+            elif rid not in self.marks and st.doc == self.base_doc(st.mode, rid):
                 del self.staged[rid]
         self._touched.clear()
 
+    def with_renames(self, rids: Iterable[str]) -> list[str]:
+        """`rids` plus the staged objects that must be committed with them: the objects whose
+        pointers a rename moved, and the renamed objects that staged pointers name. Pointers hold
+        names, so a renamed object and the pointers to its new name reach the store together."""
+        renamed: dict[str, tuple[str, str, str]] = {}     # id -> (mode, old name, new name)
+        for rid, staged in self.staged.items():
+            if staged.base is not None and staged.doc is not None:
+                new = str(staged.doc.get(self.schema.mode(staged.mode).key, ""))
+                if new != staged.base.name:
+                    renamed[rid] = (staged.mode, staged.base.name, new)
+        out = list(rids)
+        if not renamed:
+            return out
+        seen = set(out)
+        queue = list(out)
+        while queue:
+            rid = queue.pop()
+            st = self.staged.get(rid)
+            if st is None or st.doc is None:
+                continue
+            group = []
+            if rid in renamed:
+                m, old, new = renamed[rid]
+                for other in checks.pointer_modes(self.schema, m):
+                    omode = self.schema.mode(other)
+                    for orid, ost in self.staged.items():
+                        if ost.mode != other or ost.doc is None or orid in seen:
+                            continue
+                        base = self.base_doc(other, orid) if ost.base is not None else None
+                        if checks.references(self.schema, omode, ost.doc, m, new) and \
+                                (base is None or checks.references(self.schema, omode, base, m, old)):
+                            group.append(orid)
+            mode = self.schema.mode(st.mode)
+            for rrid, (m, old, new) in renamed.items():
+                if rrid not in seen and checks.references(self.schema, mode, st.doc, m, new):
+                    group.append(rrid)
+            for g in group:
+                if g not in seen:
+                    seen.add(g)
+                    out.append(g)
+                    queue.append(g)
+        return out
+
     # -- validation ------------------------------------------------------------------------
-    def validate(self, items) -> list[checks.Problem]:
+    def validate(self, items: Iterable[tuple[str, str]]) -> list[checks.Problem]:
         """Problems of the candidate objects `items` [(mode, id)]; removed and renamed objects
         must be unreferenced."""
+        items = list(items)
         out: list[checks.Problem] = []
 
-        def exists(mode, name):
+        def exists(mode: str, name: str) -> bool:
             return mode in self.schema.modes and self.find(mode, name) is not None
 
         for mode_name, rid in items:
@@ -250,9 +343,61 @@ class Workspace:
             for other in checks.pointer_modes(self.schema, mode_name):
                 omode = self.schema.mode(other)
                 for orid in self.names(other).values():
-                    for field in checks.references(self.schema, omode, self.doc(other, orid), mode_name, name):
+                    odoc = self.doc(other, orid) or {}
+                    for field in checks.references(self.schema, omode, odoc, mode_name, name):
                         out.append(checks.Problem(checks.IN_USE, field, f"{mode.entity} {name} is used by "
                                                   f"{omode.entity} {self.name_of(other, orid)}"))
+        out.extend(self._duplicate_addresses(items))
+        return out
+
+    def _duplicate_addresses(self, items: list[tuple[str, str]]) -> list[checks.Problem]:
+        """Two devices with one IP or one MAC in a network, once `items` are stored (the objects
+        committed as they are staged, every other one as the store holds it). The store is asked
+        for the devices with the same addresses only, so that a commit of one node on a large
+        cluster reads a few documents, not all."""
+        from cmshell.model.addresses import UNSET_IPS, UNSET_MAC, duplicates
+        out: list[checks.Problem] = []
+        for mode_name in sorted({m for m, rid in items if self.doc(m, rid) is not None}):
+            mode = self.schema.mode(mode_name)
+            if mode.base.param("ip") is None:
+                continue
+            committing = {rid for m, rid in items if m == mode_name}
+            view, mine = {}, []
+            wanted: set[tuple[str, str]] = set()
+            for rid in committing:
+                doc = self.doc(mode_name, rid)
+                if doc is None:
+                    continue
+                name = str(doc.get(mode.key, ""))
+                view[name] = doc
+                st = self.staged.get(rid)
+                base = self.base_doc(mode_name, rid) if st is not None and st.base is not None else None
+                if base is not None and all(doc.get(f) == base.get(f) for f in ("ip", "mac", "network")):
+                    continue            # its addresses are as stored: it brings no new duplicate
+                mine.append(name)
+                ip, mac = str(doc.get("ip") or ""), str(doc.get("mac") or "")
+                if ip not in UNSET_IPS:
+                    wanted.add(("ip", ip))
+                if mac and mac.upper() != UNSET_MAC:
+                    wanted.update({("mac", mac), ("mac", mac.upper()), ("mac", mac.lower())})
+            if not mine:
+                continue
+            stored = {name: rid for rid, name in self._ids(mode_name).items()}
+            if len(wanted) > self.ASK_STORE_UPTO:       # many: one read of the whole mode
+                self.prefetch(mode_name)
+                others = [rid for rid in stored.values() if rid not in committing]
+            else:                                        # few: the devices with those addresses
+                others = [stored[n] for f, v in sorted(wanted) for n in self.store.where(mode_name, f, v)
+                          if n in stored and stored[n] not in committing]
+            for rid in others:
+                doc = self.base_doc(mode_name, rid)
+                if doc is not None:
+                    view.setdefault(str(doc.get(mode.key, "")), doc)
+            for field, value, name, other, net in duplicates(view, sorted(mine)):
+                label = "IP" if field == "ip" else "MAC"
+                where = f" in network {net}" if net else ""
+                out.append(checks.Problem(checks.DUPLICATE, field,
+                                          f"{name} and {other} have the same {label} {value}{where}"))
         return out
 
     def _one_head_node(self, mode: Mode, rid: str, doc: dict) -> list[checks.Problem]:
@@ -270,13 +415,21 @@ class Workspace:
                                                         f"the cluster's head node is {others[0]}")]
 
     # -- commit ----------------------------------------------------------------------------
-    def changes(self, rids) -> list[Change]:
+    def _base(self, rid: str) -> Record:
+        """The committed record of a staged object that has one (a removal always has)."""
+        base = self.staged[rid].base
+        if base is None:
+            raise KeyError(f"{rid} was never committed")
+        return base
+
+    def changes(self, rids: Iterable[str]) -> list[Change]:
         out = []
         for rid in rids:
             st = self.staged[rid]
             m = self.schema.mode(st.mode)
             if st.doc is None:
-                out.append(Change(rid, st.mode, st.base.name, st.base.revision, None))
+                base = self._base(rid)
+                out.append(Change(rid, st.mode, base.name, base.revision, None))
             else:
                 out.append(Change(rid, st.mode, str(st.doc.get(m.key, "")),
                                   st.base.revision if st.base else None, self.denormalise(m, st.doc),
@@ -289,40 +442,42 @@ class Workspace:
         got = self._refs.pop(rid, None)
         return got if got is not None else checks.targets(self.schema, mode, doc)
 
-    def committed(self, rids) -> None:
+    def committed(self, rids: Iterable[str]) -> None:
         """The staged objects `rids` are stored now: drop them and re-read their modes."""
         for rid in rids:
             st = self.staged.pop(rid)
+            self.marks.pop(rid, None)
             self.forget(st.mode)
             self._docs.pop(rid, None)
 
     def refresh_all(self) -> None:
         self.staged.clear()
+        self.marks.clear()
         for mode in list(self._index) + list(self._recs):
             self.forget(mode)
         self._docs.clear()
 
     # -- index-keyed rows -----------------------------------------------------------------
-    def _walk(self, mode: Mode, doc: dict, fn) -> dict:
+    def _walk(self, mode: Mode, doc: dict, fn: Callable[[Mode, int, dict], dict]) -> dict:
         spec = mode.spec(doc)
         for p in spec.submodes.values():
             rows = doc.get(p.name)
             if not rows or p.mode not in self.schema.modes:
                 continue
-            sub = self.schema.mode(p.mode)
+            sub = self.schema.mode(p.mode or "")
             doc[p.name] = [self._walk(sub, fn(sub, i, dict(row)), fn) for i, row in enumerate(rows)]
         return doc
 
     def normalise(self, mode: Mode, doc: dict) -> dict:
         """Give rows of index-keyed collections their `index` (their position in the store)."""
-        def f(sub, i, row):
+        def f(sub: Mode, i: int, row: dict) -> dict:
             if sub.indexed:
                 row["index"] = i
             return row
         return self._walk(mode, dict(doc), f)
 
     def denormalise(self, mode: Mode, doc: dict) -> dict:
-        def f(sub, i, row):
+        def f(sub: Mode, i: int, row: dict) -> dict:
             if sub.indexed:
                 row.pop("index", None)
             return row

@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional, Protocol
 
+from cmshell.env import Environment
 from cmshell.events import EventQueue
+from cmshell.model.effective import View
 from cmshell.model.schema import Schema
 from cmshell.store.base import Committed, Store
 
@@ -40,6 +42,11 @@ class DesiredFile:
     edit: Optional[Callable[[Optional[bytes]], Optional[bytes]]] = field(default=None, compare=False)
 
 
+# a plan's action line (`restart docker (owed by an earlier apply)`) for an action whose files an
+# earlier apply wrote but that failed or never ran: the next apply runs it
+OWED = "owed by an earlier apply"
+
+
 @dataclass(frozen=True)
 class ServiceAction:
     unit: str
@@ -58,11 +65,22 @@ class NodeState:
 
 
 @dataclass
+class FileChange:
+    """How a file on a node differs from what it should be (a plan, a drift report)."""
+    path: str
+    created: bool = False                          # the node has no such file
+    diff: str = ""                                 # unified diff of the content ("" when equal)
+    mode: tuple[int | None, int] | None = None     # (now, wanted) when they differ
+    owner: tuple[str | None, str] | None = None    # ("uid:gid" now, "user:group" wanted)
+
+
+@dataclass
 class TargetResult:
     target: str                  # node name, or `cluster/application`
     status: str                  # OK | CHANGED | FAILED | UNREACHABLE
     reason: str = ""             # one line, for FAILED / UNREACHABLE
     changes: list[str] = field(default_factory=list)   # what was done ("wrote /etc/x", …)
+    files: list[FileChange] = field(default_factory=list)   # plans only: each file that differs
 
 
 @dataclass
@@ -90,18 +108,26 @@ class Context:
     schema: Schema
     settings: dict
     events: EventQueue | None = None
-    progress: Callable[[str], None] | None = None     # a terminal shows progress lines
+    # a terminal shows it as one status line ("ssh: 12/32 nodes"); "" means the run is over
+    progress: Callable[[str], None] | None = None
+    env: Environment = field(default_factory=Environment)   # home, variables, cache (injectable)
 
 
 class Backend(Protocol):
     name: str
 
-    def targets(self, ctx: Context, committed: Committed) -> list[str]:
-        """The targets whose desired state the commit changed."""
+    def targets(self, ctx: Context, committed: Committed, view: View | None = None) -> list[str]:
+        """The targets whose desired state the commit changed. `view` is the state after it
+        (default: the newest committed state); a plan passes the candidate's."""
         ...
 
     def plan(self, ctx: Context, targets: Iterable[str] | None) -> list[TargetResult]:
         """What applying would change on the targets (all when None), without changing them."""
+        ...
+
+    def plan_view(self, ctx: Context, view: View, targets: Iterable[str] | None) -> list[TargetResult]:
+        """The same, rendered from `view` (a candidate that is not committed) instead of the
+        newest committed state."""
         ...
 
     def apply(self, ctx: Context, targets: Iterable[str] | None, seq: int | None,

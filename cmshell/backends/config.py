@@ -52,6 +52,8 @@ def load(path: str | None) -> Config:
     if apply not in APPLY_MODES:
         raise ConfigError(f"Configuration {path}: apply must be one of {', '.join(APPLY_MODES)}, not {apply}")
     for name, section in data.items():
+        if section is None:           # `kubernetes:` alone turns the backend on with defaults
+            data[name] = section = {}
         if not isinstance(section, dict):
             raise ConfigError(f"Configuration {path}: {name} must be a mapping of settings")
     return Config(path, apply, data)

@@ -11,6 +11,7 @@ from typing import Callable, Iterable
 
 from cmshell.backends import config as cfg
 from cmshell.backends.base import FAILED, Backend, Context, Recap, TargetResult, discover
+from cmshell.env import Environment
 from cmshell.events import APPLY_FAILED, EventQueue
 from cmshell.model.schema import Schema
 from cmshell.store.base import Committed, Store
@@ -20,9 +21,10 @@ PENDING = "pending"      # backend_state key prefix: targets committed but not a
 
 class Engine:
     def __init__(self, store: Store, schema: Schema, config: cfg.Config, *,
-                 events: EventQueue | None = None,
+                 events: EventQueue | None = None, env: Environment | None = None,
                  factories: dict[str, Callable[[], Backend]] | None = None):
         self.store, self.schema, self.config, self.events = store, schema, config, events
+        self.env = env or Environment()
         self._factories = factories
         self._backends: dict[str, Backend] = {}
         self.recaps: list[Recap] = []          # of this session, newest last
@@ -33,9 +35,12 @@ class Engine:
         return self.config.apply != "off"
 
     def names(self) -> list[str]:
+        """The backends this configuration turns on: those with a section of their own
+        (`ssh:`, `kubernetes:`; an empty one takes the defaults). A site with nodes but no
+        Kubernetes never has its commits fail on a missing kubeconfig."""
         if self._factories is None:
             self._factories = discover()
-        return sorted(self._factories)
+        return sorted(n for n in self._factories if n in self.config.backends)
 
     def backend(self, name: str) -> Backend:
         got = self._backends.get(name)
@@ -48,7 +53,8 @@ class Engine:
         return got
 
     def context(self, name: str) -> Context:
-        return Context(self.store, self.schema, self.config.section(name), self.events, self.progress)
+        return Context(self.store, self.schema, self.config.section(name), self.events, self.progress,
+                       self.env)
 
     # -- after a commit ---------------------------------------------------------------------
     def after_commit(self, committed: Committed) -> None:
@@ -88,6 +94,9 @@ class Engine:
             recap = Recap(name, seq, [TargetResult(t, FAILED, f"{type(exc).__name__}: {exc}")
                                       for t in (targets or ["*"])])
             self._failed(name, seq, f"{type(exc).__name__}: {exc}")
+        finally:
+            if ctx.progress is not None:
+                ctx.progress("")          # the run is over: erase the status line
         done = [r.target for r in recap.results if r.status != FAILED and r.status != "unreachable"]
         if done:
             self.store.put_state(name, {f"{PENDING}/{t}": None for t in done})

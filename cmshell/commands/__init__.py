@@ -1,1 +1,1 @@
-"""Commands: a registry of definitions (name, help, where valid) and one module per family."""
+"""Commands: one module per family; registry.py loads them all (what a command is: shell/dispatch.py)."""

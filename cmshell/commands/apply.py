@@ -5,9 +5,10 @@ import json
 
 from cmshell.backends.base import Recap
 from cmshell.commands.bulk import names
-from cmshell.commands.registry import command
+from cmshell.shell.dispatch import command
 from cmshell.errors import CommandError
 from cmshell.output import formats
+from cmshell.store.base import StoreError
 
 ORDER = ("ok", "changed", "failed", "unreachable")
 
@@ -22,8 +23,9 @@ def engine_of(s):
 
 @command("sync", "Apply the committed configuration to nodes and Kubernetes now", scope="top",
          usage=["sync [-n|--nodes <nodes>] [-c|--category <categories>] [--force] [-d {}] [<backend> ...]"],
-         examples=["sync", "sync -n node001..node004", "sync -c gpu-nodes ssh", "sync --force kubernetes"],
-         args=("any*",))
+         examples=["sync", "sync -n node001..node004", "sync -c gpu-nodes ssh", "sync --force -n node001 ssh",
+                   "sync --force kubernetes"],
+         args=("ssh|kubernetes*",), options={"-n|--nodes": "ref:device", "-c|--category": "ref:category"})
 def sync(s, args):
     engine = engine_of(s)
     targets: list[str] | None = None
@@ -47,6 +49,11 @@ def sync(s, args):
         else:
             raise CommandError(f"sync: unexpected argument {a}; backends: {', '.join(engine.names())}")
     recaps = engine.sync(backends or None, targets, force)
+    from cmshell.safety import outcome
+    try:
+        outcome.record_sync(s.ws.store, recaps, s.user)     # journal: the commits' outcomes now
+    except StoreError as e:
+        s.error(f"sync: the journal's apply outcomes were not updated: {e}")
     show_recaps(s, recaps, as_json=as_json)
 
 

@@ -15,12 +15,11 @@ import copy
 import time
 from dataclasses import dataclass, field
 
-from cmshell.commands.registry import command
+from cmshell.shell.dispatch import ModeHelp, command
 from cmshell.shell.location import Level, find_row, row_key
 from cmshell.errors import CommandError
 from cmshell.shell.target import effective_of
-from cmshell.syntax.nodelist import (NodeListError, parse, parse_parts, read_file, render, short,
-                                     split_number)
+from cmshell.syntax.nodelist import NodeListError, parse, parse_parts, read_file, render, short
 
 GROUPS = {"-n": "nodes", "--nodes": "nodes", "-c": "category", "--category": "category",
           "-e": "overlay", "--overlay": "overlay", "-l": "role", "--role": "role",
@@ -30,6 +29,10 @@ GROUPS = {"-n": "nodes", "--nodes": "nodes", "-c": "category", "--category": "ca
 FLAGS = {"-i": "intersection", "--intersection": "intersection", "-u": "union", "--union": "union",
          "-v": "verbose", "--verbose": "verbose", "-q": "quit", "--quitonunknown": "quit",
          "--next-ip": "next_ip"}
+# what the selection options' values are, for completion (CommandDef.options)
+SELECT_OPTIONS = {"-n|--nodes": "ref:device", "-c|--category": "ref:category",
+                  "-e|--overlay": "ref:configurationoverlay", "-l|--role": "role:any",
+                  "-m|--image": "ref:softwareimage", "-t|--type": "type:device"}
 SHORT = {"nodes": "-n", "category": "-c", "overlay": "-e", "role": "-l", "image": "-m", "type": "-t"}
 
 
@@ -141,12 +144,27 @@ def select(s, cmd: str, lp: list[Level], sel: Selection) -> list:
 
 
 def _all(s, lp) -> list:
+    """Every object of the level, in the order `list` shows them (device: by type, then name)."""
     mode = lp[-1].mode
     if len(lp) == 1:
-        return [rid for _, rid in sorted(s.ws.names(mode.name).items())]
+        rids = [rid for _, rid in sorted(s.ws.names(mode.name).items())]
+        if mode.sort:
+            rids.sort(key=lambda rid: _sort_cells(mode, s.ws.doc(mode.name, rid) or {}))
+        return rids
     rows = s.rows(lp)
     keys = [row_key(mode, r) for r in rows]
     return sorted(keys, key=(lambda k: int(k)) if mode.indexed else (lambda k: str(k)))
+
+
+def _sort_cells(mode, doc) -> list[str]:
+    out = []
+    for f in mode.sort:
+        if f == "type":
+            t = str(doc.get("type", ""))
+            out.append(mode.type_labels.get(t, t))
+        else:
+            out.append(str(doc.get(f, "")))
+    return out
 
 
 def _named(s, cmd, lp, words, drop_out=None) -> list:
@@ -344,6 +362,30 @@ def run_in(s, lp: list[Level], keys: list, commands: list[list[str]], *, verbose
     errors.report(s)
 
 
+def other_mode_help(cmd: str):
+    """`help foreach` / `help range` outside device mode: the options that select devices go."""
+    def helper(s) -> ModeHelp | None:
+        if s.path and s.path[0].mode.name == "device" and len(s.path) == 1:
+            return None
+        if cmd == "range":
+            if len(s.path) > 1:
+                return ModeHelp("", ["range <objects>   (in a top-level mode only, e.g. device)"], examples=[])
+            return ModeHelp("", ["range <objects>               later commands apply to each of them",
+                                 "range *                       every object of this level",
+                                 "range --show                  the members",
+                                 "range --clear                 leave the range (also '..')"],
+                            examples=["range *", "range --show"])
+        return ModeHelp("", [
+            "foreach <objects> ( <command>; <command> ... )",
+            "foreach * ( ... )                     every object of this level",
+            "  -o|--clone <object>    clone <object> as each of the objects named, then run the commands",
+            "  -v|--verbose           a header line before each object",
+            "  -q|--quitonunknown     stop at the first command that fails",
+            "  (-n -c -e -l -m -t select devices: in device mode)"],
+            examples=["foreach * (get name)", "foreach --clone default gpu-a gpu-b ()"])
+    return helper
+
+
 @command("foreach", "Run commands in each of a list of objects", usage=[
     "foreach [options] <objects> ( <command>; <command> ... )",
     "foreach * ( ... )                     every object of this level",
@@ -362,7 +404,8 @@ def run_in(s, lp: list[Level], keys: list, commands: list[list[str]], *, verbose
     examples=["foreach node001 node002 (get ip)", "foreach -n node00[1-4] (set notes rack1)",
               "foreach -c default -l kubelet -i (get hostname)", "foreach * (get ip)",
               "foreach -t physicalnode (roles; assign docker::host)",
-              "foreach --clone node001 -n node022..node024 ()"], args=("object*",))
+              "foreach --clone node001 -n node022..node024 ()"], args=("object*",),
+    options=SELECT_OPTIONS | {"-o|--clone": "object"}, mode_help=other_mode_help("foreach"))
 def foreach(s, args):
     lp = listpath(s, "foreach")
     sel = parse_options("foreach", args)
@@ -378,7 +421,38 @@ def foreach(s, args):
         run_in(s, lp, keys, commands, verbose="verbose" in sel.flags, quit_first="quit" in sel.flags)
 
 
-# -- foreach --clone -------------------------------------------------------------------------------
+# -- foreach --clone (and `clone`, commands/objects.py) ---------------------------------------------
+def clone_addresses(s, mode, src: dict, new: list[str], *, foreach: bool = False,
+                    next_ip: bool = False) -> dict[str, str | None]:
+    """The IP of each clone of device `src` (None: keep the source's; "": none left), as cmsh
+    guesses them (§2.5.3, §2.5.5); {} in modes without IPs."""
+    if mode.spec(src).param("ip") is None:
+        return {}
+    from cmshell.model.addresses import clone_ips
+    net = None
+    if src.get("network") and "network" in s.schema.modes:
+        net = s.ws.get("network", str(src["network"]))
+    used = {str(d.get("ip")) for d in s.ws.docs(mode.name) if d and d.get("ip")}
+    return clone_ips(str(src.get(mode.key, "")), str(src.get("ip") or ""), new, used, net,
+                     keep_on_mismatch=foreach and not next_ip)
+
+
+def clone_doc(mode, src: dict, name: str, ip: str | None) -> dict:
+    """A copy of `src` named `name`: a device's MAC is cleared (it belongs to one machine) and
+    its IP set to `ip` (None keeps it, "" clears it)."""
+    doc = copy.deepcopy(src)
+    doc[mode.key] = name
+    spec = mode.spec(doc)
+    if spec.param("mac") is not None:
+        doc.pop("mac", None)
+    if spec.param("ip") is not None and ip is not None:
+        if ip:
+            doc["ip"] = ip
+        else:
+            doc.pop("ip", None)
+    return doc
+
+
 def clone_all(s, lp, sel) -> list:
     if len(lp) != 1:
         raise CommandError("foreach --clone: only for objects of a top-level mode")
@@ -391,44 +465,11 @@ def clone_all(s, lp, sel) -> list:
     taken = [n for n in new if s.ws.find(mode.name, n) is not None]
     if taken:
         raise CommandError(f"foreach --clone: {render(taken)} already exist{'s' if len(taken) == 1 else ''}")
-    ips = _ip_plan(s, mode, src, new, "next_ip" in sel.flags) if mode.name == "device" else {}
+    ips = clone_addresses(s, mode, src, new, foreach=True, next_ip="next_ip" in sel.flags)
     keys = []
     for name in new:
-        doc = copy.deepcopy(src)
-        doc[mode.key] = name
-        if mode.name == "device":
-            doc.pop("mac", None)        # a MAC belongs to one machine: the clone gets its own
-            if ips.get(name):
-                doc["ip"] = ips[name]
-            else:
-                s.write("Base name mismatch, IP settings will not be modified!")
-        keys.append(s.ws.add(mode.name, doc))
+        ip = ips.get(name)
+        if ips and ip is None:          # another base name: cmsh leaves the IP alone (§2.5.5)
+            s.write("Base name mismatch, IP settings will not be modified!")
+        keys.append(s.ws.add(mode.name, clone_doc(mode, src, name, ip)))
     return keys
-
-
-def _ip_plan(s, mode, src, new, next_ip) -> dict[str, str | None]:
-    """cmsh's guess (§4.9): a clone with the source's base name gets the source's IP moved by
-    the difference of their numbers (the next free one if that is taken); another base name
-    keeps the IP unless --next-ip, which takes the next free address after the source's."""
-    import ipaddress
-    try:
-        base_ip = ipaddress.ip_address(str(src.get("ip") or ""))
-    except ValueError:
-        return {}
-    used = {str(d.get("ip")) for d in s.ws.docs(mode.name) if d}
-    m = split_number(str(src.get(mode.key, "")))
-    out: dict[str, str | None] = {}
-    for name in new:
-        n = split_number(name)
-        if m and n and m[0] == n[0]:
-            cand = base_ip + (int(n[1]) - int(m[1]))
-        elif next_ip:
-            cand = base_ip + 1
-        else:
-            out[name] = None
-            continue
-        while str(cand) in used:
-            cand += 1
-        used.add(str(cand))
-        out[name] = str(cand)
-    return out

@@ -2,7 +2,7 @@
 bound token from the TokenRequest API (docs/backends.md, "Kubernetes")."""
 from __future__ import annotations
 
-from cmshell.commands.registry import command
+from cmshell.shell.dispatch import command
 from cmshell.errors import CommandError
 
 

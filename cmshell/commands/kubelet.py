@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from cmshell.commands.registry import command
+from cmshell.shell.dispatch import command
 from cmshell.output import table
 from cmshell.errors import CommandError
 

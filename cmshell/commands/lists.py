@@ -1,29 +1,21 @@
-"""Lists and names: format, sort, delimiter, listnodes, usedby, swap, rename
-(cmsh-behaviour §4.10, §4.12, §4.13, §4.15). `list` itself is in objects.py; it takes the
-format, sort order and delimiter set here from session.settings. See docs/bulk-and-lists.md.
+"""Lists and names: list, format, sort, delimiter, listnodes, usedby, swap, rename
+(cmsh-behaviour §4.10, §4.12, §4.13, §4.15). `list` takes the format, sort order and
+delimiter set here from session.settings. See docs/bulk-and-lists.md.
 """
 from __future__ import annotations
 
 import re
 
 from cmshell.commands.bulk import names
-from cmshell.commands.registry import command
+from cmshell.shell.dispatch import command
 from cmshell.model.names import problem as names_problem, shown
 from cmshell.model.values import problem as value_problem
 from cmshell.model.validate import pointer_modes, references
 from cmshell.output import table
-from cmshell.shell.location import Level, find_row
+from cmshell.shell.location import Level, find_row, row_key
+from cmshell.shell.target import display, inherited_role_rows, spec_of
 from cmshell.errors import CommandError
-from cmshell.syntax.nodelist import plain, split_number
-
-
-def known_fields(mode) -> dict:
-    """Every field `list -f`, `format` and `sort` accept in this mode."""
-    known = mode.all_params()
-    if mode.roles is not None:
-        for r in mode.roles.roles:
-            known.update(r.spec(mode.params).by_name)
-    return known
+from cmshell.syntax.nodelist import plain
 
 
 def _mode(s, cmd):
@@ -33,7 +25,7 @@ def _mode(s, cmd):
 
 
 def _check_fields(mode, fields, cmd):
-    known = known_fields(mode)
+    known = mode.all_params()
     for f in fields:
         if f not in known and not (f == "index" and mode.indexed):
             raise CommandError(f"{cmd}: unknown field '{f}'; 'format' lists the valid fields")
@@ -52,12 +44,102 @@ def spec_text(cols) -> str:
     return ", ".join(out)
 
 
+# -- list ------------------------------------------------------------------------------------
+@command("list", "List objects of this level", usage=[
+    "list [-f|--format <spec>] [-d|--delimiter <string>] [-v|--verbose] [-s|--sort <fields>]",
+    "list -d {} [--field-keys]     JSON: keyed by the column headers (\"hostname (key)\"), as cmsh;",
+    "                              --field-keys: by the field names (\"hostname\")",
+    "list --output grid|markdown|rst|csv|tsv   (whole values, for documents and scripts)"],
+    examples=["list", "list -f hostname:20,category:10", "list -d {}", "list -f hostname,ip -d {} --field-keys",
+              "list --output markdown"],
+    args=("any*",), options={"-f|--format": "field:spec", "-s|--sort": "field",
+                             "--output": "grid|markdown|rst|csv|tsv"})
+def list_(s, args, only=None):
+    """`only`: the ids of the top-level objects to list (listnodes, a range), else all."""
+    opts = _options(args, {"-f": "format", "--format": "format", "-d": "delimiter",
+                           "--delimiter": "delimiter", "-s": "sort", "--sort": "sort",
+                           "--output": "output"},
+                    {"-v": "verbose", "--verbose": "verbose", "--field-keys": "field_keys"})
+    if opts.rest:
+        raise CommandError(f"list: unexpected argument {opts.rest[0]}")
+    if opts.get("output") is not None:
+        from cmshell.output import formats
+        try:
+            formats.check(opts["output"])
+        except formats.FormatError as e:
+            raise CommandError(f"list: {e}") from None
+    lvl = s.path[-1]
+    mode = lvl.mode
+    # fields named with -f or `format` head their columns as typed, in lower case (§2.5.3:
+    # `hostname (key)`); the mode's default format shows the labels (`Hostname (key)`)
+    explicit = opts.get("format") or s.settings.formats.get(mode.name)
+    spec_text = explicit or mode.list_format or mode.key
+    try:
+        cols = table.parse_format(spec_text)
+    except table.FormatError as e:
+        raise CommandError(str(e)) from None
+    known = mode.all_params()
+    for c in cols:
+        if c.field not in known and c.field != "index":
+            raise CommandError(f"Unknown field '{c.field}'; 'format' lists the valid fields")
+    typed = bool(explicit)
+    headers = []
+    for c in cols:
+        if c.field == "index":
+            headers.append("Index" if not typed else "index")
+            continue
+        p = known[c.field]
+        text = c.field.lower() if typed else (p.list_label or p.label)
+        headers.append(text + (" (key)" if c.field == mode.key and not mode.indexed else ""))
+    if len(s.path) == 1:
+        paths = [[Level(mode, None, rid)]
+                 for rid in (s.ws.names(mode.name).values() if only is None else only)]
+    else:
+        base = s.path[:-1]
+        paths = [base + [lvl.select(row_key(mode, r))] for r in s.rows()]
+    rows = []
+    for path in paths:
+        doc = s.element(path)
+        spec = spec_of(s, path)
+        cells = []
+        for c in cols:
+            if c.field == "index":
+                cells.append(str(doc.get("index", "")))
+                continue
+            p = spec.param(c.field) or known[c.field]
+            cells.append(display(s, path, p, doc, annotate=False) if spec.param(c.field) else "")
+        rows.append(cells)
+    rows += inherited_role_rows(s, cols)     # a node's roles from its category and overlays (§6)
+    order = sort_columns(s, mode, cols, opts.get("sort"))   # -s, else the mode's `sort`
+    if order:
+        rows.sort(key=sort_key(known, cols, order))
+    elif mode.indexed:
+        rows.sort(key=lambda r: int(r[0]) if cols[0].field == "index" and r[0].isdigit() else 0)
+    else:
+        ki = next((i for i, c in enumerate(cols) if c.field == mode.key), None)
+        rows.sort(key=(lambda r: r[ki]) if ki is not None else None)
+    delim = opts.get("delimiter", s.settings.delimiter)
+    indent = table.json_indent(delim)
+    if opts.get("output") is not None:
+        from cmshell.output import formats
+        machine = opts["output"] in ("csv", "tsv")        # scripts: the field names
+        lines = formats.render(opts["output"], [c.field for c in cols] if machine else headers, rows)
+    elif indent is not None:     # keyed by the headers, as cmsh (or the field names); whole values
+        keys = [c.field for c in cols] if opts.flag("field_keys") else headers
+        lines = table.render_json(keys, rows, indent)
+    elif opts.flag("field_keys"):
+        raise CommandError("list: --field-keys goes with JSON output (-d {})")
+    else:
+        lines = table.render(headers, cols, rows, delimiter=delim, verbose=opts.flag("verbose"))
+    s.write("\n".join(lines))
+
+
 # -- format ------------------------------------------------------------------------------------
 @command("format", "Show or set the columns 'list' prints in this mode", usage=[
     "format                        the current format and the valid fields",
     "format <field>[:<width>],...  set it (width N, [min-max], or 0 for no padding)",
     "format -r|--reset             back to the mode's default"],
-    examples=["format", "format hostname:[10-20],ip:15,category", "format -r"], args=("any*",))
+    examples=["format", "format hostname:[10-20],ip:15,category", "format -r"], args=("field:spec*",))
 def format_(s, args):
     mode = _mode(s, "format")
     default = mode.list_format or mode.key
@@ -69,7 +151,7 @@ def format_(s, args):
         s.write("")
         s.write("Valid fields:")
         s.write("-" * 13)
-        known = known_fields(mode)
+        known = mode.all_params()
         fields = sorted(known.items())
         if mode.indexed:
             fields.insert(0, ("index", None))
@@ -97,12 +179,12 @@ def format_(s, args):
 @command("sort", "Show or set the fields 'list' sorts by in this mode", usage=[
     "sort                          the current order",
     "sort <field> [<field> ...]    sort by these fields (then by the next ...)",
-    "sort -r|--reset               back to sorting by the key"],
-    examples=["sort category hostname", "sort -r"], args=("any*",))
+    "sort -r|--reset               back to the mode's order (device: type, hostname; else the key)"],
+    examples=["sort category hostname", "sort -r"], args=("field*",))
 def sort_(s, args):
     mode = _mode(s, "sort")
     if not args:
-        cur = s.settings.sorts.get(mode.name)
+        cur = s.settings.sorts.get(mode.name) or list(mode.sort)
         s.write(f"Current sort order: {', '.join(cur) if cur else mode.key + ' (the key)'}")
         return
     if args[0] in ("-r", "--reset"):
@@ -132,7 +214,7 @@ def sort_columns(s, mode, cols, explicit: str | None) -> list[int]:
                 raise CommandError(f"list -s: {f} is not a column of the list")
             out.append(i)
         return out
-    stored = s.settings.sorts.get(mode.name) or []
+    stored = s.settings.sorts.get(mode.name) or list(mode.sort)   # device: type, then hostname
     out = []
     for f in stored:
         i = next((i for i, c in enumerate(cols) if c.field == f), None)
@@ -179,7 +261,8 @@ def delimiter(s, args):
 # -- listnodes ---------------------------------------------------------------------------------
 @command("listnodes", "List the nodes of a category", scope="mode:category", usage=[
     "listnodes [<category>] [-f <format>] [-d <delimiter>] [-v] [-s <fields>]"],
-    examples=["listnodes default", "listnodes gpu-nodes -f hostname:0,ip:0"], args=("object?",))
+    examples=["listnodes default", "listnodes gpu-nodes -f hostname:0,ip:0"], args=("object?",),
+    options={"-f": "field:spec+device", "-s": "field:device"})
 def listnodes(s, args):
     lvl = s.path[0]
     args = list(args)
@@ -191,11 +274,10 @@ def listnodes(s, args):
         raise CommandError("Usage: listnodes <category> (or 'use <category>' first)")
     rids = [rid for _, rid in sorted(s.ws.names("device").items())
             if (s.ws.doc("device", rid) or {}).get("category") == cat]
-    from cmshell.commands import objects
     saved = s.path
     s.path = [Level(s.schema.mode("device"))]
     try:
-        objects.list_(s, args, only=rids)
+        list_(s, args, only=rids)
     finally:
         s.path = saved
 
@@ -228,7 +310,7 @@ def usedby(s, args):
 
 # -- swap --------------------------------------------------------------------------------------
 @command("swap", "Exchange the names of two objects", usage=["swap <object> <object>"],
-         examples=["swap node001 node002"], args=("object", "object"))
+         examples=["swap node001 node002"], args=("object", "object:other"))
 def swap(s, args):
     mode = _mode(s, "swap")
     if len(args) != 2:
@@ -264,8 +346,8 @@ def swap(s, args):
 @command("rename", "Rename objects, and the pointers to them", usage=[
     "rename [--dry-run] <object> <new name>",
     "rename [--dry-run] <list> <list of new names>     (pairwise: node001..node003 rack1n01..rack1n03)",
-    "rename [--dry-run] <list> <new base name>         (keeps each number: node001..node003 gpu)",
-    "rename [--dry-run] <list> <printf format>         (with each number: node001..node003 gpu%02d)"],
+    "rename [--dry-run] <list> <new base name>         (numbered from 1: node001..node003 test -> test1..test3)",
+    "rename [--dry-run] <list> <printf format>         (numbered from 1: node001..node003 gpu%02d -> gpu01..)"],
     examples=["rename node001 test1", "rename node001..node004 worker", "rename --dry-run node00[1-4] w%03d"],
     args=("object", "new"))
 def rename(s, args):
@@ -315,31 +397,26 @@ def rename(s, args):
 
 
 def _new_names(s, olds, text) -> list[str]:
+    """The new names of `olds`: a printf format or a base name numbers them from 1, whatever
+    their old numbers (§2.5.5: `rename node001..node003 test` → test1..test3; ten names give
+    test01..test10, as many digits as the last number has); a list names each one."""
     if "%" in text:
         widths = [n for m in re.finditer(r"%[-+ 0#]*(\d*)(?:\.(\d*))?", text) for n in m.groups() if n]
         if any(len(n) > 2 for n in widths):         # %999999999d would take gigabytes
             raise CommandError(f"rename: invalid format {text} (widths go up to 99)")
         out = []
-        for old in olds:
-            m = split_number(old)
-            if not m:
-                raise CommandError(f"rename: {old} has no number for {text}")
+        for i in range(1, len(olds) + 1):
             try:
-                out.append(text % int(m[1]))
+                out.append(text % i)
             except (TypeError, ValueError):
                 raise CommandError(f"rename: invalid format {text} (expected e.g. node%03d)") from None
         return out
     news = names(s, [text])
     if len(news) == len(olds):
         return news
-    if len(news) == 1:                   # a new base name: keep every number
-        out = []
-        for old in olds:
-            m = split_number(old)
-            if not m:
-                raise CommandError(f"rename: {old} has no number to keep after {text}")
-            out.append(news[0] + m[1])
-        return out
+    if len(news) == 1:                   # a new base name: numbered from 1
+        width = len(str(len(olds)))
+        return [f"{news[0]}{i:0{width}d}" for i in range(1, len(olds) + 1)]
     raise CommandError(f"rename: {len(olds)} objects but {len(news)} new names")
 
 
@@ -369,45 +446,28 @@ def _retarget(schema, mode, doc, target, old, new) -> None:
                 _retarget(schema, sub, row, target, old, new)
 
 
-def with_rename_group(s, rids) -> list[str]:
-    """`rids` plus the staged objects that must be committed with them: the objects whose
-    pointers a rename moved, and the renamed objects that staged pointers name. Pointers hold
-    names, so a renamed object and the pointers to its new name reach the store together."""
-    renamed = {}
-    for rid, st in s.ws.staged.items():
-        if st.base is not None and st.doc is not None:
-            new = str(st.doc.get(s.schema.mode(st.mode).key, ""))
-            if new != st.base.name:
-                renamed[rid] = (st.mode, st.base.name, new)
-    rids = list(rids)
-    if not renamed:
-        return rids
-    seen = set(rids)
-    queue = list(rids)
-    while queue:
-        rid = queue.pop()
-        st = s.ws.staged.get(rid)
-        if st is None or st.doc is None:
-            continue
-        group = []
-        if rid in renamed:
-            m, old, new = renamed[rid]
-            for other in pointer_modes(s.schema, m):
-                omode = s.schema.mode(other)
-                for orid, ost in s.ws.staged.items():
-                    if ost.mode != other or ost.doc is None or orid in seen:
-                        continue
-                    base = s.ws.base_doc(other, orid) if ost.base is not None else None
-                    if references(s.schema, omode, ost.doc, m, new) and \
-                            (base is None or references(s.schema, omode, base, m, old)):
-                        group.append(orid)
-        mode = s.schema.mode(st.mode)
-        for rrid, (m, old, new) in renamed.items():
-            if rrid not in seen and references(s.schema, mode, st.doc, m, new):
-                group.append(rrid)
-        for g in group:
-            if g not in seen:
-                seen.add(g)
-                rids.append(g)
-                queue.append(g)
-    return rids
+# -- option parsing ---------------------------------------------------------------------------
+class _Opts(dict):
+    rest: list
+
+    def flag(self, name):
+        return bool(self.get(name))
+
+
+def _options(args, valued: dict, flags: dict) -> _Opts:
+    out = _Opts()
+    out.rest = []
+    it = iter(args)
+    for a in it:
+        if a in valued:
+            try:
+                out[valued[a]] = next(it)
+            except StopIteration:
+                raise CommandError(f"Missing value after {a}") from None
+        elif a in flags:
+            out[flags[a]] = True
+        elif a.startswith("-") and len(a) > 1 and not a[1:].isdigit():
+            raise CommandError(f"Unknown option: {a}")
+        else:
+            out.rest.append(a)
+    return out

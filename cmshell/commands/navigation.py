@@ -1,30 +1,35 @@
 """Moving around: use, exit, home, quit, help."""
 from __future__ import annotations
 
-from cmshell.commands.registry import command
+import textwrap
+
+from cmshell.shell.dispatch import command
 from cmshell.errors import CommandError, Quit
+from cmshell.shell import navigate
+
+
+def _to_object(view, path, args):
+    return navigate.find(view, path, args[0]) if len(args) == 1 else None
 
 
 @command("use", "Use the specified object", usage=["use <object>"],
-         examples=["use node001", "use docker::host"], args=("object",))
+         examples=["use node001", "use docker::host"], args=("object",), moves=_to_object)
 def use(s, args):
     if len(args) != 1:
         raise CommandError("Usage: use <object>")
-    s.use(args[0])
+    s.use(args[0])          # navigate.find, or the error that says why not
 
 
-@command("exit", "Exit from current object or mode", scope="top", usage=["exit"], args=())
+@command("exit", "Exit from current object or mode", scope="top", usage=["exit"], args=(),
+         moves=lambda view, path, args: navigate.up(path))
 def exit_(s, args):
     if not s.path:
         raise Quit()
-    last = s.path[-1]
-    if last.key is not None:
-        s.go(s.path[:-1] + [last.select(None)])
-    else:
-        s.go(s.path[:-1])
+    s.go(navigate.up(s.path))
 
 
-@command("home", "Go to the top level", scope="top", usage=["home"], args=())
+@command("home", "Go to the top level", scope="top", usage=["home"], args=(),
+         moves=lambda view, path, args: [])
 def home(s, args):
     s.go([])
 
@@ -52,16 +57,26 @@ def help_(s, args):
                 s.write(f"Name:\n{name} - {mode.help}\n\nUsage:\n{name}\n{name} <command> [arguments]")
                 return
             raise CommandError(f"No help for unknown command: {name}")
+        here = d.mode_help(s) if d.mode_help is not None and s.path else None   # this mode's own
         s.write("Name:")
-        s.write(f"{d.name} - {d.summary}")
-        usage = d.usage or ([d.synopsis()] if d.args is not None else [])   # what completion reads
+        s.write(f"{d.name} - {(here and here.summary) or d.summary}")
+        usage = (here and here.usage) or d.usage or ([d.synopsis()] if d.args is not None else [])
         if usage:
             s.write("\nUsage:")
             for u in usage:
                 s.write(u)
-        if d.examples:
+        if here and here.arguments:
+            s.write("\nArguments:")
+            w = max(len(a) for a, _ in here.arguments) + 2
+            for a, text in here.arguments:
+                lines = textwrap.wrap(text, max(30, 78 - w)) or [""]
+                s.write(a.ljust(w) + lines[0])
+                for more in lines[1:]:
+                    s.write(" " * w + more)
+        examples = here.examples if here is not None else d.examples
+        if examples:
             s.write("\nExamples:")
-            for e in d.examples:
+            for e in examples:
                 s.write(e)
         return
     top = [d for d in reg.defs.values() if d.scope == "top"]

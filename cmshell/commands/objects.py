@@ -1,102 +1,20 @@
-"""Object commands: list, show, get, set, clear, append, removefrom, add, clone, remove,
-assign, unassign."""
+"""Object commands: show, get, set, clear, append, removefrom, add, clone, remove, assign,
+unassign (`list` is in lists.py)."""
 from __future__ import annotations
 
 import copy
-import os
 
-from cmshell.commands.registry import command
+from cmshell.commands import review
+from cmshell.commands.bulk import clone_addresses, clone_doc, names
+from cmshell.shell.dispatch import ModeHelp, command
 from cmshell.model import values
 from cmshell.output import table
-from cmshell.shell.location import Level, find_row, row_key
+from cmshell.shell.location import find_row, row_key
+from cmshell.shell import navigate
 from cmshell.shell.files import read_text
 from cmshell.errors import CommandError
-from cmshell.shell.target import (display, effective_table, get_lines, inherited_role_rows, param_of,
-                                  raw, sibling, spec_of, split_target)
-
-
-# -- list ------------------------------------------------------------------------------------
-@command("list", "List objects of this level", usage=[
-    "list [-f|--format <spec>] [-d|--delimiter <string>] [-v|--verbose] [-s|--sort <fields>]",
-    "list --output grid|markdown|rst|csv|tsv   (whole values, for documents and scripts)"],
-    examples=["list", "list -f hostname:20,category:10", "list -d {}", "list --output markdown"],
-    args=("any*",))
-def list_(s, args, only=None):
-    """`only`: the ids of the top-level objects to list (listnodes, a range), else all."""
-    opts = _options(args, {"-f": "format", "--format": "format", "-d": "delimiter",
-                           "--delimiter": "delimiter", "-s": "sort", "--sort": "sort",
-                           "--output": "output"},
-                    {"-v": "verbose", "--verbose": "verbose"})
-    if opts.rest:
-        raise CommandError(f"list: unexpected argument {opts.rest[0]}")
-    if opts.get("output") is not None:
-        from cmshell.output import formats
-        try:
-            formats.check(opts["output"])
-        except formats.FormatError as e:
-            raise CommandError(f"list: {e}") from None
-    lvl = s.path[-1]
-    mode = lvl.mode
-    spec_text = opts.get("format") or s.settings.formats.get(mode.name) or mode.list_format or mode.key
-    try:
-        cols = table.parse_format(spec_text)
-    except table.FormatError as e:
-        raise CommandError(str(e)) from None
-    known = mode.all_params()
-    if mode.roles is not None:
-        for r in mode.roles.roles:
-            known.update(r.spec(mode.params).by_name)
-    for c in cols:
-        if c.field not in known and c.field != "index":
-            raise CommandError(f"Unknown field '{c.field}'; 'format' lists the valid fields")
-    typed = bool(opts.get("format"))
-    headers = []
-    for c in cols:
-        if c.field == "index":
-            headers.append("Index" if not typed else "index")
-            continue
-        p = known[c.field]
-        text = c.field if typed else (p.list_label or p.label)
-        headers.append(text + (" (key)" if c.field == mode.key and not mode.indexed else ""))
-    if len(s.path) == 1:
-        paths = [[Level(mode, None, rid)]
-                 for rid in (s.ws.names(mode.name).values() if only is None else only)]
-    else:
-        base = s.path[:-1]
-        paths = [base + [lvl.select(row_key(mode, r))] for r in s.rows()]
-    rows = []
-    for path in paths:
-        doc = s.element(path)
-        spec = spec_of(s, path)
-        cells = []
-        for c in cols:
-            if c.field == "index":
-                cells.append(str(doc.get("index", "")))
-                continue
-            p = spec.param(c.field) or known[c.field]
-            cells.append(display(s, path, p, doc, annotate=False) if spec.param(c.field) else "")
-        rows.append(cells)
-    rows += inherited_role_rows(s, cols)     # a node's roles from its category and overlays (§6)
-    from cmshell.commands import lists
-    order = lists.sort_columns(s, mode, cols, opts.get("sort"))   # -s, else the mode's `sort`
-    if order:
-        rows.sort(key=lists.sort_key(known, cols, order))
-    elif mode.indexed:
-        rows.sort(key=lambda r: int(r[0]) if cols[0].field == "index" and r[0].isdigit() else 0)
-    else:
-        ki = next((i for i, c in enumerate(cols) if c.field == mode.key), None)
-        rows.sort(key=(lambda r: r[ki]) if ki is not None else None)
-    delim = opts.get("delimiter", s.settings.delimiter)
-    indent = table.json_indent(delim)
-    if opts.get("output") is not None:
-        from cmshell.output import formats
-        machine = opts["output"] in ("csv", "tsv")        # scripts: the field names, as JSON has
-        lines = formats.render(opts["output"], [c.field for c in cols] if machine else headers, rows)
-    elif indent is not None:
-        lines = table.render_json([c.field for c in cols], rows, indent)   # whole values
-    else:
-        lines = table.render(headers, cols, rows, delimiter=delim, verbose=opts.flag("verbose"))
-    s.write("\n".join(lines))
+from cmshell.shell.target import (display, effective_table, get_lines, param_of, raw, sibling, spec_of,
+                                  split_target)
 
 
 # -- show / get ----------------------------------------------------------------------------
@@ -105,7 +23,6 @@ def list_(s, args, only=None):
     "show --effective [<object>]   (each value with the layer it comes from and what it overrides)"],
          examples=["show", "show node001", "show --effective node001"], args=("object?",))
 def show(s, args):
-    from cmshell.commands import review
     if review.shows_changes(s, args):          # `show changes` = `diff`
         return review.diff(s, args[1:])
     effective = "--effective" in args          # value, layer and what it overrides (§6)
@@ -123,7 +40,8 @@ def show(s, args):
     spec = spec_of(s, path)
     rows = [(k, str(v)) for k, v in sorted((doc.get("extra") or {}).items())]
     for p in spec.params:
-        rows.append((p.label, display(s, path, p, doc)))
+        if not p.list_only:                     # a category's Nodes: a list column only
+            rows.append((p.label, display(s, path, p, doc)))
     s.write("\n".join(table.pairs(rows)))
 
 
@@ -254,7 +172,7 @@ def _set_extra(s, args):
 
 @command("clear", "Clear the value of a parameter (or all parameters)",
          usage=["clear [<object>] [<parameter>]", "clear -e <name>"],
-         examples=["clear softwareimage"], args=("target", "param:set*"))
+         examples=["clear softwareimage"], args=("target", "param:set*"), options={"-e": "extra"})
 def clear(s, args):
     if args and args[0] in ("-e", "--extra"):
         path, rest = split_target(s, args[1:])
@@ -314,9 +232,46 @@ def _list_edit(s, args, add):
 
 
 # -- add / clone / remove -----------------------------------------------------------------
+def _add_help(s) -> ModeHelp:
+    """`help add` in this mode, as cmsh gives it (§2.5.3: device mode's own usage and types)."""
+    mode = s.path[-1].mode
+    if mode.roles is not None:
+        return ModeHelp("Roles are not added: assign one, or import one with its values",
+                        ["assign <role>", "import [-c <category> | -n <node> | -o <overlay>] <role>"],
+                        examples=["assign docker::host", "import -c default docker::host"])
+    if mode.indexed:
+        return ModeHelp(f"Add an entry to {mode.name} (numbered 0, 1, ...) and use it",
+                        ["add " + " ".join(f"<{a}>" for a in mode.add_args)],
+                        [(a, _arg_help(mode, a)) for a in mode.add_args],
+                        ["add ACCEPT net 10443 tcp fw"] if mode.name == "openports" else [])
+    key = mode.key
+    what = mode.entity.lower() if len(s.path) == 1 else f"{mode.name} entry"
+    extra = " ".join(f"[{a}]" for a in mode.add_args)
+    args = [(a, _arg_help(mode, a)) for a in mode.add_args]
+    if mode.types:
+        usage = [f"add <type> <{key}>"] + ([f"add <type> <{key}> {extra}"] if extra else [])
+        first = next(iter(mode.types))
+        examples = (["add physicalnode node100 10.141.0.100", "add switch switch01 10.141.0.50"]
+                    if mode.name == "device" else [f"add {first} my{first}"])
+        return ModeHelp(f"Create a new {what} of the given type with specified {key}", usage,
+                        [("type", ", ".join(mode.types))] + args, examples)
+    usage = [f"add <{key}>"] + ([f"add <{key}> {extra}"] if extra else [])
+    return ModeHelp(f"Create a new {what} with specified {key}, and use it", usage, args,
+                    [f"add new-{mode.name}"])
+
+
+def _arg_help(mode, name: str) -> str:
+    p = mode.base.param(name)
+    text = (p.help if p is not None else "") or name
+    if name == "ip" and mode.base.param("network") is not None:
+        text += "; the device joins the network whose range holds it"
+    return text
+
+
 @command("add", "Add a new object", usage=["add <name>", "add <type> <name> [<arguments>]"],
          examples=["add amd", "add physicalnode node100 10.141.0.100", "add overlay2 mylargebackend",
-                   "add ACCEPT net 10443 tcp fw"], args=("type", "new", "addarg*"))
+                   "add ACCEPT net 10443 tcp fw"], args=("type", "new", "addarg*"),
+         moves=lambda view, path, args: navigate.new_object(path), mode_help=_add_help)
 def add(s, args):
     lvl = s.path[-1]
     mode = lvl.mode
@@ -356,7 +311,20 @@ def add(s, args):
     doc[mode.key] = name
     for pname, word in zip(mode.add_args, words):
         doc[pname] = _parse(spec.param(pname), [word])
+    if len(listpath) == 1:
+        join_network(s, spec, doc)
     _insert(s, listpath, doc)
+
+
+def join_network(s, spec, doc) -> None:
+    """A device added with an IP joins the network whose range holds it (as cmsh does)."""
+    p = spec.param("network")
+    if p is None or p.target not in s.schema.modes or doc.get("network") or not doc.get("ip"):
+        return
+    from cmshell.model.addresses import network_of
+    name = network_of(str(doc["ip"]), (d for d in s.ws.docs(p.target) if d))
+    if name:
+        doc["network"] = name
 
 
 def _parse(p, words):
@@ -379,8 +347,20 @@ def _insert(s, listpath, doc):
         s.go(listpath[:-1] + [lvl.select(row_key(lvl.mode, doc))])
 
 
+def _clone_help(s) -> ModeHelp | None:
+    mode = s.path[-1].mode
+    if len(s.path) != 1 or mode.base.param("ip") is None:
+        return None
+    return ModeHelp(f"Clone a {mode.entity.lower()} and use the clone", ["clone <object> <new name>"], [
+        ("new name", "the clone gets no MAC, and the next free IP of the original's network: with "
+                     "the original's base name, its IP moved by the difference of their numbers "
+                     "(node100 at 10.141.0.100 -> node101 at 10.141.0.101), else the next free one")],
+        ["clone node100 node101"])
+
+
 @command("clone", "Clone an object under a new name", usage=["clone <object> <new name>"],
-         examples=["clone node001 node100"], args=("object", "new"))
+         examples=["clone node001 node100", "clone default gpu-nodes"], args=("object", "new"),
+         moves=lambda view, path, args: navigate.new_object(path), mode_help=_clone_help)
 def clone(s, args):
     lvl = s.path[-1]
     if len(args) != 2:
@@ -390,8 +370,12 @@ def clone(s, args):
     listpath = s.path[:-1] + [lvl.select(None)]
     src = s.element(sibling(s, args[0]))
     _check_new_name(s, listpath, args[1])
-    doc = copy.deepcopy(src)
-    doc[lvl.mode.key] = args[1]
+    if len(listpath) == 1:            # a device: cleared MAC, the next free IP of its network
+        ip = clone_addresses(s, lvl.mode, src, [args[1]]).get(args[1])
+        doc = clone_doc(lvl.mode, src, args[1], ip)
+    else:
+        doc = copy.deepcopy(src)
+        doc[lvl.mode.key] = args[1]
     _insert(s, listpath, doc)
 
 
@@ -400,8 +384,7 @@ def clone(s, args):
 def remove(s, args):
     if not args:
         raise CommandError("Usage: remove <object> [<object> ...]")
-    from cmshell.commands.bulk import names       # node lists: remove node00[5-6]
-    paths = [sibling(s, a) for a in names(s, args)]
+    paths = [sibling(s, a) for a in names(s, args)]      # node lists: remove node00[5-6]
     for path in paths:
         _remove(s, path)
 
@@ -443,28 +426,74 @@ def unassign(s, args):
     _remove(s, sibling(s, args[0]))
 
 
-# -- option parsing ---------------------------------------------------------------------------
-class _Opts(dict):
-    rest: list
-
-    def flag(self, name):
-        return bool(self.get(name))
+IMPORT_FROM = {"-c": "category", "--category": "category", "-n": "device", "--node": "device",
+               "-o": "configurationoverlay", "--overlay": "configurationoverlay"}
 
 
-def _options(args, valued: dict, flags: dict) -> _Opts:
-    out = _Opts()
-    out.rest = []
+@command("import", "Import a role, with its values, from a category, node or overlay", scope="roles",
+         usage=["import -c|--category <category> <role>",
+                "import -n|--node <node> <role>",
+                "import -o|--overlay <overlay> <role>",
+                "import <role>             (in a node's roles: the role it inherits)",
+                "  assign starts a role from its defaults; import copies one with its values, and the",
+                "  copy is the object's own: later changes at the source do not reach it"],
+         examples=["import --overlay kube-default-worker kubelet", "import -c default docker::host"],
+         args=("role",))
+def import_(s, args):
+    lvl = s.path[-1]
+    listpath = s.path[:-1] + [lvl.select(None)]
+    source, words = None, []
     it = iter(args)
     for a in it:
-        if a in valued:
+        if a in IMPORT_FROM:
+            if source is not None:
+                raise CommandError("import: name one source (-c, -n or -o)")
             try:
-                out[valued[a]] = next(it)
+                source = (IMPORT_FROM[a], next(it))
             except StopIteration:
-                raise CommandError(f"Missing value after {a}") from None
-        elif a in flags:
-            out[flags[a]] = True
-        elif a.startswith("-") and len(a) > 1 and not a[1:].isdigit():
-            raise CommandError(f"Unknown option: {a}")
+                raise CommandError(f"import: {a} needs a name") from None
+        elif a.startswith("-") and len(a) > 1:
+            raise CommandError(f"import: unknown option {a}; 'help import' shows the usage")
         else:
-            out.rest.append(a)
-    return out
+            words.append(a)
+    if len(words) != 1:
+        raise CommandError("Usage: import [-c <category> | -n <node> | -o <overlay>] <role>")
+    roles = lvl.mode.roles
+    canon = roles.canonical(words[0])
+    if canon is None:
+        raise CommandError(f"Unknown role: {words[0]}; roles: {', '.join(roles.names())}")
+    if find_row(lvl.mode, s.rows(listpath), canon) is not None:
+        raise CommandError(f"Role {canon} is already assigned; 'use {canon}' to change it")
+    if source is None:
+        row = _inherited_role(s, listpath, canon)
+    else:
+        row = _role_of(s, lvl.mode, listpath, source, canon)
+    s.element(listpath[:-1], editable=True).setdefault(lvl.param, []).append(copy.deepcopy(row))
+
+
+def _role_of(s, roles_mode, listpath, source, canon) -> dict:
+    mode_name, name = source
+    if mode_name not in s.schema.modes:
+        raise CommandError(f"import: there is no {mode_name} mode")
+    mode = s.schema.mode(mode_name)
+    rid = s.lookup(mode, name)
+    if listpath[0].mode.name == mode_name and listpath[0].key == rid:
+        raise CommandError(f"import: {name} is the object the role would be imported into")
+    doc = s.ws.doc(mode_name, rid) or {}
+    param = next((p for p in mode.spec(doc).params if p.is_submode and p.mode == roles_mode.name), None)
+    row = find_row(roles_mode, doc.get(param.name) or [], canon) if param is not None else None
+    if row is None:
+        raise CommandError(f"{mode.entity} {s.ws.name_of(mode_name, rid)} has no role {canon}")
+    return row
+
+
+def _inherited_role(s, listpath, canon) -> dict:
+    from cmshell.model import inherit
+    from cmshell.shell.target import effective_roles, roles_param
+    if roles_param(s, listpath) is not None:
+        for _, e in inherit.inherited_entries(effective_roles(s, listpath)):
+            if e.name.lower() == canon.lower():
+                return e.doc
+        node = s.ws.name_of(listpath[0].mode.name, listpath[0].key)
+        raise CommandError(f"import: {node} inherits no role {canon}; name the source with -c, -n or -o")
+    raise CommandError("import: name the source: -c <category>, -n <node> or -o <overlay>")

@@ -2,8 +2,9 @@
 the prompt shows the grouping, `[basecm10->device{-n node001..024}]%`."""
 from __future__ import annotations
 
-from cmshell.commands.bulk import Errors, label, listpath, parse_options, select
-from cmshell.commands.registry import HOOKS, command
+from cmshell.commands.bulk import SELECT_OPTIONS, Errors, label, listpath, other_mode_help, parse_options, select
+from cmshell.commands.lists import list_
+from cmshell.shell.dispatch import HOOKS, command
 from cmshell.shell.location import Level
 from cmshell.errors import CommandError
 from cmshell.syntax.nodelist import render
@@ -30,7 +31,7 @@ class Range:
 
     def prompt(self, s) -> str:
         star = "*" if s.ws.mode_changed(self.mode.name) else ""
-        parts = [s.host, f"{self.mode.name}{star}{{{self.label}}}"]
+        parts = [s.prompt_host(), f"{self.mode.name}{star}{{{self.label}}}"]
         for lvl in self.sub:
             parts.append(lvl.mode.name + (f"[{lvl.key}]" if lvl.key is not None else ""))
         return "[" + "->".join(parts) + "]% "
@@ -41,7 +42,7 @@ class Range:
     "range --show                  the members",
     "range --clear                 leave the range (also '..')"],
     examples=["range -n node0[01-24]", "range -c default", "range --show", "range --clear"],
-    args=("object*",))
+    args=("object*",), options=SELECT_OPTIONS, mode_help=other_mode_help("range"))
 def range_(s, args):
     if args == ["--clear"]:
         s.range = None
@@ -79,10 +80,19 @@ def in_range(s, words: list[str]) -> bool:
     if s.path != [Level(r.mode)]:
         s.range = None                       # the session left the range's mode
         return False
+    if len(words) > 1 and words[0].lower() == r.mode.name and not r.sub:
+        return in_range(s, words[1:])     # `device status` (`ds`) in a device range: the range's
     name = words[0]
     reg = s.commands
     d = reg.defs.get(name) or reg.defs.get(reg.aliases.get(name, ""))
     cname = d.name if d is not None else None
+    if cname == "status" and len(words) == 1 and not r.sub:    # the members' states (§2.5.5 `ds`)
+        r.running = True
+        try:
+            s.execute(words + [s.ws.name_of(r.mode.name, k) for k in r.members(s)])
+        finally:
+            r.running = False
+        return True
     if cname == "exit":
         if r.sub:
             last = r.sub[-1]
@@ -107,8 +117,7 @@ def in_range(s, words: list[str]) -> bool:
     try:
         if not per_member:
             if cname == "list" and not r.sub:
-                from cmshell.commands import objects
-                objects.list_(s, words[1:], only=r.members(s))
+                list_(s, words[1:], only=r.members(s))
             else:
                 s.execute(words)
             return True

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import time
 
-from cmshell.commands.registry import command
-from cmshell.commands.staging import Failed
+from cmshell.shell.dispatch import command
 from cmshell.model import diff as fdiff
 from cmshell.model.nodeset import compress
 from cmshell.output import table
+from cmshell.safety import revert
 from cmshell.shell.location import find_row
-from cmshell.errors import CommandError
+from cmshell.errors import CommandError, Failed
 from cmshell.store.base import StoreError
 
 
@@ -110,6 +110,14 @@ def journal(s, args):
     if not entries:
         s.write("No commits")
         return
+    from cmshell.safety import outcome
+    notes = _store_call(outcome.notes, s.ws.store, [e.seq for e in entries])
+    if notes:       # the column is there once backends applied something or a commit was confirmed
+        rows = [[str(e.seq), _when(e.time), e.user, e.comment, notes.get(e.seq, ""),
+                 objects_text(e.objects, verbose)] for e in entries]
+        s.write("\n".join(table.simple(["Commit", "Time", "User", "Comment", "Outcome", "Objects"],
+                                       [6, 19, 8, 16, 24, 0], rows)))
+        return
     rows = [[str(e.seq), _when(e.time), e.user, e.comment, objects_text(e.objects, verbose)]
             for e in entries]
     s.write("\n".join(table.simple(["Commit", "Time", "User", "Comment", "Objects"],
@@ -120,6 +128,7 @@ def _journal_show(s, seq: int) -> None:
     e = _entry(s, seq)
     head = f"Commit {e.seq} by {e.user} at {_when(e.time)}"
     lines = [head + (f": {e.comment}" if e.comment else "")]
+    lines += _outcome_lines(s, seq)
     for ch in sorted(e.changes, key=lambda c: (c.mode, c.name)):
         mode = s.schema.modes.get(ch.mode)
         if mode is None:
@@ -128,6 +137,21 @@ def _journal_show(s, seq: int) -> None:
         lines += fdiff.object_diff(s.schema, mode, ch.before, ch.after,
                                    old="before", new="after", verbose=True)
     s.write("\n".join(lines))
+
+
+def _outcome_lines(s, seq: int) -> list[str]:
+    """`Outcome: applied 30/32, 2 unreachable`, then each target that was not applied."""
+    from cmshell.safety import outcome
+    note = _store_call(outcome.notes, s.ws.store, [seq]).get(seq)
+    if not note:
+        return []
+    out = [f"Outcome: {note}"]
+    rec = _store_call(outcome.get, s.ws.store, [seq]).get(seq) or {}
+    if rec.get("synced_by"):
+        out[0] += f" (last sync by {rec['synced_by']} at {_when(rec['synced'])})"
+    out += [f"  {t}: {st}" for t, st in sorted((rec.get("targets") or {}).items())
+            if st not in ("ok", "changed")]
+    return out
 
 
 def objects_text(objects, verbose: bool = False, width: int = 64) -> str:
@@ -197,38 +221,13 @@ def rollback(s, args):
         raise CommandError(f"No commit {seq}; the latest is {last}")
     if seq != 0 and seq != last:
         _entry(s, seq)          # a commit number that exists
-    target = _state_at(s, seq, last)
-    if not target:
+    try:
+        counts = _store_call(revert.stage, ws, seq, last)
+    except revert.RevertError as e:
+        raise CommandError(f"rollback: {e}") from None
+    if counts is None:
         s.write(f"Nothing to roll back: nothing was committed after commit {seq}")
         return
-    ws.refresh_all()            # nothing is staged: start from what is committed now
-    # removals first, then restores, then re-creations (names freed before they are reused)
-    plan = sorted(target.items(), key=lambda kv: (kv[1][1] is not None, kv[0]))
-    touched_modes = set()
-    for rid, (mode_name, doc) in plan:
-        mode = s.schema.modes.get(mode_name)
-        if mode is None:
-            raise CommandError(f"rollback: commit history holds mode {mode_name}, "
-                               "which this version does not know")
-        current = ws.base_doc(mode_name, rid)
-        if doc is None:
-            if current is not None:
-                ws.remove(mode_name, rid)
-            continue
-        want = ws.normalise(mode, doc)
-        if current is None:
-            ws.add(mode_name, want, rid)     # back under its own identity
-        elif current != want:
-            edoc = ws.edit(mode_name, rid)
-            edoc.clear()
-            edoc.update(want)
-        touched_modes.add(mode_name)
-    for m in touched_modes:
-        ws.renamed(m)
-    ws.prune()
-    counts = {"+": 0, " ": 0, "~": 0}
-    for st, _, _ in ws.pending():
-        counts[st] += 1
     if not any(counts.values()):
         s.write(f"Nothing to roll back: the configuration is as it was after commit {seq}")
         return
@@ -236,17 +235,3 @@ def rollback(s, args):
                                              (counts["~"], "to remove")) if n)
     s.write(f"Staged the configuration as of commit {seq}: {what}. "
             "Review with 'diff'; 'commit' at the top level stores it.")
-
-
-def _state_at(s, seq: int, last: int) -> dict:
-    """id -> (mode, document as of commit `seq`, None when it did not exist) for every object
-    a later commit touched: the `before` of its first change after `seq`."""
-    out: dict[str, tuple[str, dict | None]] = {}
-    for n in range(seq + 1, last + 1):
-        e = _store_call(s.ws.store.journal_entry, n)
-        if e is None:
-            continue
-        for ch in e.changes:
-            if ch.id not in out:
-                out[ch.id] = (ch.mode, ch.before)
-    return out

@@ -11,10 +11,9 @@ import os
 import re
 import time
 
-from cmshell.commands.registry import BUILTIN_ALIASES, HOOKS, command
-from cmshell.commands.staging import Failed
+from cmshell.shell.dispatch import BUILTIN_ALIASES, HOOKS, command
 from cmshell.shell.files import read_text
-from cmshell.errors import CommandError
+from cmshell.errors import CommandError, Failed
 from cmshell.syntax.line import LineError, split
 
 SCRIPT_SUFFIX = ".cmsh"
@@ -326,7 +325,8 @@ def _marks(s) -> dict:
 @command("bookmark", "Bookmark the current location", scope="top",
          usage=["bookmark [<name>]", "bookmark -l|--list", "bookmark -d|--delete <name>",
                 "bookmark -s|--save <file>", "bookmark -x|--load <file>"],
-         examples=["bookmark n1", "bookmark -l", "goto n1", "bookmark -s ~/marks"], args=("any?",))
+         examples=["bookmark n1", "bookmark -l", "goto n1", "bookmark -s ~/marks"], args=("any?",),
+         options={"-d|--delete": "bookmark", "-s|--save": "file", "-x|--load": "file"})
 def bookmark(s, args):
     marks = _marks(s)
     if not args:
@@ -336,11 +336,12 @@ def bookmark(s, args):
     if opt in ("-l", "--list"):
         if len(args) > 1:
             raise CommandError(f"bookmark: unexpected argument {args[1]}")
-        rows = [[name or "(default)", path_text(s, p) if s.valid(p) else "(gone)"]
+        # as cmsh (§2.5.5): `Name  Bookmark`, the unnamed bookmark with an empty name
+        rows = [[name, path_text(s, p) if s.valid(p) else "(gone)"]
                 for name, p in sorted(marks.items())]
         rows.append(["-", path_text(s, s.previous)])
         from cmshell.output import table
-        s.write("\n".join(table.simple(["Name", "Location"], [12, 20], rows)))
+        s.write("\n".join(table.simple(["Name", "Bookmark"], [16, 23], rows)))
         return
     if opt in ("-d", "--delete"):
         if len(args) != 2:
@@ -459,7 +460,7 @@ def _walk_steps(s, steps) -> list:
 
 @command("goto", "Go to a bookmark, or back (-)", scope="top",
          usage=["goto [<name>]", "goto -        (the previous location; alias -)"],
-         examples=["goto n1", "goto -"], args=("any?",))
+         examples=["goto n1", "goto -"], args=("bookmark?",))
 def goto(s, args):
     if len(args) > 1:
         raise CommandError(f"goto: unexpected argument {args[1]}")

@@ -1,62 +1,63 @@
 """Staged changes: commit, refresh, modified, validate."""
 from __future__ import annotations
 
-from cmshell.commands.registry import command
+from cmshell.commands import safety
 from cmshell.commit import CommitRefused
-from cmshell.errors import CommandError
+from cmshell.errors import CommandError, Failed
 from cmshell.output import table
+from cmshell.shell.dispatch import command
+from cmshell.shell.staged import print_problems, scope, validated
 from cmshell.store.base import StoreError
 
 
-class Failed(CommandError):
-    """A failure whose explanation was already printed (the validation table)."""
-
-    def __init__(self):
-        super().__init__("")
-
-
-def _scope(s) -> tuple[list[str], str | None]:
-    """The top-level objects the command covers here, and the mode when at a mode's list level."""
-    if not s.path:
-        return [rid for _, _, rid in s.ws.pending()], None
-    top = s.path[0]
-    if top.key is not None:
-        return [top.key], None
-    return [rid for _, _, rid in s.ws.pending(top.mode.name)], top.mode.name
-
-
-def problems(s, rids) -> list:
-    return s.committer.problems(rids, s.path[0].mode.name if s.path else None)
-
-
-def _print_problems(s, probs) -> None:
-    rows = [[str(p.code), p.field, p.message] for p in probs]
-    s.err.write("\n".join(table.simple(["Code", "Field", "Message"], [5, 24, 26], rows)) + "\n")
-
-
-@command("commit", "Commit local changes", scope="top", usage=["commit [-m|--message <comment>]"],
-         examples=["commit", 'commit -m "rack 4 moved to gpu-nodes"'], args=())
+@command("commit", "Commit local changes", scope="top",
+         usage=["commit [-m|--message <comment>]",
+                "commit confirmed [<minutes>] [-m <comment>]   (rolled back unless confirmed in time)",
+                "commit check [-d {}]                          (validate and plan, then stop)"],
+         examples=["commit", 'commit -m "rack 4 moved to gpu-nodes"', "commit confirmed 5", "commit check"],
+         args=("check|confirmed?", "any*"))
 def commit(s, args):
-    comment = ""
-    if args and args[0] in ("-m", "--message"):
-        if len(args) < 2:
-            raise CommandError(f"commit: {args[0]} needs a comment")
-        comment, args = args[1], args[2:]
-    if args:
-        raise CommandError(f"commit: unexpected argument {args[0]}")
-    rids, mode = _scope(s)
-    from cmshell.commands import lists
-    rids = lists.with_rename_group(s, rids)    # a rename commits with the pointers it moved
+    if args and args[0] == "check":
+        safety.commit_check(s, args[1:])
+        return
+    comment, confirmed, minutes = "", False, None
+    it = iter(args)
+    for a in it:
+        if a in ("-m", "--message"):
+            comment = next(it, None)
+            if comment is None:
+                raise CommandError(f"commit: {a} needs a comment")
+        elif a == "confirmed" and not confirmed:
+            confirmed = True
+        elif confirmed and minutes is None and not a.startswith("-"):
+            minutes = safety.minutes_of(a)
+        else:
+            raise CommandError(f"commit: unexpected argument {a}")
+    rids, mode = scope(s)
+    rids = s.ws.with_renames(rids)      # a rename commits with the pointers it moved
+    counts: dict[str, list[int]] = {}
+    for rid in rids:                           # modified, but set back to the stored values:
+        st = s.ws.staged.get(rid)              # committed as cmsh would, with nothing to store
+        if st is not None and s.ws.state(rid) is not None and not s.ws.differs(rid):
+            counts.setdefault(st.mode, [0, 0])[1] += 1
+    armed = safety.arm(s, minutes or safety.DEFAULT_MINUTES, rids) if confirmed else None
     try:
         done = s.committer.commit(rids, comment=comment)
     except CommitRefused as e:
-        _print_problems(s, e.problems)
+        if armed:
+            safety.disarm(s, armed[0])
+        print_problems(s, e.problems)
         raise Failed() from None
     except StoreError as e:
+        if armed:
+            safety.disarm(s, armed[0])
         raise CommandError(str(e)) from None
+    if armed:
+        safety.armed(s, *armed, done)
+    else:
+        safety.confirm_own(s)
     if s.path and s.path[0].key is not None:
         return          # object level: silent, as cmsh
-    counts: dict[str, list[int]] = {}
     for ch in done.changes if done else ():
         c = counts.setdefault(ch.mode, [0, 0])
         c[0 if ch.after is None else 1] += 1
@@ -76,8 +77,9 @@ def refresh(s, args):
     if not s.path:
         s.ws.refresh_all()
         return
-    rids, _ = _scope(s)
-    s.ws.discard(rids)
+    rids, _ = scope(s)
+    # a proposed rename goes with the pointers it moved (§2.5.5: refresh clears a rename)
+    s.ws.discard(s.ws.with_renames(rids))
 
 
 @command("modified", "List modified objects", scope="top", usage=["modified"], args=())
@@ -94,11 +96,5 @@ def modified(s, args):
 
 @command("validate", "Validate local changes without committing", usage=["validate"], args=())
 def validate(s, args):
-    rids, _ = _scope(s)
-    from cmshell.commands import lists
-    rids = lists.with_rename_group(s, rids)
-    probs = problems(s, rids)
-    if probs:
-        _print_problems(s, probs)
-        raise Failed()
+    validated(s)
     s.write("All good")

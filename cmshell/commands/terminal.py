@@ -1,7 +1,7 @@
-"""Commands about the session itself: history, events, quitconfirmation."""
+"""Commands about the session itself: history, events, quitconfirmation, completion."""
 from __future__ import annotations
 
-from cmshell.commands.registry import command
+from cmshell.shell.dispatch import command
 from cmshell.events import SEVERITIES, stamp
 from cmshell.errors import CommandError
 
@@ -88,6 +88,19 @@ def quitconfirmation(s, args):
     if args:
         s.settings.quit_confirmation = args[0].lower() == "on"
     s.write(f"Quit confirmation: {_onoff(s.settings.quit_confirmation)}")
+
+
+@command("completion", "Show or set how Tab completes: as readline does, or with a menu",
+         scope="top", usage=["completion [readline|menu]",
+                             "  readline  Tab completes what every choice shares; a second Tab lists them",
+                             "  menu      a menu of the choices follows the cursor while typing"],
+         examples=["completion menu", "completion readline"], args=("readline|menu?",))
+def completion(s, args):
+    if len(args) > 1 or (args and args[0].lower() not in ("readline", "menu")):
+        raise CommandError("Usage: completion [readline|menu]")
+    if args:
+        s.settings.completion = args[0].lower()
+    s.write(f"Completion: {s.settings.completion}")
 
 
 def _onoff(flag: bool) -> str:

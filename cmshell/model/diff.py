@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 
 from cmshell.model import values
+from cmshell.model.values import Value
 from cmshell.model.schema import Mode, Param, Schema
 
 _SKIP = ("index",)
@@ -34,9 +35,9 @@ _SKIP = ("index",)
 def object_diff(schema: Schema, mode: Mode, before: dict | None, after: dict | None, *,
                 old: str = "committed", new: str = "candidate", verbose: bool = False) -> list[str]:
     """The unified lines of one top-level object ([] when nothing differs)."""
-    if before is None and after is None:
-        return []
     if before is None:
+        if after is None:
+            return []
         head = [f"+ {mode.name} {_name(mode, after)} (added)"]
         return head + (_fields("+", schema, mode, after, "") if verbose else [])
     if after is None:
@@ -114,19 +115,19 @@ def _rows_diff(schema: Schema, p: Param, rows_b: list, rows_a: list, prefix: str
     for k in keys:
         path = f"{_path(prefix, p.name)}[{k}]"
         rb, ra = kb.get(k), ka.get(k)
-        if rb is None:
+        if rb is not None and ra is not None:
+            out += field_lines(schema, sub, rb, ra, path)
+        elif ra is not None:
             out.append(f"+ {path} (added)")
             out += _fields("+", schema, sub, ra, path)
-        elif ra is None:
+        elif rb is not None:
             out.append(f"- {path} (removed)")
             out += _fields("-", schema, sub, rb, path)
-        else:
-            out += field_lines(schema, sub, rb, ra, path)
     return out
 
 
-def _keyed(mode: Mode, rows: list) -> dict:
-    out = {}
+def _keyed(mode: Mode, rows: list) -> dict[int | str, dict]:
+    out: dict[int | str, dict] = {}
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
             continue
@@ -157,7 +158,7 @@ def _fields(sign: str, schema: Schema, mode: Mode, doc: dict, prefix: str) -> li
     return out
 
 
-def _same(p: Param, vb, va) -> bool:
+def _same(p: Param, vb: Value, va: Value) -> bool:
     if vb == va:
         return True
     empty = values.empty(p)
@@ -166,13 +167,13 @@ def _same(p: Param, vb, va) -> bool:
     return False                           # unset vs an explicit `AUTO`: inheritance differs
 
 
-def _show(p: Param, v, mode: Mode | None = None) -> str:
+def _show(p: Param, v: Value, mode: Mode | None = None) -> str:
     if p.name == "type" and mode is not None and v in mode.type_labels:
         return mode.type_labels[v]          # as `show` prints it: PhysicalNode
     return values.show(p, values.empty(p) if v is None else v)
 
 
-def _raw(v) -> str:
+def _raw(v: Value) -> str:
     return v if isinstance(v, str) else json.dumps(v, sort_keys=True)
 
 

@@ -162,7 +162,9 @@ class Effective:
         own = own_layer(mode)
         if p is None:
             return []
-        category, category_roles, overlays = None, [], []
+        category: str | None = None
+        category_roles: list[dict] = []
+        overlays: list[inherit.Overlay] = []
         if p.inherit:
             holder = doc.get(p.inherit)
             ptr = mode.spec(doc).param(p.inherit)
@@ -206,7 +208,7 @@ class Effective:
     def nodes_with_roles(self, names: set[str]) -> list[str]:
         """Devices that have one of the roles (lower-case names) as their own, their category's
         or an overlay's that is on: one pass, no per-node role resolution."""
-        def has(roles) -> bool:
+        def has(roles: Iterable[dict] | None) -> bool:
             return any(str(r.get("name", "")).lower() in names for r in roles or ())
         cats = {str(c.get("name")) for c in self.view.docs(CATEGORY) if c and has(c.get("roles"))}
         ovs = [o for o in self.overlays().overlays if has(o.roles)]

@@ -18,6 +18,7 @@ effective roles, each with the layer it comes from and what it hides (cmsh-behav
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable
 
 from cmshell.model import values
 from cmshell.model.schema import Param
@@ -68,11 +69,11 @@ class Parent:
     param: Param
 
 
-def is_empty(v) -> bool:
+def is_empty(v: object) -> bool:
     return v is None or v == "" or v == []
 
 
-def value(p: Param, doc: dict, parent: Parent | None = None):
+def value(p: Param, doc: dict, parent: Parent | None = None) -> object:
     """The effective value alone (what `resolve` gives as .value, for `list` rows: no layers)."""
     mine = doc.get(p.name)
     if parent is None:
@@ -157,7 +158,7 @@ class OverlayIndex:
     """The overlays that are on, indexed by node name and category, so that finding the ones
     that apply to a node costs a few dictionary look-ups (build it once per command)."""
 
-    def __init__(self, docs):
+    def __init__(self, docs: Iterable[dict]):
         self.overlays = [o for o in (overlay(d) for d in docs) if not o.off]
         self.by_node: dict[str, list[Overlay]] = {}
         self.by_category: dict[str, list[Overlay]] = {}
@@ -214,7 +215,8 @@ def effective_roles(sources: list[RoleSource]) -> list[EffectiveRole]:
             for n, layer, doc, sh in sorted(winners.values(), key=lambda e: e[0].lower())]
 
 
-def role_sources(own_roles, own: Layer, category: str | None, category_roles,
+def role_sources(own_roles: Iterable[dict] | None, own: Layer, category: str | None,
+                 category_roles: Iterable[dict] | None,
                  overlays: list[Overlay]) -> list[RoleSource]:
     """The role sources of one node, in no particular order (effective_roles ranks them)."""
     out = [RoleSource(own, list(own_roles or ()))]

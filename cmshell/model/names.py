@@ -16,7 +16,7 @@ _SYNTAX = ';|>#"()\\'
 _LISTS = ",[]"
 
 
-def problem(name) -> str | None:
+def problem(name: object) -> str | None:
     """None when `name` is a usable name; else what is wrong, to follow the name in a message
     (`holds a newline`)."""
     if not isinstance(name, str):
@@ -25,7 +25,7 @@ def problem(name) -> str | None:
         return None
     if name == "":
         return "cannot be empty"
-    from cmshell.text import not_utf8
+    from cmshell.syntax.text import not_utf8
     if not_utf8(name) is not None:
         return "is not UTF-8 text"
     for c in name:
@@ -45,7 +45,7 @@ def problem(name) -> str | None:
     return None
 
 
-def shown(name) -> str:
+def shown(name: object) -> str:
     """A name as an error message quotes it (escapes for what would break the line)."""
     text = name if isinstance(name, str) else repr(name)
     return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 _PKG = os.path.dirname(os.path.dirname(__file__))
 # installed: cmshell/modes (package data); source checkout: modes/ beside cmshell/
@@ -26,6 +27,8 @@ class Param:
     inherit: str | None = None     # pointer parameter whose target supplies the value when empty
     list_label: str | None = None
     list_render: str | None = None
+    count: str | None = None       # "device.category": computed, the objects that point here
+    list_only: bool = False        # a `list` column only (not in `show`)
     syntax: str | None = None      # what a value must look like: ip, ipv4, cidr, mac, hostname … (values.py)
     min: int | None = None         # integers: the range of values
     max: int | None = None
@@ -48,6 +51,8 @@ class Param:
             inherit=d.get("inherit"),
             list_label=d.get("list_label"),
             list_render=d.get("list_render"),
+            count=d.get("count"),
+            list_only=bool(d.get("list_only", False)),
             syntax=d.get("syntax"),
             min=d.get("min"),
             max=d.get("max"),
@@ -117,6 +122,7 @@ class Mode:
     type_labels: dict[str, str] = field(default_factory=dict)
     add_args: tuple = ()
     list_format: str = ""
+    sort: tuple = ()               # fields `list` sorts by until `sort` says otherwise
     roles: "Roles | None" = None                               # set for the roles mode
     # rows whose key matches one of the patterns hold a secret in `param` (environment variables
     # named *password* …): (param, patterns)
@@ -147,6 +153,8 @@ class Mode:
 
     def _secret_row(self, doc: dict) -> bool:
         from fnmatch import fnmatchcase
+        if self.secret_rows is None:
+            return False
         name = str(doc.get(self.key, "")).lower()
         return any(fnmatchcase(name, pat) for pat in self.secret_rows[1])
 
@@ -154,14 +162,18 @@ class Mode:
     def _secret_spec(self) -> Spec:
         """The base spec with the secret-holding parameter of a secret row typed `secret`."""
         import dataclasses
-        param = self.secret_rows[0]
+        param = self.secret_rows[0] if self.secret_rows is not None else None
         return Spec([dataclasses.replace(p, type="secret") if p.name == param else p for p in self.params])
 
     def all_params(self) -> dict[str, Param]:
-        """Every parameter any object of this mode may have (for `format` and help)."""
+        """Every parameter any object of this mode may have, whatever its type or role (for
+        `list`, `format`, `sort`, help and completion when the object is not known)."""
         out = {p.name: p for p in self.params}
         for spec in self.types.values():
             out.update(spec.by_name)
+        if self.roles is not None:
+            for r in self.roles.roles:
+                out.update(r.spec(self.params).by_name)
         return out
 
 
@@ -203,11 +215,11 @@ class Schema:
         return sorted((m for m in self.modes.values() if m.top), key=lambda m: m.name)
 
 
-def _params(raw: list) -> list[Param]:
+def _params(raw: list | None) -> list[Param]:
     return [Param.from_yaml(p) for p in raw or ()]
 
 
-def _load_yaml(path: str):
+def _load_yaml(path: str) -> Any:
     import yaml
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with open(path, encoding="utf-8") as fh:
@@ -223,7 +235,8 @@ def _mode_from(d: dict) -> Mode:
         tname = str(t["name"])
         labels[tname] = str(t.get("label", tname))
         own = {p.name: p for p in _params(t.get("params"))}
-        merged = [own.pop(p.name, p) for p in params]   # a type may redeclare a common param
+        drop = set(t.get("drop", ()) or ())               # common params this type has not
+        merged = [own.pop(p.name, p) for p in params if p.name not in drop]   # or redeclares
         types[tname] = Spec(merged + list(own.values()), labels[tname])
     rows = d.get("secret_rows")
     return Mode(
@@ -243,6 +256,7 @@ def _mode_from(d: dict) -> Mode:
         type_labels=labels,
         add_args=tuple(d.get("add_args", ()) or ()),
         list_format=str(d.get("list", "") or ""),
+        sort=tuple(str(f) for f in d.get("sort", ()) or ()),
     )
 
 

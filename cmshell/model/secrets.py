@@ -3,8 +3,8 @@ named like passwords (Harbor's `db_password` …, see `secret_rows` in modes/env
 
 `show`, `list`, `get` and diffs print them as `*****` (values.show); here: masking whole
 documents (`--dump` without `--with-secrets`), finding masked values (`--load` refuses them),
-collecting the values (events are scrubbed of them) and masking a typed line before it goes
-to the history file.
+collecting the values (events are scrubbed of them). Masking a typed line before it goes to
+the history file is repl/history.py's `scrub`.
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def masked(schema: Schema, mode: Mode, doc: dict) -> tuple[dict, int]:
     """The document with its secrets as `*****`, and how many there were."""
     n = 0
 
-    def hide(field, value):
+    def hide(field: str, value: object) -> str:
         nonlocal n
         n += 1
         return MASK
@@ -88,72 +88,10 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
 def secret_words(schema: Schema) -> set[str]:
     """Names of the parameters that hold secrets anywhere (lower case)."""
-    out = set()
+    out: set[str] = set()
     for m in schema.modes.values():
         specs = [m.base, *m.types.values()]
         if m.roles is not None:
             specs += [r.spec(m.params) for r in m.roles.roles]
         out.update(p.name.lower() for spec in specs for p in spec.params if p.type == "secret")
     return out
-
-
-def history_line(session, line: str) -> str:
-    """The line as the history file keeps it: the value words of a `set` (or `append`) of a
-    secret are `*****` — wherever the `set` stands (after `;`, inside `foreach … ( … )`). A
-    secret parameter is one of that name anywhere in the schema, or the value of a secret
-    environment row — the row named in the command or the one selected."""
-    from cmshell.commands.scripting import quote
-    from cmshell.syntax.line import LineError, split
-    try:
-        commands = split(line)
-    except LineError:
-        return line
-    secret = secret_words(session.schema)
-    out, changed = [], False
-    for cmd in commands:
-        w = list(cmd.words)
-        hidden = False
-        i = 0
-        while cmd.shell is None and i < len(w):
-            if w[i].lower() in ("set", "append"):
-                at = _secret_at(session, w[i:i + 3], secret)
-                if at is not None:
-                    j = i + at + 1
-                    end = j
-                    while end < len(w) and w[end] not in (")", ";"):
-                        end += 1
-                    if end > j:
-                        w[j:end] = [MASK]
-                        hidden = True
-            i += 1
-        if not hidden:
-            out.append(cmd.text)
-            continue
-        text = " ".join(x if x in ("(", ")", ";", MASK) else quote(x) for x in w)
-        if cmd.pipe is not None:
-            text += " | " + cmd.pipe
-        if cmd.redirect is not None:
-            text += f" {cmd.redirect[0]} {quote(cmd.redirect[1])}"
-        out.append(text)
-        changed = True
-    return "; ".join(out) if changed else line
-
-
-def _secret_at(session, words: list[str], secret: set[str]) -> int | None:
-    """In `set [object] param value…` (words[0] is `set`): the index of the parameter word
-    when it names a secret, else None."""
-    for i, w in enumerate(words[1:3], 1):
-        if w.lower() in secret:
-            return i
-    lows = [x.lower() for x in words[1:3]]
-    if "value" in lows:
-        i = lows.index("value") + 1
-        row = words[1] if i == 2 else None          # `set db_password value x`
-        lvl = session.path[-1] if session.path else None
-        if row is None and lvl is not None and lvl.key is not None:
-            row = str(lvl.key)                       # `set value x` inside the row
-        mode = lvl.mode if lvl is not None else None
-        if row is not None and mode is not None and mode.secret_rows is not None \
-                and mode._secret_row({mode.key: row}):
-            return i
-    return None

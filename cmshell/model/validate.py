@@ -7,7 +7,7 @@ from typing import Callable
 from cmshell.model.schema import Mode, Schema
 from cmshell.model.values import problem as value_problem
 
-REQUIRED, NO_TARGET, IN_USE = 1, 2, 3
+REQUIRED, NO_TARGET, IN_USE, DUPLICATE = 1, 2, 3, 4
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,10 @@ def check(schema: Schema, mode: Mode, doc: dict, exists: Callable[[str, str], bo
     return out
 
 
-def _text(value, field: str, out: list[Problem]) -> None:
+def _text(value: object, field: str, out: list[Problem]) -> None:
     """Every string of the document (keys too) must be UTF-8 text: undecodable input that
     slipped past the shell (a YAML `\\udcff` escape) is refused, never stored."""
-    from cmshell.text import not_utf8, printable
+    from cmshell.syntax.text import not_utf8, printable
     if isinstance(value, str):
         bad = not_utf8(value)
         if bad is not None:
@@ -50,7 +50,8 @@ def _text(value, field: str, out: list[Problem]) -> None:
             _text(v, f"{field}[{i}]", out)
 
 
-def _check(schema, mode, doc, exists, out, prefix, targets=None):
+def _check(schema: Schema, mode: Mode, doc: dict, exists: Callable[[str, str], bool], out: list[Problem],
+           prefix: str, targets: set[tuple[str, str]] | None = None) -> None:
     from cmshell.model import names
     spec = mode.spec(doc)
     if not mode.indexed:
@@ -92,7 +93,7 @@ def targets(schema: Schema, mode: Mode, doc: dict) -> set[tuple[str, str]]:
     return out
 
 
-def _targets(schema, mode, doc, out):
+def _targets(schema: Schema, mode: Mode, doc: dict, out: set[tuple[str, str]]) -> None:
     for p in mode.spec(doc).params:
         v = doc.get(p.name)
         if not v:
@@ -154,7 +155,7 @@ def references(schema: Schema, mode: Mode, doc: dict, target: str, name: str) ->
     return out
 
 
-def _refs(schema, mode, doc, target, name, out, prefix):
+def _refs(schema: Schema, mode: Mode, doc: dict, target: str, name: str, out: list[str], prefix: str) -> None:
     for p in mode.spec(doc).params:
         v = doc.get(p.name)
         if not v:
@@ -177,7 +178,7 @@ def pointer_modes(schema: Schema, target: str) -> list[str]:
     return out
 
 
-def _points(schema, mode, target, seen) -> bool:
+def _points(schema: Schema, mode: Mode, target: str, seen: set[str]) -> bool:
     if mode.name in seen:
         return False
     seen.add(mode.name)

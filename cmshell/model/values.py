@@ -2,9 +2,15 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from cmshell.model.nodeset import compress
 from cmshell.model.schema import Param
+
+# A value as documents hold it (JSON): a string, an integer, a boolean, a list of strings, or
+# the rows (dicts) of a submode. Stored documents are not validated against the schema when
+# read, so the renderers take Any and cope with what they find.
+Value = Any
 
 TRUE = {"yes", "1", "on", "true"}
 FALSE = {"no", "0", "off", "false"}
@@ -14,7 +20,7 @@ class ValueError_(Exception):
     """A value the parameter does not accept (message fit for the user)."""
 
 
-def empty(param: Param):
+def empty(param: Param) -> Value:
     """The value of a parameter nobody has set."""
     if param.default is not None:
         if param.type == "list" and not isinstance(param.default, list):
@@ -23,7 +29,7 @@ def empty(param: Param):
     return {"boolean": False, "integer": 0, "list": [], "submode": []}.get(param.type, "")
 
 
-def parse(param: Param, words: list[str]):
+def parse(param: Param, words: list[str]) -> str | int | bool | list[str]:
     """Turn the words after `set <param>` into the stored value."""
     t = param.type
     if t == "list":
@@ -132,7 +138,7 @@ SYNTAXES = {
 }
 
 
-def problem(param: Param, value) -> str | None:
+def problem(param: Param, value: Any) -> str | None:
     """What is wrong with a stored value of the parameter, for a one-line error (the value
     quoted, what is expected), else None. Empty values are unset, never wrong."""
     if value is None or value == "" or param.type in ("list", "submode"):
@@ -162,13 +168,13 @@ def _element(param: Param) -> Param:
     return dataclasses.replace(param, type="string")
 
 
-def _raise_unless_valid(param: Param, value) -> None:
+def _raise_unless_valid(param: Param, value: Any) -> None:
     bad = problem(param, value)
     if bad is not None:
         raise ValueError_(f"Invalid value for {param.name}: {bad}")
 
 
-def canonical(param: Param, value):
+def canonical(param: Param, value: Any) -> Any:
     """The stored form of a valid value: MAC addresses upper case with colons, as cmsh shows
     them."""
     if param.syntax == "mac" and isinstance(value, str) and value:
@@ -196,7 +202,7 @@ def blob_size(text: str) -> str:
     return f"<{s}{unit}>"
 
 
-def show(param: Param, value) -> str:
+def show(param: Param, value: Value) -> str:
     """The value as `show` and `list` print it."""
     t = param.type
     if t == "boolean":
@@ -218,7 +224,7 @@ def show(param: Param, value) -> str:
     return str(value)
 
 
-def get_lines(param: Param, value) -> list[str]:
+def get_lines(param: Param, value: Value) -> list[str]:
     """The value as `get` prints it: lists one element a line, blobs whole."""
     t = param.type
     if t == "list":

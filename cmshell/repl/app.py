@@ -35,6 +35,7 @@ class Repl:
     def __init__(self, session, env, *, color: bool):
         from prompt_toolkit import PromptSession
         from prompt_toolkit.completion import ThreadedCompleter
+        from prompt_toolkit.filters import Condition
         from prompt_toolkit.output import ColorDepth, create_output
 
         self.session, self.env, self.color = session, env, color
@@ -55,14 +56,16 @@ class Repl:
             kwargs.update(style=Style.from_dict(STYLE), include_default_pygments_style=False)
         else:
             kwargs.update(color_depth=ColorDepth.DEPTH_1_BIT)
+        settings = session.settings
         self.ps = PromptSession(
             history=history.prompt_history(self.history_path, env.clock, scrub=self._history_line),
             completer=ThreadedCompleter(completer),
-            complete_while_typing=True,
+            # a menu while typing only when asked for (`completion menu`); readline never
+            complete_while_typing=Condition(lambda: settings.completion == "menu"),
             auto_suggest=_suggester(),
             enable_history_search=False,          # Up/Down walk the history; Ctrl-R searches it
             reserve_space_for_menu=6,
-            key_bindings=keys.bindings(completer),
+            key_bindings=keys.bindings(completer, lambda: settings.completion),
             output=self.output,
             **kwargs,
         )
@@ -71,9 +74,8 @@ class Repl:
 
     def _history_line(self, line: str) -> str:
         """The line as the history keeps it: without the secrets it sets."""
-        from cmshell.model.secrets import history_line
         with self.lock:
-            return history_line(self.session, line)
+            return history.scrub(self.session, line)
         self._seen: int | None = None       # the journal's last commit when the shell started
 
     # -- the loop ------------------------------------------------------------------------------
@@ -337,9 +339,18 @@ def _completer(session, lock):
                 lock.release()
             for c in cands:
                 yield Completion(c.text + (" " if c.final else ""), start_position=c.start,
-                                 display=c.shown, display_meta=c.meta)
+                                 display=c.shown, display_meta=menu_meta(c.shown, c.meta))
 
     return SessionCompleter()
+
+
+def menu_meta(shown: str, meta: str) -> str:
+    """What the menu prints beside a choice: nothing when it only repeats the choice (`auto
+    AUTO`, `overlay2 overlay2`, `physicalnode PhysicalNode`), which looked like every entry
+    twice."""
+    def norm(text: str) -> str:
+        return "".join(ch for ch in text.lower() if ch.isalnum())
+    return "" if norm(meta) == norm(shown) else meta
 
 
 def _suggester():

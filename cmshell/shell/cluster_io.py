@@ -137,7 +137,7 @@ def dump(ws: Workspace, schema: Schema, out, *, with_secrets: bool = False) -> t
     store written before such input was refused) are written with `\\xff` escapes. Returns
     (escaped strings, masked secrets), for the notes on stderr."""
     from cmshell.model import secrets
-    from cmshell.text import not_utf8, printable
+    from cmshell.syntax.text import not_utf8, printable
     yaml = _yaml()
     escaped = hidden = 0
     data = {}

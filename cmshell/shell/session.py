@@ -10,13 +10,14 @@ from cmshell.errors import CommandError, Quit
 from cmshell.events import EventQueue
 from cmshell.model.schema import Mode, Schema
 from cmshell.store.base import StoreError
+from cmshell.shell import navigate
 from cmshell.shell.location import Level, find_row, row_key
 from cmshell.syntax.line import Command, LineError, split
 from cmshell.workspace import Workspace
 
 if TYPE_CHECKING:
     from cmshell.backends.engine import Engine
-    from cmshell.commands.registry import Registry
+    from cmshell.shell.dispatch import Registry
 
 
 @dataclass
@@ -24,8 +25,10 @@ class Settings:
     delimiter: str = " "
     events: bool = True
     quit_confirmation: bool = True
+    completion: str = "readline"     # Tab as readline does, or "menu": prompt_toolkit's menu
     formats: dict = field(default_factory=dict)      # mode -> list format set with `format`
     sorts: dict = field(default_factory=dict)        # mode -> sort fields set with `sort`
+    color: bool = False                              # --color / a terminal (runner.py)
 
 
 class Session:
@@ -43,14 +46,20 @@ class Session:
         self.previous: list[Level] = []
         self._host = host
         self.memo: dict = {}      # per-command caches (inheritance look-ups), cleared by execute
+        self._edited: list = []   # paths edited by the running command (see _keep_marks)
         self.range = None         # commands/ranges.py Range: `range -n …` applies commands to its members
         self.events = EventQueue(clock=env.clock)   # notices (commits, backends); any thread may post
         self.events.redact = self._redact
         self._secrets: tuple[int, set[str]] | None = None     # (journal head, secret values)
         self.committer = Committer(ws, user=self.user, clock=env.clock, events=self.events,
                                    source=lambda: self.host)
+        from cmshell.safety import confirm
+        self.committer.guard = lambda: confirm.guard(ws.store, self.user)
         self.commands = commands
         self.engine: Engine | None = None    # the backends (runner.py sets it from the configuration)
+        # a batch run's exit status when every command succeeded but one found differences
+        # (plan, commit check: CHANGES_PENDING; drift: DRIFT); see status.py
+        self.status_hint = 0
 
     # -- secrets --------------------------------------------------------------------------
     def _redact(self, text: str) -> str:
@@ -101,6 +110,8 @@ class Session:
         path = self.path if path is None else path
         if not path or path[-1].key is None:
             return None
+        if editable:
+            self._edited.append(path)
         return self._walk(path, editable)
 
     def _walk(self, path, editable: bool, base: bool = False):
@@ -126,6 +137,8 @@ class Session:
         """The rows of the collection the path ends in (nested levels only)."""
         path = self.path if path is None else path
         parent = path[:-1] + [path[-1].select(None)]
+        if editable:
+            self._edited.append(parent)
         got = self._walk(parent, editable)
         return got if got is not None else []
 
@@ -161,7 +174,7 @@ class Session:
     def prompt(self) -> str:
         if self.range is not None and self.path == [Level(self.range.mode)]:
             return self.range.prompt(self)          # [basecm10->device{-n node001..024}]%
-        parts = [self.host]
+        parts = [self.prompt_host()]
         for depth, lvl in enumerate(self.path):
             if depth == 0:
                 text = lvl.mode.name + ("*" if self.ws.mode_changed(lvl.mode.name) else "")
@@ -177,6 +190,11 @@ class Session:
             parts.append(text)
         return "[" + "->".join(parts) + "]% "
 
+    def prompt_host(self) -> str:
+        """`basecm10`, or `basecm10(confirm 9m)` while a `commit confirmed` awaits confirmation."""
+        from cmshell.safety import confirm
+        return self.host + confirm.prompt_note(self.ws.store, self.user, self.env.clock())
+
     def _display_key(self, path) -> str:
         row = self._walk(path, False)
         lvl = path[-1]
@@ -190,19 +208,32 @@ class Session:
             # cmsh quirk: rows added to index-keyed submodes do not mark the submode
             keep = {r.get("index") for r in base}
             cur = [r for r in cur if r.get("index") in keep]
-        return cur != base
+            return cur != base or any(self.ws.marked(path[0].key, _where(path[:-1] + [path[-1].select(k)]))
+                                      for k in keep)
+        return cur != base or self.ws.marked(path[0].key, _where(path))
 
     def _element_changed(self, path) -> bool:
         cur = self._walk(path, False)
         base = self.base_of(path)
         if base is None:
             return not path[-1].mode.indexed
-        return cur != base
+        return cur != base or self.ws.marked(path[0].key, _where(path))
+
+    def _keep_marks(self, ok: bool) -> None:
+        """After a command: what it edited stays marked modified (its `*`) until commit or
+        refresh, even if set back to the stored value, as cmsh does (§2.5.3); a command that
+        failed marks nothing."""
+        edited, self._edited = self._edited, []
+        if ok:
+            for path in edited:
+                if path and path[0].key is not None:
+                    self.ws.mark(path[0].key, _where(path))
+        self.ws.prune(keep=ok)
 
     # -- running lines --------------------------------------------------------------------
     def run_line(self, line: str) -> bool:
         """Run one input line; True when every command in it succeeded."""
-        from cmshell.text import not_a_line
+        from cmshell.syntax.text import not_a_line
         bad = not_a_line(line)
         if bad is not None:    # undecodable bytes or NUL from stdin, -c or a file: never run or stored
             self.error(f"Invalid input, the line was not run: {bad}")
@@ -231,8 +262,10 @@ class Session:
 
     def _run_words(self, words: list[str]) -> bool:
         here, previous = self.path, self.previous
+        ok = False
         try:
             self.execute(words)
+            ok = True
             return True
         except CommandError as e:
             if str(e):
@@ -249,7 +282,7 @@ class Session:
             self.error(f"Internal error: {type(e).__name__}: {e} (CMSHELL_DEBUG=1 shows details)")
             return False
         finally:
-            self.ws.prune()
+            self._keep_marks(ok)
             self.fix_path()
             # `goto -`: the previous location is where this command started, whatever steps
             # (mode words, submode words) it took on the way
@@ -273,13 +306,13 @@ class Session:
             return
         if self.range is not None and hooks.range(self, words):   # `range`: run for every member
             return
-        mode = self.schema.modes.get(name.lower())
-        if mode is not None and mode.top:
+        mode = navigate.top_mode(self.schema, name)
+        if mode is not None:
             self._mode_word(mode, args)
             return
         cmd = self.commands.find(self, name)
         if cmd is None:
-            sub = self._submode_param(name)
+            sub = navigate.submode(self, self.path, name)
             if sub is not None:
                 self._submode_word(sub, args)
                 return
@@ -295,40 +328,21 @@ class Session:
         self.path = path
 
     def _mode_word(self, mode: Mode, args: list[str]) -> None:
+        if not args:
+            self.go(navigate.enter(self.ws, mode))
+            return
         before = self.path
         self.go([Level(mode)])
-        if not args:
-            if mode.auto_enter:
-                names = self.ws.names(mode.name)
-                if len(names) == 1:
-                    self.path = [Level(mode, None, next(iter(names.values())))]
-            return
         try:
             self.execute(args)
         except CommandError:
             self.path = before
             raise
-        if self.path == [Level(mode)]:
-            self.path = before   # a command that did not navigate leaves you where you were
+        self.path = navigate.settle(before, mode, self.path)
 
     def submodes(self, path=None) -> dict:
         """Submode parameters reachable from the current level (by name)."""
-        path = self.path if path is None else path
-        if not path:
-            return {}
-        lvl = path[-1]
-        if lvl.key is not None:
-            return lvl.mode.spec(self.element(path)).submodes
-        out = {}
-        for spec in [lvl.mode.base, *lvl.mode.types.values()]:
-            out.update(spec.submodes)
-        if lvl.mode.roles is not None:
-            for r in lvl.mode.roles.roles:
-                out.update(r.spec(lvl.mode.params).submodes)
-        return out
-
-    def _submode_param(self, name: str):
-        return self.submodes().get(name.lower())
+        return navigate.submodes(self, self.path if path is None else path)
 
     def _submode_word(self, param, args: list[str]) -> None:
         if args:
@@ -338,8 +352,7 @@ class Session:
             args = args[1:]
         elif self.path[-1].key is None:
             raise CommandError(f"No object selected; use '{param.name} <object>' or 'use <object>' first")
-        sub = self.schema.mode(param.mode)
-        self.go(self.path + [Level(sub, param.name)])
+        self.go(navigate.into(self, self.path, param))
         if args:
             self.execute(args)
 
@@ -347,27 +360,29 @@ class Session:
         """Select object `name` at the current level (a sibling if one is selected)."""
         if not self.path:
             raise CommandError("Enter a mode first (e.g. 'device'), then 'use <object>'")
-        lvl = self.path[-1]
-        if len(self.path) == 1:
-            rid = self.lookup(lvl.mode, name)
-            self.go([lvl.select(rid)])
-            return
-        rows = self.rows()
-        row = find_row(lvl.mode, rows, name)
-        if row is None:
-            from cmshell.shell.target import inherited_role_hint   # a role the node inherits (§6)
-            hint = inherited_role_hint(self, self.path, name)
-            raise CommandError(hint or (f"No {lvl.mode.name} entry named {name}" if not lvl.mode.indexed
-                                        else f"No {lvl.mode.name} entry with index {name}"))
-        self.go(self.path[:-1] + [lvl.select(row_key(lvl.mode, row))])
+        found = navigate.find(self, self.path, name)
+        if found is None:
+            raise CommandError(self._missing(self.path, name))
+        self.go(found)
 
     def lookup(self, mode: Mode, name: str) -> str:
         """The id of the top-level object `name` of `mode` (`master` is the head node)."""
-        rid = self.ws.find(mode.name, name)
-        if rid is None and mode.name == "device" and name.lower() == "master":
-            head = self.head_node()
-            rid = self.ws.find(mode.name, head) if head else None
+        rid = navigate.find_id(self, mode, name)
         if rid is None:
-            raise CommandError(f"No {mode.entity.lower()} named {name}" if mode.name != "device"
-                               else f"No device named {name}")
+            raise CommandError(self._missing([Level(mode)], name))
         return rid
+
+    def _missing(self, path: list[Level], name: str) -> str:
+        """What to say when `name` is not an object at the end of `path`."""
+        mode = path[-1].mode
+        if len(path) == 1:
+            return f"No {mode.entity.lower()} named {name}" if mode.name != "device" else f"No device named {name}"
+        from cmshell.shell.target import inherited_role_hint   # a role the node inherits (§6)
+        hint = inherited_role_hint(self, path, name)
+        return hint or (f"No {mode.name} entry named {name}" if not mode.indexed
+                        else f"No {mode.name} entry with index {name}")
+
+
+def _where(path: list[Level]) -> tuple:
+    """The place of `path` below its top-level object, as Workspace.mark() takes it."""
+    return tuple((lvl.param, lvl.key) for lvl in path[1:])

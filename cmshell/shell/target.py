@@ -89,9 +89,25 @@ def inherited(s, path, p: Param, doc: dict):
     return (r.value, str(r.layer)) if r.inherited else None
 
 
+def count_of(s, path, p: Param, doc: dict) -> int:
+    """A computed count (`count: device.category`): the objects of that mode whose field names
+    this object, in the candidate (a category's Nodes)."""
+    mode_name, _, field = str(p.count).partition(".")
+    memo = s.memo.setdefault(("count", p.count), None)
+    if memo is None:
+        memo = {}
+        for d in s.ws.docs(mode_name) if mode_name in s.schema.modes else ():
+            if d and d.get(field):
+                memo[str(d[field])] = memo.get(str(d[field]), 0) + 1
+        s.memo[("count", p.count)] = memo
+    return memo.get(str(doc.get(path[-1].mode.key, "")), 0)
+
+
 def get_lines(s, path, p: Param, doc: dict) -> list[str]:
     """`get` of a parameter: an inherited value carries its source, `default-image
     (category:default)`, on the (last) line; lists print one element a line."""
+    if p.count:
+        return [str(count_of(s, path, p, doc))]
     if p.name == "type":
         return [display(s, path, p, doc)]
     if not p.inherit:
@@ -106,6 +122,8 @@ def get_lines(s, path, p: Param, doc: dict) -> list[str]:
 
 def display(s, path, p: Param, doc: dict, *, annotate: bool = True) -> str:
     """A value as `show`/`list` print it, with the inherited source when annotated."""
+    if p.count:
+        return str(count_of(s, path, p, doc))
     if p.name == "type":
         mode = path[-1].mode
         if mode.roles is not None:
@@ -211,6 +229,8 @@ def effective_rows(s, path) -> list[list[str]]:
     own = own_layer(path)
     rows = [[k, str(v), str(own), ""] for k, v in sorted((doc.get("extra") or {}).items())]
     for p in spec.params:
+        if p.list_only:
+            continue
         if len(path) == 1 and p.is_submode and p.inherit and path[0].mode.spec(doc).param(p.name) is p:
             rows.extend(_role_rows(s, path, p))
             continue

@@ -25,6 +25,7 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
+from typing import Iterator
 from json.encoder import encode_basestring_ascii as _quote
 
 from .base import (Change, Committed, ConflictError, JournalEntry, NoStore, ObjectChange, Record,
@@ -96,7 +97,7 @@ def open_store(path: str | os.PathLike, *, timeout: float = DEFAULT_TIMEOUT, cre
 
 
 @contextmanager
-def _no_gc():
+def _no_gc() -> Iterator[None]:
     """Pause the cyclic GC while building many containers (it would rescan them repeatedly)."""
     enabled = gc.isenabled()
     gc.disable()
@@ -107,7 +108,7 @@ def _no_gc():
             gc.enable()
 
 
-def _chunks(seq: list, size: int = _CHUNK):
+def _chunks(seq: list[str], size: int = _CHUNK) -> Iterator[list[str]]:
     for i in range(0, len(seq), size):
         yield seq[i:i + size]
 
@@ -217,7 +218,7 @@ class SqliteStore:
             raise StoreError(f"Store {self.path} is damaged: the file is {size} bytes, it should be "
                              f"{want} (truncated?); {_RESTORE}")
 
-    def _check_tables(self, conn) -> None:
+    def _check_tables(self, conn: sqlite3.Connection) -> None:
         """The tables must be a cmsh store's (or none: a new store). Someone else's database is
         refused before anything in it changes."""
         try:
@@ -234,7 +235,7 @@ class SqliteStore:
                 raise StoreError(f"Cannot open store {self.path}: its objects table is not a cmsh"
                                  " store's; nothing in it was changed")
 
-    def _quick_check(self, conn) -> None:
+    def _quick_check(self, conn: sqlite3.Connection) -> None:
         """A store of up to QUICK_CHECK_SIZE is checked page by page at every start (a few ms);
         a bigger one by `cmshell --check`. Damage found later is reported the same way."""
         try:
@@ -287,7 +288,7 @@ class SqliteStore:
             raise StoreError(f"Cannot open store {self.path}: {reason}") from None
 
     def _ensure_schema(self) -> None:
-        conn = self._conn
+        conn = self._db()
         version = None
         try:
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
@@ -418,7 +419,7 @@ class SqliteStore:
                                      f"{_one_line(exc)}") from None
         return out
 
-    def where(self, mode: str, field: str, value) -> list[str]:
+    def where(self, mode: str, field: str, value: object) -> list[str]:
         """Names of the objects whose top-level `field` equals `value` (e.g. device type)."""
         try:
             rows = self._db().execute(
@@ -513,8 +514,9 @@ class SqliteStore:
             raise self._error(exc) from None
         return result
 
-    def _apply(self, conn, changes, inserts, updates, removals, after_text, user, comment,
-               when) -> Committed:
+    def _apply(self, conn: sqlite3.Connection, changes: list[Change], inserts: list[Change],
+               updates: list[Change], removals: list[Change], after_text: dict[str, str], user: str,
+               comment: str, when: float) -> Committed:
         # 1. current rows of everything updated or removed, read inside the transaction
         current: dict[str, tuple] = {}
         existing = [ch.id for ch in updates] + [ch.id for ch in removals]
@@ -560,10 +562,13 @@ class SqliteStore:
                             row[4] if row is not None else "null", after_text.get(ch.id, "null")))
         cur = conn.execute("INSERT INTO journal(time, user, comment, objects, changes) VALUES(?,?,?,?,?)",
                            (when, user, comment, _dumps(objects), "[" + ",".join(parts) + "]"))
-        return Committed(int(cur.lastrowid), when, user, comment, tuple(done), revisions)
+        seq = cur.lastrowid
+        assert seq is not None            # set by every INSERT
+        return Committed(seq, when, user, comment, tuple(done), revisions)
 
-    def _write(self, conn, inserts, updates, removals, after_text, current) -> None:
-        def check(cur, expected: int) -> None:
+    def _write(self, conn: sqlite3.Connection, inserts: list[Change], updates: list[Change],
+               removals: list[Change], after_text: dict[str, str], current: dict[str, tuple]) -> None:
+        def check(cur: sqlite3.Cursor, expected: int) -> None:
             if cur.rowcount != expected:     # cannot happen under BEGIN IMMEDIATE; be safe anyway
                 raise ConflictError("Commit refused: objects were changed by another session;"
                                     " refresh and try again")
@@ -587,7 +592,8 @@ class SqliteStore:
                 "INSERT INTO objects(id, mode, name, revision, doc) VALUES(?,?,?,1,?)",
                 [(ch.id, ch.mode, ch.name, after_text[ch.id]) for ch in inserts]), len(inserts))
 
-    def _check_references(self, conn, changes, updates, removals, current) -> None:
+    def _check_references(self, conn: sqlite3.Connection, changes: list[Change], updates: list[Change],
+                          removals: list[Change], current: dict[str, tuple]) -> None:
         """Pointers, checked against what is stored now (inside the transaction, after the
         writes), not against the session's older view: two sessions must not be able to commit
         a node pointing at a category while the other removes it (write skew)."""
@@ -630,7 +636,8 @@ class SqliteStore:
                         raise ConflictError(f"Commit refused: {mode} {name} is used by {other} {oname};"
                                             " refresh and try again")
 
-    def _collision(self, conn, inserts, updates, removals, current, exc) -> StoreError:
+    def _collision(self, conn: sqlite3.Connection, inserts: list[Change], updates: list[Change],
+                   removals: list[Change], current: dict[str, tuple], exc: sqlite3.Error) -> StoreError:
         """Explain a UNIQUE violation (the writes were rolled back to the savepoint)."""
         leaving = {ch.id for ch in removals}
         leaving.update(ch.id for ch in updates if current[ch.id][2] != ch.name)
@@ -731,7 +738,7 @@ class SqliteStore:
     def __enter__(self) -> "SqliteStore":
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def __repr__(self) -> str:

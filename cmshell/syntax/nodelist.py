@@ -72,7 +72,8 @@ def parse_parts(words: str | Iterable[str], *, reader: Callable[[str], str] | No
     return list(keep), drop
 
 
-def _word(word, keep, drop, reader, limit, count, depth):
+def _word(word: str, keep: dict[str, None], drop: set[str], reader: Callable[[str], str] | None,
+          limit: int, count: list[int], depth: int) -> None:
     for item in split_items(word):
         if not item:
             continue
@@ -116,7 +117,9 @@ def read_file(path: str, expanduser: Callable[[str], str] | None = None) -> str:
 
 def split_items(word: str) -> list[str]:
     """Split at the commas and blanks outside brackets: `a[1,2],b` → `a[1,2]`, `b`."""
-    out, cur, depth = [], [], 0
+    out: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for c in word:
         if c == "[":
             depth += 1
@@ -213,6 +216,14 @@ def _numbers(inside: str, item: str, limit: int) -> list[str]:
 
 
 # -- printing ------------------------------------------------------------------------------
+def _numbered(name: str) -> re.Match[str]:
+    """The (prefix, number) match of a name in a run of three or more (runs are of numbered
+    names only)."""
+    m = _TAIL.match(name)
+    assert m is not None, name
+    return m
+
+
 def _runs(names: list[str]) -> list[list[str]]:
     """Consecutive names with the same prefix, the same digit count and numbers one apart."""
     runs: list[list[str]] = []
@@ -236,7 +247,7 @@ def render(names: Iterable[str], style: str = "dot") -> str:
         if len(run) < 3:
             parts.extend(run)
         elif style == "bracket":
-            a, b = _TAIL.match(run[0]), _TAIL.match(run[-1])
+            a, b = _numbered(run[0]), _numbered(run[-1])
             parts.append(f"{a.group(1)}[{a.group(2)}-{b.group(2)}]")
         else:
             parts.append(f"{run[0]}..{run[-1]}")
@@ -250,5 +261,5 @@ def short(names: Iterable[str]) -> str:
         if len(run) < 3:
             parts.extend(run)
         else:
-            parts.append(f"{run[0]}..{_TAIL.match(run[-1]).group(2)}")
+            parts.append(f"{run[0]}..{_numbered(run[-1]).group(2)}")
     return ",".join(parts)

@@ -26,6 +26,15 @@ def app(name: str, config: str, enabled: bool = True, env: dict | None = None) -
                             for k, v in (env or {}).items()]}
 
 
+def group(name: str, *apps: dict, enabled: bool = True) -> dict:
+    return {"name": name, "enabled": enabled, "applications": list(apps)}
+
+
+def managers(obj) -> list[tuple[str, str]]:
+    """(manager, operation) of a client model object's managedFields."""
+    return sorted((m.manager, m.operation) for m in obj.metadata.managed_fields)
+
+
 class Harness:
     """Commits documents to a real SQLite store and runs them through Engine.after_commit."""
 

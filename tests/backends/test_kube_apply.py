@@ -4,7 +4,6 @@ Every assertion reads the objects back from the server, with their managedFields
 """
 from __future__ import annotations
 
-import os
 import secrets
 
 import pytest
@@ -13,50 +12,8 @@ pytest.importorskip("kubernetes")
 from kubernetes import client  # noqa: E402
 
 from cmshell.backends.kubernetes import render  # noqa: E402
-from tests.backends.kube_helpers import Harness, app, configmap  # noqa: E402
-
-
-OPT_IN = os.environ.get("CMSHELL_TEST_KUBECONFIG")
-
-
-@pytest.fixture(scope="session")
-def kubeconfig_file(request) -> str:
-    """$CMSHELL_TEST_KUBECONFIG (any real cluster: the opt-in suite), else the local server."""
-    if OPT_IN:
-        return OPT_IN
-    return str(request.getfixturevalue("kube_api").kubeconfig)
-
-
-@pytest.fixture(scope="session")
-def kube_client(kubeconfig_file):
-    """Overrides the infra fixture so that the same scenarios run against the opt-in cluster."""
-    from kubernetes import config
-    cfg = client.Configuration()
-    config.load_kube_config(config_file=kubeconfig_file, client_configuration=cfg)
-    cfg.refresh_api_key_hook = None
-    api = client.ApiClient(cfg)
-    yield api
-    api.close()
-
-
-@pytest.fixture
-def h(tmp_path, kubeconfig_file):
-    harness = Harness(tmp_path, kubeconfig_file)
-    yield harness
-    harness.store.close()
-
-
-@pytest.fixture
-def v1(kube_client):
-    return client.CoreV1Api(kube_client)
-
-
-def managers(obj) -> list[tuple[str, str]]:
-    return sorted((m.manager, m.operation) for m in obj.metadata.managed_fields)
-
-
-def group(name: str, *apps: dict, enabled: bool = True) -> dict:
-    return {"name": name, "enabled": enabled, "applications": list(apps)}
+from tests.backends.kube_helpers import Harness, app, configmap, group, managers  # noqa: E402
+from tests.backends.kube_scenario import h, kube_client, kubeconfig_file, v1  # noqa: E402,F401
 
 
 def test_apply_reapply_and_only_the_changed_app(h, v1, kube_namespace):

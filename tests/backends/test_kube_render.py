@@ -81,3 +81,37 @@ def test_listing_devices_does_not_import_kubernetes():
             "import cmshell.backends.kubernetes.backend;"
             "assert 'kubernetes' not in sys.modules, 'imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_applyset_id_is_kubectls():
+    """kubectl 1.32 accepted this id for secrets/cmshell.g.web in namespace demo (it checks the
+    id against the parent's GKNN)."""
+    parent = render.ObjRef("v1", "Secret", "demo", "cmshell.g.web")
+    assert render.applyset_id(parent) == "applyset--dANVltTm30UEyi2ohhj-s8Iogp9N1mLmRzc1LmmUVs-v1"
+
+
+def test_parent_is_in_the_first_namespace_written_or_cluster_scoped():
+    cfg = configmap("a", "zz", v="1") + "---\n" + configmap("b", "aa", v="1") + "---\n" + configmap("c", "aa", v="1")
+    u = render.app_unit("default", {"name": "g"}, app("web", cfg))
+    assert u.parent == render.ObjRef("v1", "Secret", "zz", "cmshell.g.web")
+    assert {o["metadata"]["labels"][render.PART_OF] for o in u.objects} == {render.applyset_id(u.parent)}
+    role = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: r\n"
+    u = render.app_unit("default", {"name": "g"}, app("r", role))
+    assert u.parent == render.ObjRef("cmshell.io/v1", "ApplySet", "", "cmshell.g.r")
+    assert render.app_unit("default", {"name": "g"}, app("none", "")).parent is None
+
+
+def test_parent_names_are_dns_names_and_distinct():
+    assert render.parent_name("c", "g", "web") == "cmshell.g.web"
+    odd = render.parent_name("c", "My Group", "App_1")
+    assert odd.startswith("cmshell.my-group.app-1-") and odd == odd.lower()
+    assert odd != render.parent_name("c", "my group", "App_1")
+
+
+def test_parent_annotations_follow_kubectl():
+    from cmshell.backends.kubernetes.applyset import KINDS_KEY, NAMESPACES_KEY, TOOLING_KEY, parent_notes
+    p = render.ObjRef("v1", "Secret", "web", "cmshell.g.web")
+    members = [render.ObjRef("apps/v1", "Deployment", "web", "d"), render.ObjRef("v1", "ConfigMap", "web", "c"),
+               render.ObjRef("v1", "ConfigMap", "other", "c"), render.ObjRef("v1", "Namespace", "", "web")]
+    assert parent_notes(p, members) == {TOOLING_KEY: "cmshell/0.1.0", KINDS_KEY: "ConfigMap,Deployment.apps,Namespace",
+                                        NAMESPACES_KEY: "other"}

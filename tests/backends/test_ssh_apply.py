@@ -3,18 +3,13 @@ overlay, and every failure kept to its node (down, host key, denied key, full di
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
 from conftest import session_on
-from cmshell.backends.config import Config
-from cmshell.backends.engine import Engine
 from cmshell.backends.ssh.backend import SshBackend
 from cmshell.store import open_store
-
-DEMO = ["basecm10", "node001", "node002", "node003", "node004", "node005", "node006", "gpu001", "gpu002"]
-DAEMON = "/etc/docker/daemon.json"
+from tests.backends.ssh_helpers import DAEMON, DEMO, attach, calls
 
 
 @pytest.fixture
@@ -23,18 +18,9 @@ def demo(make_ssh_cluster, db, shared_cache):
     cluster = make_ssh_cluster(DEMO)
     store = open_store(db)
     s = session_on(store, shared_cache)
-    settings = {"known_hosts": str(cluster.known_hosts), "identity_file": str(cluster.identity_file),
-                "ssh_config": str(cluster.ssh_config), "fanout": 8, "connect_timeout": 3,
-                "command_timeout": 20}
-    s.engine = Engine(store, s.schema, Config(None, "auto", {"ssh": settings}), events=s.events,
-                      factories={"ssh": lambda: SshBackend})
-    s.committer.after.append(s.engine.after_commit)
+    attach(s, store, cluster)
     yield cluster, s, store
     store.close()
-
-
-def calls(cluster, name):
-    return cluster.node(name).systemctl_calls()
 
 
 def by_target(recap):
@@ -126,18 +112,3 @@ def test_accept_new_records_unknown_keys_only(demo):
     s.engine.config.backends["ssh"]["host_key_policy"] = "accept-new"
     (recap,) = s.engine.sync(targets=["node001"])
     assert recap.complete and "127.0.1.2 ssh-ed25519" in cluster.known_hosts.read_text()
-
-
-def test_list_does_not_import_paramiko(cm, tmp_path):
-    """Even with applying on, a run that commits nothing never loads paramiko."""
-    conf = tmp_path / "config.yaml"
-    conf.write_text("apply: auto\nssh:\n  fanout: 4\n")
-    argv = cm.argv("--config", str(conf), "-c", "device; list")
-    code = ("import runpy, sys; sys.argv = ['cmshell'] + sys.argv[1:];"
-            "import atexit; atexit.register(lambda: sys.stderr.write("
-            "'PARAMIKO' if 'paramiko' in sys.modules else 'CLEAN'));"
-            "runpy.run_module('cmshell', run_name='__main__')")
-    import subprocess
-    out = subprocess.run([sys.executable, "-c", code, *argv[3:]], capture_output=True, text=True,
-                         cwd=tmp_path, env=cm.env())
-    assert "node001" in out.stdout and out.stderr.endswith("CLEAN"), out.stderr

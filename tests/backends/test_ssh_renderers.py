@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cmshell.backends.ssh.renderers import RenderError, RenderInput, render_node, substitute
+from cmshell.backends.ssh.renderers import render_node
+from cmshell.backends.ssh.renderers.common import RenderError, RenderInput, substitute
 from cmshell.backends.ssh.renderers import docker, firewall, kubelet
 from cmshell.model.effective import DocsView, Effective
 from cmshell.model.schema import load_schema
@@ -62,11 +63,17 @@ def test_etcd_conf_names_every_member_and_role_cert_wins() -> None:
     assert conf["name"] == "node002"
     assert conf["initial-cluster"] == ("node001=https://node001:5002,node002=https://node002:5002,"
                                        "node003=https://node003:5002")
-    assert conf["listen-client-urls"] == "https://node002:5001,https://127.0.0.1:2379"
+    # etcd binds to IP addresses only: $hostname in a listen URL is the node's ip
+    assert conf["listen-client-urls"] == "https://10.141.0.2:5001,https://127.0.0.1:2379"
+    assert conf["listen-peer-urls"] == "https://10.141.0.2:5002"
+    assert conf["advertise-client-urls"] == "https://node002:5001"
     assert conf["peer-transport-security"]["cert-file"] == "/etc/own.pem"
     assert conf["peer-transport-security"]["key-file"] == "/cm/local/apps/etcd/var/etc/member.key"
     assert conf["initial-cluster-token"] == "kube-default" and conf["election-timeout"] == 1000
     assert "/cm/local/apps/etcd/current/etc/cm-etcd.conf" not in files(docs, "node004")
+    del next(d for d in docs["device"] if d["hostname"] == "node002")["ip"]
+    with pytest.raises(RenderError, match="no ip"):
+        rendered(docs, "node002")
 
 
 def test_firewall_block_keeps_the_admins_lines() -> None:

@@ -583,13 +583,12 @@ def test_secrets_stay_out_of_printed_diffs_and_the_journal(cm, db):
 
 def test_secrets_stay_out_of_the_history_file(db, tmp_path, shared_cache):
     from conftest import session_on
-    from cmshell.model import secrets
-    from cmshell.repl.history import prompt_history
+    from cmshell.repl.history import prompt_history, scrub
     from cmshell.shell import history_file
     from cmshell.store import open_store
     s = session_on(open_store(db), shared_cache)
     path = str(tmp_path / "history")
-    hist = prompt_history(path, scrub=lambda line: secrets.history_line(s, line))
+    hist = prompt_history(path, scrub=lambda line: scrub(s, line))
     hist.append_string("kubernetes use default; set kubecakey TopSecret1; commit")
     hist.append_string("set default kubecacert TopSecret2 | cat")
     assert s.run_line(HARBOR.replace("; ..; use port; set value 9444; home; commit", ""))

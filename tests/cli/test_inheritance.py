@@ -235,6 +235,7 @@ def test_get_set_clear_of_an_inherited_value_with_its_source(cm):
         Notes
         Roles                            <0 in submode>
         Services                         <0 in submode>
+        Interfaces                       <0 in submode>
         [basecm10->device*[gpu002]]% list -f hostname:10,category:10,softwareimage:14,installmode:11
         hostname ( category   softwareimage  installmode
         ---------- ---------- -------------- -----------
@@ -332,6 +333,7 @@ def test_show_effective_gives_value_layer_and_what_it_overrides(cm):
                                  generic::containerd  overlay:kube-default-master priority 510 over overlay:kube-default-worker (500)
                                  kubelet              node                        priority 750 over overlay:kube-default-master (510), overlay:kube-default-worker (500)
         Services                 <2 in submode>       node
+        Interfaces               <0 in submode>       node
     """)
 
 
@@ -352,6 +354,7 @@ def test_show_effective_of_a_category_and_bad_use(cm):
         Notes                                         default
         Roles                    <1 in submode>       category
         Services                 <0 in submode>       category
+        Exclude list snippets    <0 in submode>       category
         [basecm10->category[default]]% device
         [basecm10->device]% show --effective
         [basecm10->device]% show --effective nosuch

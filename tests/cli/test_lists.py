@@ -54,17 +54,17 @@ def test_format_sets_and_resets_per_mode(cm, tmp_path):
         [basecm10]% network
         [basecm10->network]% format name:22,baseaddress
         [basecm10->network]% list
-        Name (key)             Base address
+        name (key)             baseaddress
         ---------------------- -------------
         externalnet            192.168.200.0
         internalnet            10.141.0.0
         kube-default-pod       172.29.0.0
         kube-default-service   10.150.0.0
         [basecm10->network]% category list
-        Name (key) Software image
-        ---------- --------------
-        default    default-image
-        gpu-nodes  gpu-image
+        Name (key) Software image Nodes
+        ---------- -------------- --------
+        default    default-image  6
+        gpu-nodes  gpu-image      2
         [basecm10->network]% format -r
         [basecm10->network]% list -f name
         name (key)
@@ -145,32 +145,43 @@ def test_delimiter_is_the_default_of_list_d(cm, tmp_path):
         [basecm10]% delimiter "|"
         [basecm10]% category
         [basecm10->category]% list
-        Name (key)|Software image
-        ----------|--------------
-        default   |default-image
-        gpu-nodes |gpu-image
+        Name (key)|Software image|Nodes
+        ----------|--------------|--------
+        default   |default-image |6
+        gpu-nodes |gpu-image     |2
         [basecm10->category]% list -d " "
-        Name (key) Software image
-        ---------- --------------
-        default    default-image
-        gpu-nodes  gpu-image
+        Name (key) Software image Nodes
+        ---------- -------------- --------
+        default    default-image  6
+        gpu-nodes  gpu-image      2
         [basecm10->category]% delimiter
         Current delimiter: "|"
         [basecm10->category]% delimiter -r
         [basecm10->category]% list
-        Name (key) Software image
-        ---------- --------------
-        default    default-image
-        gpu-nodes  gpu-image
+        Name (key) Software image Nodes
+        ---------- -------------- --------
+        default    default-image  6
+        gpu-nodes  gpu-image      2
         """)
 
 
 def test_delimiter_json(cm):
+    """JSON keys are the column headers as cmsh prints them (§2.5.5: "hostname (key)"), untruncated;
+    --field-keys keys by the field names."""
     res = cm("-c", "delimiter {4}; category; list -f name:4,softwareimage")
     assert_ok(res)
-    assert json.loads(res.stdout) == [{"name": "default", "softwareimage": "default-image"},
-                                      {"name": "gpu-nodes", "softwareimage": "gpu-image"}]
-    assert res.stdout.splitlines()[2].startswith("        \"name\"")
+    assert json.loads(res.stdout) == [{"name (key)": "default", "softwareimage": "default-image"},
+                                      {"name (key)": "gpu-nodes", "softwareimage": "gpu-image"}]
+    assert res.stdout.splitlines()[2].startswith("        \"name (key)\"")
+    res = cm("-c", "category; list -d {}")
+    assert_ok(res)
+    assert json.loads(res.stdout)[0] == {"Name (key)": "default", "Software image": "default-image",
+                                         "Nodes": "6"}
+    res = cm("-c", "category; list -d {} --field-keys -f name,softwareimage")
+    assert_ok(res)
+    assert json.loads(res.stdout)[1] == {"name": "gpu-nodes", "softwareimage": "gpu-image"}
+    res = cm("-c", "category; list --field-keys")
+    assert res.returncode == 1 and res.err_lines == ["list: --field-keys goes with JSON output (-d {})"]
 
 
 # -- listnodes ----------------------------------------------------------------------------------
@@ -303,13 +314,13 @@ def test_rename_lists_bases_formats_and_dry_runs(cm, tmp_path):
     transcript(cm, tmp_path, """
         [basecm10]% device
         [basecm10->device]% rename --dry-run node00[4-6] w%02d
-        Would rename: node004 to w04
-        Would rename: node005 to w05
-        Would rename: node006 to w06
+        Would rename: node004 to w01
+        Would rename: node005 to w02
+        Would rename: node006 to w03
         [basecm10->device]% rename node004..node006 worker
-        Renamed: node004 to worker004
-        Renamed: node005 to worker005
-        Renamed: node006 to worker006
+        Renamed: node004 to worker1
+        Renamed: node005 to worker2
+        Renamed: node006 to worker3
         [basecm10->device*]% rename gpu001,gpu002 a100-1,a100-2
         Renamed: gpu001 to a100-1
         Renamed: gpu002 to a100-2
@@ -325,9 +336,9 @@ def test_rename_lists_bases_formats_and_dry_runs(cm, tmp_path):
         node001        default
         node002        default
         node003        default
-        worker004      default
-        worker005      default
-        worker006      default
+        worker1        default
+        worker2        default
+        worker3        default
         [basecm10->category*]% commit
         Successfully committed 1 Categories
         Successfully committed 2 Devices

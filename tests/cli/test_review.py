@@ -105,6 +105,7 @@ def test_added_and_removed_objects_are_one_line_unless_verbose(cm):
         "+ Hostname  node100",
         "+ Type  PhysicalNode",
         "+ Ip  10.141.0.100",
+        "+ Network  internalnet",      # the network whose range holds the IP (cmsh does so)
         "+ Category  default",
     ]
 
@@ -208,7 +209,8 @@ def test_journal_show_prints_the_diff_of_a_commit(cm, db):
     assert re.fullmatch(rf"Commit {n} by {re.escape(journal_user())} at \S+ \S+: A", lines[0])
     assert lines[1:] == ["--- device node001 (before)", "+++ device node001 (after)", "- Notes",
                          "+ Notes  a", "+ device node100 (added)", "+ Hostname  node100",
-                         "+ Type  PhysicalNode", "+ Ip  10.141.0.100", "+ Category  default"]
+                         "+ Type  PhysicalNode", "+ Ip  10.141.0.100", "+ Network  internalnet",
+                         "+ Category  default"]
     for cmd, msg in [("journal show 99", "No commit 99; 'journal' lists them"),
                      ("journal show x", "Not a commit number: x; 'journal' lists them"),
                      ("journal show", "Usage: journal show <commit>"),

@@ -38,7 +38,7 @@ def test_builtin_aliases_work_and_ds_fails_in_one_line(cm):
     # ds is `device status`: without applying there is no last-seen state, so every device is UNKNOWN
     res = cm("-c", "ds")
     assert_ok(res)
-    assert "node001 ............... [UNKNOWN ]" in res.stdout
+    assert "node001 ............... [ UNKNOWN ]" in res.stdout
 
 
 def test_user_alias_expands_to_command_text_with_semicolons_and_arguments(cm):
@@ -100,7 +100,7 @@ def test_export_is_reloadable_with_run(cm, tmp_path):
     out = res.stdout.splitlines()
     assert out[:5] == expected
     assert out[5] == "two words"
-    assert out[6].startswith("Hostname (") and out[6].split()[-1] == "Ip"    # the format came back
+    assert out[6].startswith("hostname (") and out[6].split()[-1] == "ip"    # the format came back
     ips = [line.split()[-1] for line in out[8:]]
     assert ips == sorted(ips)                                  # and the sort order
 
@@ -189,7 +189,7 @@ def test_bookmarks_goto_and_previous(cm, tmp_path):
                              "[basecm10->configurationoverlay[kube-default-etcd]]%"]
     listing = res.stdout.splitlines()[-5:-2]
     assert [line.split() for line in listing] == [
-        ["(default)", "home;device;use", "node001;"],
+        ["home;device;use", "node001;"],        # the unnamed bookmark: an empty name (§2.5.5)
         ["etcd", 'home;configurationoverlay;use', '"kube-default-etcd";'],
         ["-", "home;device;use", "node001;"]]
     assert marks.read_text() == ('\thome;device;use node001;\n'

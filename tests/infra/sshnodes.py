@@ -56,7 +56,8 @@ Subsystem sftp internal-sftp
 # Installed as /usr/local/bin/systemctl and over /usr/bin/systemctl (reboot, poweroff... are
 # symlinks to it on Debian, so they are logged too instead of reaching a real systemd).
 SYSTEMCTL_STUB = r"""#!/bin/sh
-# systemctl stand-in for cmshell tests: logs each call, fails the units listed in /etc/systemctl-fail
+# systemctl stand-in for cmshell tests: logs each call, fails the units listed in /etc/systemctl-fail,
+# runs /etc/systemctl-hooks/UNIT VERB when that exists (a test's stand-in for the unit file)
 name=${0##*/}
 if [ "$name" = systemctl ]; then printf '%s\n' "$*"; else printf '%s\n' "$name $*"; fi >> /var/log/systemctl.calls
 verb= rc=0
@@ -72,6 +73,12 @@ for a in "$@"; do
         esac
     else
         case $verb in is-active) echo active ;; is-enabled) echo enabled ;; esac
+        # a unit the test made real: its hook starts/stops the daemon (Node.hook)
+        if [ -x "/etc/systemctl-hooks/$u" ]; then
+            "/etc/systemctl-hooks/$u" "$verb" || {
+                echo "Job for $u.service failed because the control process exited with error code." >&2
+                exit 1; }
+        fi
     fi
 done
 exit $rc
@@ -221,6 +228,12 @@ class Node:
     def systemctl_calls(self) -> list[str]:
         """Argument lines of every systemctl (or reboot, ...) call on this node, oldest first."""
         return (self.read("/var/log/systemctl.calls") or b"").decode().splitlines()
+
+    def hook(self, unit: str, script: str) -> None:
+        """`systemctl VERB unit` runs `script VERB` on the node (after logging the call): the
+        test's stand-in for the unit file, e.g. one that really (re)starts etcd. A non-zero exit
+        fails the systemctl call as a failed unit would."""
+        self.write(f"/etc/systemctl-hooks/{unit}", script.encode(), 0o755)
 
     def fail_unit(self, unit: str) -> None:
         """From now on `systemctl ACTION unit` exits 1 on this node (is-active says `failed`)."""

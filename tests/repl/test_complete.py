@@ -98,13 +98,58 @@ CASES = [
      ["aufs", "devicemapper", "overlay2"]),
     ("device", "add p", ["physicalnode", "powerdistributionunit"]),
     ("device use basecm10; roles; use firewall; openports", "add ", ["accept", "drop", "reject"]),
+    ("device interfaces node001", "add ", ["bond", "bridge", "physical", "vlan"]),
+    ("device interfaces node001", "add physical eth1 10.141.1.1 ", ["externalnet", "internalnet",
+                                                                   "kube-default-pod", "kube-default-service"]),
     # -- mode words and commands as arguments, literal words -----------------------------------------
     ("", "help dev", ["device"]),
     ("device", "help se", ["set"]),
     ("", "events o", ["off", "on"]),
     ("", "quitconfirmation ", ["off", "on"]),
     ("", "history -", ["--timestamps", "-t"]),
-    ("device", "list -", ["--delimiter", "--format", "--output", "--sort", "--verbose", "-d", "-f", "-s", "-v"]),
+    ("device", "list -", ["--delimiter", "--field-keys", "--format", "--output", "--sort", "--verbose", "-d", "-f", "-s", "-v"]),
+    # -- values of options (issue 12, item 13) ---------------------------------------------------------
+    ("device", "foreach -n node00", ["node001", "node002", "node003", "node004", "node005", "node006"]),
+    ("device", "foreach -c ", ["default", "gpu-nodes"]),
+    ("device", "foreach --category gp", ["gpu-nodes"]),
+    ("device", "foreach -e kube-default-w", ["kube-default-worker"]),
+    ("device", "foreach -l kubel", ["kubelet"]),
+    ("device", "foreach -m ", ["default-image", "gpu-image"]),
+    ("device", "foreach -t phys", ["physicalnode"]),
+    ("device", "foreach -o gpu", ["gpu001", "gpu002"]),
+    ("device", "foreach -c default -i -l etc", ["etcd::host"]),
+    ("device", "foreach -c default,", ["default,gpu-nodes"]),      # the list's next item
+    ("device", "foreach -n node001..node00", ["node001..node001", "node001..node002", "node001..node003",
+                                             "node001..node004", "node001..node005", "node001..node006"]),
+    ("device", "foreach -s ", []),                  # a regular expression: nothing to offer
+    ("device", "range -c ", ["default", "gpu-nodes"]),            # categories, not devices
+    ("device", "range -c default ", DEVICES),      # then objects again
+    ("device", "range -n gpu", ["gpu001", "gpu002"]),
+    ("device", "range -m gpu", ["gpu-image"]),
+    ("device", "list -f host", ["hostname"]),
+    ("device", "list -f hostname:20,cat", ["hostname:20,category"]),
+    ("device", "list -f hostname:2", []),           # a width
+    ("device", "list --sort ty", ["type"]),
+    ("category", "list -f name,soft", ["name,softwareimage"]),
+    ("device", "format hostname:[10-20],inst", ["hostname:[10-20],installbootrecord",
+                                                "hostname:[10-20],installmode"]),
+    ("device", "format -", ["--reset", "-r"]),
+    ("device", "sort cat", ["category"]),
+    ("device", "sort category ", ["datanode", "hostname", "installbootrecord", "installmode", "interfaces", "ip",
+                                  "mac", "network", "nextinstallmode", "notes", "revision", "roles",
+                                  "services", "softwareimage", "type"]),
+    ("category", "listnodes -f host", ["hostname"]),
+    ("device", "swap gpu", ["gpu001", "gpu002"]),
+    ("device", "swap gpu001 gpu", ["gpu002"]),     # never the object itself
+    ("", "sync -c ", ["default", "gpu-nodes"]),
+    ("", "sync -n gpu", ["gpu001", "gpu002"]),
+    ("", "sync ", ["kubernetes", "ssh"]),
+    ("", "commit ", ["check", "confirmed"]),
+    ("category", "commit conf", ["confirmed"]),
+    ("", "drift ", ["apps", "nodes"]),
+    ("", "plan --", ["--all"]),
+    ("", "ds gpu", ["gpu001", "gpu002"]),
+    ("device", "status node00", ["node001", "node002", "node003", "node004", "node005", "node006"]),
     # -- several commands on a line: the context follows the navigation -------------------------------
     ("", "category use default; roles; use ", ["Docker::Host"]),
     ("", "device use node001; set notes x; set category g", ["gpu-nodes"]),
@@ -205,6 +250,44 @@ def test_inside_a_foreach_block_the_objects_parameters(at):
     assert words(at("device"), "foreach -n node001..node003 (get ip; set category g") == ["gpu-nodes"]
 
 
+def test_option_values_issue_12_item_13(at):
+    """Every option that takes a value completes it: what the value is comes from the command's
+    definition (CommandDef.options); a comma list completes its last item, listed by name."""
+    s = at("device")
+    (c,) = suggest(s, "foreach -c default,gp")
+    assert (c.text, c.shown, c.start) == ("default,gpu-nodes", "gpu-nodes", -len("default,gp"))
+    assert words(s, "foreach -c default,gpu-nodes,") == []          # both named already
+    assert words(s, "foreach -n node00[1-") == []                   # inside brackets: nothing
+    # a format field may take a width: it stays open; a sort field is a whole word
+    assert [c.final for c in suggest(s, "list -f hostn")] == [False]
+    assert [c.final for c in suggest(s, "sort hostn")] == [True]
+    assert "category,category" not in words(s, "sort category,")      # commas work too
+    assert "hostname:20,hostname" not in words(s, "list -f hostname:20,")
+    assert words(at("device use basecm10; roles; use firewall; openports"), "list -f ind") == ["index"]
+    # swap at a nested level: not the entry named first either
+    s = at("kubernetes; appgroups; use system; applications")
+    got = words(s, "swap calico ")
+    assert "calico" not in got and "dashboard" in got
+
+
+def test_bookmarks_and_extra_parameters_complete(at):
+    s = at("device use node001")
+    assert s.run_line("bookmark n1; home; kubernetes; bookmark kube")
+    assert words(s, "goto ") == ["kube", "n1"]
+    assert words(s, "bookmark -d n") == ["n1"]
+    assert s.run_line("set -e ingress_proxy_enable true")
+    assert words(s, "clear -e ingr") == ["ingress_proxy_enable"]
+
+
+def test_classify_option_values_and_fields(at):
+    s = at("device")
+    line = "sort category nosuchfield"
+    assert [r for _, _, r in classify(s, line)] == ["command", "param", "error"]
+    assert [r for _, _, r in classify(s, "format hostname:20,ip")] == ["command", "param"]
+    assert [r for _, _, r in classify(s, "range -c default node001")] == \
+        ["command", "option", "value", "object"]
+
+
 def test_suggest_changes_nothing(at):
     s = at("device use node001; set notes pending")
     before = (s.path, s.prompt(), len(s.ws.pending()))
@@ -240,3 +323,23 @@ def test_destructive_lines():
     assert destructive("category use default; refresh") and destructive("device commit -m x")
     assert not destructive("device use node001; set notes committed")
     assert not destructive("list # remove later") and not destructive('set notes "remove"')
+
+
+NAVIGATION = [
+    # completion moves the way the commands do (shell/navigate.py, CommandDef.moves)
+    ("", "kubernetes; appg", ["appgroups"]),                     # a bare mode word enters its only object
+    ("device use node001", "..; use gpu", ["gpu001", "gpu002"]),  # `..` is `exit`
+    ("device use node001", "/; dev", ["device"]),                 # `/` is `home`
+    ("", "device use master; get softwarei", ["softwareimage"]),  # master: the head node
+    ("", "device use NODE001; get softwarei", ["softwareimage"]),  # any case when unambiguous
+    ("", "device list; use no", []),                  # a mode-prefixed command that stays: back to the top
+    ("device use node001", "device frob; get softwarei", ["softwareimage"]),   # a failing one too
+    ("", "kubernetes appgroups; use ", []),           # a submode word without its object fails
+    ("category", "roles default; use doc", ["Docker::Host"]),     # submode word, then its object
+    ("device", "add physicalnode node100; set i", ["installbootrecord", "installmode", "ip"]),
+]
+
+
+@pytest.mark.parametrize("where,text,expected", NAVIGATION, ids=[f"{w}|{t}" for w, t, _ in NAVIGATION])
+def test_completion_follows_the_commands_navigation(at, where, text, expected):
+    assert words(at(where), text) == expected

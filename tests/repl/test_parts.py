@@ -151,6 +151,15 @@ def test_events_and_quitconfirmation_commands(cm):
     assert res.stdout == "Quit confirmation: on\nQuit confirmation: off\nQuit confirmation: off\n"
 
 
+def test_completion_command_and_option(cm):
+    res = cm("-c", "completion; completion menu; completion")
+    assert res.stdout == "Completion: readline\nCompletion: menu\nCompletion: menu\n"
+    assert cm("--completion", "menu", "-c", "completion").stdout == "Completion: menu\n"
+    res = cm("-c", "completion popup")
+    assert res.returncode == 1 and res.stderr == "Usage: completion [readline|menu]\n"
+    assert cm("--completion", "popup", "-c", "completion").returncode == 2
+
+
 def test_a_commit_posts_an_event_that_a_batch_run_keeps(cm):
     res = cm("-c", "device use node001; set notes x; commit; events")
     assert_ok(res)
@@ -267,3 +276,22 @@ def test_a_c_run_of_the_terminal_commands_stays_light(cm):
     assert "cmshell.shell.history_file" in imported
     assert not [m for m in imported if m.split(".")[0] in ("prompt_toolkit", "pygments")]
 
+
+
+# -- readline's listing and the menu's entries (issue 12, item 14) ------------------------------------
+def test_the_listing_goes_down_the_columns_as_readline_does():
+    from cmshell.repl.listing import columns
+    names = ["aufs", "devicemapper", "overlay2"]
+    assert columns(names, 80) == ["aufs          devicemapper  overlay2"]
+    many = [f"n{i:02d}" for i in range(1, 8)]           # 7 names of 3, cells of 5: 3 per 16 columns
+    assert columns(many, 16) == ["n01  n04  n07", "n02  n05", "n03  n06"]
+    assert columns(["a-very-long-name"], 5) == ["a-very-long-name"]     # at least one column
+    assert columns([], 80) == []
+
+
+def test_the_menu_never_repeats_an_entry_beside_itself():
+    from cmshell.repl.app import menu_meta
+    assert menu_meta("auto", "AUTO") == ""
+    assert menu_meta("physicalnode", "PhysicalNode") == ""
+    assert menu_meta("docker::host", "DockerHost") == ""
+    assert menu_meta("node001", "Device") == "Device"

@@ -1,5 +1,6 @@
-"""Replay the cmsh sessions of the BCM 10 Containerization Manual (tests/transcripts/*.txt)
-through cmshell's real entry points, and compare with the expected transcript.
+"""Replay the cmsh sessions of the BCM 10 Containerization Manual, the BCM 11 Administrator
+Manual (section 2.5) and the Mission Control guide (tests/transcripts/*.txt) through cmshell's
+real entry points, and compare with the expected transcript.
 
 Every transcript is replayed three ways, each in-process (`cli.main`) on its own copy of the store:
   (a) the commands on stdin with --show-prompt: the whole output must equal the transcript;

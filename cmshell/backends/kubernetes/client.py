@@ -11,6 +11,7 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from kubernetes import client as kclient
 from kubernetes import config as kconfig
@@ -24,6 +25,7 @@ from cmshell.backends.kubernetes.render import ObjRef
 
 DISCOVERY_TTL = 600.0           # seconds; the client's own cache in /tmp never expires
 TIMEOUT = (5.0, 30.0)           # connect, read: an unreachable API must not hang a commit
+_PARTIAL_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 
 
 class Unreachable(Exception):
@@ -37,15 +39,9 @@ class ObjectError:
     text: str
 
 
-def cache_dir() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "cmshell")
-
-
 def _api_client(settings: dict) -> kclient.ApiClient:
     cfg = kclient.Configuration()
-    path = settings.get("kubeconfig") or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] \
-        or os.path.expanduser("~/.kube/config")
+    path = str(settings["kubeconfig"])
     try:
         kconfig.load_kube_config(config_file=path, context=settings.get("context"),
                                  client_configuration=cfg, persist_config=False)
@@ -61,13 +57,15 @@ class Cluster:
     """A connection to one cluster: the API client and a DynamicClient whose discovery cache is
     under the user's cache directory and expires."""
 
-    def __init__(self, name: str, settings: dict, api: kclient.ApiClient | None = None):
+    def __init__(self, name: str, settings: dict, api: kclient.ApiClient | None = None, *,
+                 cache: str):
         self.name = name
+        self.parent_type_ready = False       # applyset.ensure_parent_type ran on this connection
         self.api = api if api is not None else _api_client(settings)
         host = self.api.configuration.host
-        os.makedirs(cache_dir(), exist_ok=True)
+        os.makedirs(cache, exist_ok=True)
         self.cache_file = os.path.join(
-            cache_dir(), f"discovery-{hashlib.sha256(host.encode()).hexdigest()[:16]}.json")
+            cache, f"discovery-{hashlib.sha256(host.encode()).hexdigest()[:16]}.json")
         try:
             if time.time() - os.path.getmtime(self.cache_file) > DISCOVERY_TTL:
                 os.unlink(self.cache_file)
@@ -83,13 +81,24 @@ class Cluster:
     def close(self) -> None:
         self.api.close()
 
-    def resource(self, api_version: str, kind: str):
+    def resource(self, api_version: str, kind: str) -> Any:
         """Resource for a kind; a miss refreshes the cached discovery once (a new CRD)."""
         try:
             return self.dyn.resources.get(api_version=api_version, kind=kind)
         except ResourceNotFoundError:
             self.dyn.resources.invalidate_cache()
             return self.dyn.resources.get(api_version=api_version, kind=kind)
+
+    def wait_for_kind(self, api_version: str, kind: str, deadline: float) -> None:
+        """A CRD just established: discovery lags a little behind."""
+        while True:
+            try:
+                self.resource(api_version, kind)
+                return
+            except ResourceNotFoundError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     # -- calls ------------------------------------------------------------------------------
     def apply(self, obj: dict, manager: str, force: bool = False, dry_run: bool = False) -> dict:
@@ -109,6 +118,14 @@ class Cluster:
             if e.status == 404:
                 return None
             raise
+
+    def list_nodes(self) -> dict[str, dict]:
+        """Every Node's metadata in one LIST (labels and managedFields are all label sets need;
+        as PartialObjectMetadata, a Node's status, often tens of KB, is not sent)."""
+        res = self.resource("v1", "Node")
+        got = res.get(_request_timeout=TIMEOUT, header_params={"Accept": _PARTIAL_LIST})
+        items = got.to_dict().get("items") or []
+        return {str(i["metadata"]["name"]): i for i in items}
 
     def delete(self, ref: ObjRef, dry_run: bool = False) -> bool:
         """False when it was already gone."""
@@ -131,7 +148,10 @@ class Cluster:
         v1 = kclient.CoreV1Api(self.api)
         body = kclient.AuthenticationV1TokenRequest(spec=kclient.V1TokenRequestSpec(
             audiences=[], expiration_seconds=seconds))
-        return v1.create_namespaced_service_account_token(account, namespace, body).status.token
+        status = v1.create_namespaced_service_account_token(account, namespace, body).status
+        if status is None or not status.token:
+            raise ValueError(f"TokenRequest for {namespace}/{account} returned no token")
+        return str(status.token)
 
 
 def classify(exc: BaseException) -> ObjectError | None:
@@ -184,7 +204,7 @@ def field_diff(before: dict | None, after: dict) -> list[str]:
     """`.spec.replicas: 1 -> 3` lines; managedFields, resourceVersion and status left out."""
     out: list[str] = []
 
-    def walk(path: str, a, b) -> None:
+    def walk(path: str, a: Any, b: Any) -> None:
         if isinstance(a, dict) and isinstance(b, dict):
             for k in sorted(set(a) | set(b), key=str):
                 walk(f"{path}.{k}", a.get(k), b.get(k))

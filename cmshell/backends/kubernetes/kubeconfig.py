@@ -4,14 +4,18 @@ connection, and a bound, expiring token of the user's ServiceAccount from the To
 from __future__ import annotations
 
 import base64
+from typing import TYPE_CHECKING
 
 from cmshell.backends.base import Context
 from cmshell.store.view import StoreView
 
+if TYPE_CHECKING:
+    from cmshell.backends.kubernetes.backend import KubernetesBackend
+
 DEFAULT_SECONDS = 3600
 
 
-def user_kubeconfig(backend, ctx: Context, cluster: str, user: str, seconds: int = DEFAULT_SECONDS) -> str:
+def user_kubeconfig(backend: KubernetesBackend, ctx: Context, cluster: str, user: str, seconds: int = DEFAULT_SECONDS) -> str:
     import yaml
     doc = StoreView(ctx.store, ctx.schema).get("kubernetes", cluster)
     if doc is None:

@@ -6,9 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cmshell.backends.kubernetes.client import Cluster, classify
-from cmshell.backends.kubernetes.render import ObjRef, Unit, labelset_manager
-
-NODE = ObjRef("v1", "Node", "", "")
+from cmshell.backends.kubernetes.render import Unit, labelset_manager
 
 
 def owned_labels(node: dict, manager: str) -> set[str]:
@@ -36,6 +34,7 @@ class LabelOutcome:
     missing: list[str] = field(default_factory=list)          # devices with no Kubernetes Node
     errors: list[str] = field(default_factory=list)
     unreachable: str = ""
+    pending: dict[str, list[str]] = field(default_factory=dict)   # owned, no longer wanted
 
 
 def _wanted_change(node: dict, manager: str, labels: dict[str, str]) -> tuple[set[str], str]:
@@ -47,32 +46,39 @@ def _wanted_change(node: dict, manager: str, labels: dict[str, str]) -> tuple[se
 
 
 def apply_labels(cl: Cluster, unit: Unit, prev: dict[str, list[str]], force: bool,
+                 nodes: dict[str, dict], only: set[str] | None = None,
                  dry_run: bool = False) -> LabelOutcome:
-    """One GET per node, and an apply only where the labels we own differ from the wanted ones.
-    Nodes are never created: a device without a Node is reported and skipped."""
+    """`nodes` is every Node (one LIST per cluster and run, kept current with what the applies
+    return); an apply goes only where the labels we own differ from the wanted ones. With
+    `only` (sync -n), other nodes are left as recorded. Nodes are never created: a device
+    without a Node is reported and skipped."""
     manager = labelset_manager(unit.name)
     out = LabelOutcome(owned={})
-    for name in sorted(set(unit.nodes) | set(prev)):
+    names = sorted(set(unit.nodes) | set(prev))
+    if only is not None:
+        out.owned.update({n: k for n, k in prev.items() if n not in only})
+        names = [n for n in names if n in only]
+    for name in names:
         labels = unit.nodes.get(name, {})
+        node = nodes.get(name)
+        if node is None:
+            if labels:
+                out.missing.append(name)
+            continue
+        ours, change = _wanted_change(node, manager, labels)
+        if not change:
+            if labels:
+                out.owned[name] = sorted(labels)
+            continue
         try:
-            node = cl.get(ObjRef("v1", "Node", "", name))
-            if node is None:
-                if labels:
-                    out.missing.append(name)
-                continue
-            ours, change = _wanted_change(node, manager, labels)
-            if not change:
-                if labels:
-                    out.owned[name] = sorted(labels)
-                continue
             if not dry_run:
-                cl.apply(node_body(name, labels), manager, force=force)
+                nodes[name] = cl.apply(node_body(name, labels), manager, force=force)
         except Exception as exc:          # noqa: BLE001 - one line per node
             err = classify(exc)
             if err is None:
                 out.unreachable = str(exc).splitlines()[0][:300]
                 out.owned.update({n: k for n, k in prev.items() if n not in out.owned})
-                return out
+                break
             out.errors.append(f"Node {name}: {err.text}")
             if name in prev:
                 out.owned[name] = prev[name]
@@ -80,4 +86,6 @@ def apply_labels(cl: Cluster, unit: Unit, prev: dict[str, list[str]], force: boo
         out.changed.append(f"{name}: {change}")
         if labels:
             out.owned[name] = sorted(labels)
+    out.pending = {n: gone for n, keys in out.owned.items()
+                   if (gone := sorted(set(keys) - set(unit.nodes.get(n, {}))))}
     return out

@@ -12,12 +12,18 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
+from cmshell.model.effective import Effective
+
 MANAGER = "cmshell"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 GROUP_LABEL = "cmshell.io/appgroup"
 APP_LABEL = "cmshell.io/application"
 USER_LABEL = "cmshell.io/user"
+# ApplySet (KEP-3659, as kubectl implements it): members carry part-of, the parent the id
 PART_OF = "applyset.kubernetes.io/part-of"
+APPLYSET_ID = "applyset.kubernetes.io/id"
+# a parent for applications with no namespaced object: cluster-scoped, a type of cmshell's own
+PARENT_API, PARENT_KIND = "cmshell.io/v1", "ApplySet"
 
 # apply order: what others depend on first; deletions run in reverse
 _FIRST = ("CustomResourceDefinition", "Namespace", "ServiceAccount", "ClusterRole", "Role")
@@ -68,6 +74,8 @@ class Unit:
     warnings: list[str] = field(default_factory=list)
     error: str = ""             # the YAML could not be rendered: nothing is applied
     nodes: dict[str, dict[str, str]] = field(default_factory=dict)   # label sets: node -> labels
+    parent: ObjRef | None = None    # applications: the ApplySet parent of the objects
+    removed: bool = False           # no longer in the model: only the store knows the target
 
 
 def substitute(text: str, env: dict[str, str]) -> tuple[str, list[str]]:
@@ -100,11 +108,37 @@ def ordered_refs(refs: list[ObjRef], reverse: bool = False) -> list[ObjRef]:
     return list(reversed(out)) if reverse else out
 
 
-def applyset_id(target: str) -> str:
-    """The ApplySet KEP's ID formula, over the target name: kubectl users see which objects belong
-    together. cmshell keeps the inventory in its store, not in a parent object."""
-    digest = hashlib.sha256(f"{target}.cmshell".encode()).digest()
+def applyset_id(parent: ObjRef) -> str:
+    """The ApplySet ID of a parent: base64url(sha256(<name>.<namespace>.<kind>.<group>)), unpadded,
+    as `applyset-<hash>-v1`; kubectl checks a parent's id label against this formula."""
+    group = parent.api_version.rpartition("/")[0]
+    text = ".".join((parent.name, parent.namespace, parent.kind, group))
+    digest = hashlib.sha256(text.encode()).digest()
     return "applyset-" + base64.urlsafe_b64encode(digest).decode().rstrip("=") + "-v1"
+
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def parent_name(cluster: str, group: str, app: str) -> str:
+    """`cmshell.<group>.<app>`; names that are not DNS labels are cleaned and get a hash, so that
+    two applications never share a parent."""
+    if _DNS_LABEL.match(group) and _DNS_LABEL.match(app):
+        return f"cmshell.{group}.{app}"
+    clean = [re.sub(r"[^a-z0-9-]+", "-", n.lower()).strip("-")[:50] or "x" for n in (group, app)]
+    digest = hashlib.sha256(f"{cluster}/{group}/{app}".encode()).hexdigest()[:8]
+    return f"cmshell.{clean[0]}.{clean[1]}-{digest}"
+
+
+def parent_ref(cluster: str, group: str, app: str, docs: list[dict]) -> ObjRef | None:
+    """A Secret (kubectl's default parent type) in the namespace of the first namespaced
+    document, as the YAML is written: adding objects elsewhere does not move it. With no
+    namespaced object, a cluster-scoped ApplySet."""
+    if not docs:
+        return None
+    name = parent_name(cluster, group, app)
+    ns = next((r.namespace for r in map(ObjRef.of, docs) if r.namespace), "")
+    return ObjRef("v1", "Secret", ns, name) if ns else ObjRef(PARENT_API, PARENT_KIND, "", name)
 
 
 def _labelled(obj: dict, labels: dict[str, str]) -> dict:
@@ -136,14 +170,19 @@ def app_unit(cluster: str, group: dict, app: dict) -> Unit:
     except yaml.YAMLError as e:
         unit.error = f"config is not valid YAML: {str(e).splitlines()[0]}"
         return unit
-    labels = {MANAGED_BY: MANAGER, GROUP_LABEL: gname, APP_LABEL: aname, PART_OF: applyset_id(target)}
     for i, doc in enumerate(docs, 1):
         if not isinstance(doc, dict) or not doc.get("apiVersion") or not doc.get("kind") \
                 or not isinstance(doc.get("metadata"), dict) or not doc["metadata"].get("name"):
             unit.error = f"document {i} needs apiVersion, kind and metadata.name"
             return unit
-        unit.objects.append(_labelled(doc, labels))
-    unit.objects = ordered(unit.objects)
+        if PART_OF in (doc["metadata"].get("labels") or {}):   # the spec: such input is invalid
+            unit.error = f"document {i} sets the label {PART_OF}, which cmshell sets"
+            return unit
+    unit.parent = parent_ref(cluster, gname, aname, docs)
+    labels = {MANAGED_BY: MANAGER, GROUP_LABEL: gname, APP_LABEL: aname}
+    if unit.parent is not None:
+        labels[PART_OF] = applyset_id(unit.parent)
+    unit.objects = ordered([_labelled(doc, labels) for doc in docs])
     return unit
 
 
@@ -159,7 +198,7 @@ def user_unit(cluster: str, user: dict) -> Unit:
     subjects = [{"kind": "ServiceAccount", "name": name, "namespace": ns},
                 {"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": name}]
     rbac = "rbac.authorization.k8s.io/v1"
-    objs = [
+    objs: list[dict] = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": meta(ns)},
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(name, ns)},
         {"apiVersion": rbac, "kind": "RoleBinding", "metadata": meta(f"{name}-restricted", ns),
@@ -184,7 +223,7 @@ def parse_labels(items: list) -> dict[str, str]:
     return out
 
 
-def labelset_nodes(effective, labelset: dict) -> list[str]:
+def labelset_nodes(effective: Effective, labelset: dict) -> list[str]:
     """Devices the label set lists directly, through categories and through overlays."""
     nodes = {str(n) for n in labelset.get("nodes") or []}
     nodes.update(effective.in_category({str(c) for c in labelset.get("categories") or []}))
@@ -195,7 +234,7 @@ def labelset_nodes(effective, labelset: dict) -> list[str]:
     return sorted(nodes)
 
 
-def labelset_unit(cluster: str, labelset: dict, effective) -> Unit:
+def labelset_unit(cluster: str, labelset: dict, effective: Effective) -> Unit:
     name = str(labelset.get("name", ""))
     labels = parse_labels(labelset.get("labels") or [])
     unit = Unit(f"{cluster}/labelsets/{name}", cluster, "labelsets", name)
@@ -203,7 +242,7 @@ def labelset_unit(cluster: str, labelset: dict, effective) -> Unit:
     return unit
 
 
-def units(cluster_doc: dict, effective) -> dict[str, Unit]:
+def units(cluster_doc: dict, effective: Effective) -> dict[str, Unit]:
     """Every target of one cluster object, by target name."""
     cluster = str(cluster_doc.get("name", ""))
     out: list[Unit] = []
@@ -230,5 +269,6 @@ def split_target(target: str) -> tuple[str, str, str] | None:
 def fingerprint(unit: Unit) -> str:
     """What decides whether a target's desired state changed between two commits."""
     import json
-    data = {"objects": unit.objects, "nodes": unit.nodes, "error": unit.error}
+    data = {"objects": unit.objects, "nodes": unit.nodes, "error": unit.error,
+            "parent": unit.parent.key() if unit.parent else None}
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()

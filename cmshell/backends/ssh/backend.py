@@ -2,30 +2,36 @@
 
 Per node, under a lock file beside the store (one session applies a node at a time): render from
 the newest committed state, read each remote file, write only what differs (temp file, fsync,
-rename), then run each service action once, and only when one of its files changed. Nodes run in
-parallel with a bounded fan-out; a node that fails never stops the others. What was applied (the
-revision, the status, the reason) is stored per node, for `device status` and `sync`.
+rename), then run each service action once, and only when one of its files changed (converge.py).
+An action whose files were written but which failed or never ran is stored as owed and run by the
+next apply, though its files no longer differ. Nodes run in parallel with a bounded fan-out; a node
+that fails never stops the others. What was applied (the revision, the status, the reason, the
+owed actions) is stored per node, for `device status` and `sync`.
 """
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from typing import Iterable, Iterator
+from contextlib import contextmanager, nullcontext
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from cmshell.backends.base import (CHANGED, FAILED, OK, UNREACHABLE, Context, NodeState, Recap,
                                    TargetResult)
-from cmshell.backends.ssh.renderers import RenderError, RenderInput, render_node
-from cmshell.events import APPLY_FAILED, FILE, SERVICE
-from cmshell.model.effective import Effective, affected_nodes
+from cmshell.backends.ssh.renderers import render_node
+from cmshell.backends.ssh.renderers.common import RenderError, RenderInput
+from cmshell.events import APPLY_FAILED
+from cmshell.model.effective import Effective, View, affected_nodes
 from cmshell.store.base import Committed
 from cmshell.store.view import StoreView
 
+if TYPE_CHECKING:
+    from cmshell.backends.ssh.transport import Transport
+
 NAME = "ssh"
-DONE = {"restart": "restarted", "reload": "reloaded", "stop": "stopped"}
 
 
 def state_key(node: str) -> str:
@@ -33,11 +39,14 @@ def state_key(node: str) -> str:
 
 
 class _Snapshot:
-    """The newest committed state, re-read when another session commits meanwhile."""
+    """The newest committed state, re-read when another session commits meanwhile; or a given
+    view (a plan of the candidate), which stays as it is."""
 
-    def __init__(self, ctx: Context):
+    def __init__(self, ctx: Context, view: View | None = None):
         self.ctx, self._lock = ctx, threading.Lock()
-        self.seq, self.eff = -1, None
+        self.seq: int = -1
+        self.eff: Effective | None = None
+        self.view = view
         self.refresh()
 
     def _newest(self) -> int:
@@ -47,14 +56,18 @@ class _Snapshot:
     def refresh(self) -> tuple[int, Effective]:
         with self._lock:
             seq = self._newest()
-            if seq != self.seq or self.eff is None:
+            if self.view is not None:
+                if self.eff is None:
+                    self.seq, self.eff = seq, Effective(self.ctx.schema, self.view)
+            elif seq != self.seq or self.eff is None:
                 self.seq, self.eff = seq, Effective(self.ctx.schema, StoreView(self.ctx.store, self.ctx.schema))
-            return self.seq, self.eff
+            eff = self.eff
+            return self.seq, eff
 
 
 def _lock_dir(ctx: Context) -> str:
     path = getattr(ctx.store, "path", None)
-    base = f"{path}.locks" if path else os.path.join(os.environ.get("TMPDIR", "/tmp"), "cmshell-locks")
+    base = f"{path}.locks" if path else os.path.join(ctx.env.temp_dir() or "/tmp", "cmshell-locks")
     os.makedirs(base, exist_ok=True)
     return base
 
@@ -72,34 +85,45 @@ def node_lock(directory: str, node: str) -> Iterator[None]:
 class SshBackend:
     name = NAME
 
-    def targets(self, ctx: Context, committed: Committed) -> list[str]:
-        view = StoreView(ctx.store, ctx.schema)
+    def targets(self, ctx: Context, committed: Committed, view: View | None = None) -> list[str]:
+        view = view if view is not None else StoreView(ctx.store, ctx.schema)
         changes = [(c.mode, c.before, c.after) for c in committed.changes]
         return sorted(affected_nodes(ctx.schema, view, changes))
 
     def observe(self, ctx: Context, targets: Iterable[str] | None) -> dict[str, dict]:
         keys = [state_key(t) for t in targets] if targets is not None else None
         prefix = state_key("")
-        return {k[len(prefix):]: v for k, v in ctx.store.get_state(NAME, keys).items()   # type: ignore[misc]
+        return {k[len(prefix):]: v for k, v in ctx.store.get_state(NAME, keys).items()
                 if k.startswith(prefix) and isinstance(v, dict)}
 
     def plan(self, ctx: Context, targets: Iterable[str] | None) -> list[TargetResult]:
+        """Per node: the files that differ (with the reason and a unified diff) and the service
+        actions that applying would run. It connects and reads; it writes nothing, runs no
+        action, records nothing, posts no event and takes no node lock."""
         return self._fan_out(ctx, targets, None, dry_run=True).results
+
+    def plan_view(self, ctx: Context, view: View, targets: Iterable[str] | None) -> list[TargetResult]:
+        """What applying `view` (a candidate) would change, read from the nodes themselves."""
+        return self._fan_out(ctx, targets, None, dry_run=True, view=view).results
 
     def apply(self, ctx: Context, targets: Iterable[str] | None, seq: int | None,
               force: bool = False) -> Recap:
-        return self._fan_out(ctx, targets, seq, dry_run=False)
+        """Bring the nodes to the newest committed state. `force` (`sync --force`) writes every
+        desired file and runs every service action of the node, even when nothing differs."""
+        return self._fan_out(ctx, targets, seq, dry_run=False, force=force)
 
     # -- the fan-out ----------------------------------------------------------------------------
     def _fan_out(self, ctx: Context, targets: Iterable[str] | None, seq: int | None,
-                 dry_run: bool) -> Recap:
+                 dry_run: bool, force: bool = False, view: View | None = None) -> Recap:
         from cmshell.backends.ssh.transport import Transport   # paramiko only when applying
-        snap = _Snapshot(ctx)
+        if dry_run:
+            ctx = dataclasses.replace(ctx, events=None)   # a plan is not an apply: no events
+        snap = _Snapshot(ctx, view)
         nodes = sorted(set(targets)) if targets is not None else snap.refresh()[1].node_names()
         recap = Recap(NAME, seq)
         if not nodes:
             return recap
-        transport = Transport(ctx.settings)
+        transport = Transport(ctx.settings, ctx.env)
         locks = _lock_dir(ctx)
         fanout = max(1, int(ctx.settings.get("fanout") or 64))
         done = [0]
@@ -107,14 +131,15 @@ class SshBackend:
         store_lock = threading.Lock()     # one store connection: its reads and writes take turns
 
         def one(node: str) -> TargetResult:
-            with node_lock(locks, node):
+            with nullcontext() if dry_run else node_lock(locks, node):
                 with store_lock:
                     applied_seq, eff = snap.refresh()   # newest state, read after taking the lock
                     desired = self._render(eff, node)
-                result = self._node(ctx, transport, desired, node, seq, dry_run)
+                    owed = self._owed(ctx, node)
+                result = self._node(ctx, transport, desired, node, seq, owed, dry_run, force)
                 if not dry_run:
                     with store_lock:
-                        self._record(ctx, node, result, applied_seq)
+                        self._record(ctx, node, result, applied_seq, owed)
             with count_lock:
                 done[0] += 1
                 if ctx.progress is not None and len(nodes) > 1:
@@ -125,11 +150,17 @@ class SshBackend:
             recap.results = list(pool.map(one, nodes))
         return recap
 
-    def _record(self, ctx: Context, node: str, r: TargetResult, applied_seq: int) -> None:
+    def _owed(self, ctx: Context, node: str) -> set[tuple[str, str]]:
+        state = self.observe(ctx, [node]).get(node, {})
+        return {(str(u), str(a)) for u, a in state.get("owed") or []}
+
+    def _record(self, ctx: Context, node: str, r: TargetResult, applied_seq: int,
+                owed: set[tuple[str, str]]) -> None:
         old = self.observe(ctx, [node]).get(node, {})
+        good = r.status in (OK, CHANGED)
         state = {"status": r.status, "reason": r.reason, "seen": time.time(),
-                 "revision": applied_seq if r.status in (OK, CHANGED) else old.get("revision"),
-                 "in_sync": r.status in (OK, CHANGED)}
+                 "revision": applied_seq if good else old.get("revision"),
+                 "in_sync": good and not owed, "owed": sorted([u, a] for u, a in owed)}
         ctx.store.put_state(NAME, {state_key(node): state})
 
     @staticmethod
@@ -142,89 +173,40 @@ class SshBackend:
             return render_node(RenderInput(cfg, eff)), str(cfg.doc.get("ip") or "") or None
         except RenderError as e:
             return str(e)
+        except Exception as e:       # noqa: BLE001 - a renderer's bug fails its node, not the run
+            return f"cannot render ({type(e).__name__}: {e})"
 
-    def _node(self, ctx: Context, transport, rendered: tuple[NodeState, str | None] | str, node: str,
-              seq: int | None, dry_run: bool) -> TargetResult:
-        from cmshell.backends.ssh.transport import RemoteError, Unreachable
+    def _node(self, ctx: Context, transport: Transport, rendered: tuple[NodeState, str | None] | str, node: str,
+              seq: int | None, owed: set[tuple[str, str]], dry_run: bool, force: bool) -> TargetResult:
+        from cmshell.backends.ssh import converge
+        from cmshell.backends.ssh.transport import RemoteError, SSHException, Unreachable
+
+        def post(severity: str, text: str, kind: str) -> None:
+            if not dry_run and ctx.events is not None:     # a plan changes nothing: no events
+                ctx.events.post(severity, node, text, kind=kind, seq=seq)
+
+        def fail(r: TargetResult) -> TargetResult:
+            post("warning", f"Configuration not applied: {r.reason}", APPLY_FAILED)
+            return r
+
         if isinstance(rendered, str):
-            return self._fail(ctx, TargetResult(node, FAILED, rendered), seq)
+            return fail(TargetResult(node, FAILED, rendered))
         desired, ip = rendered
-        if not desired.files:
+        if not desired.files and not owed:
             return TargetResult(node, OK)
         try:
             conn = transport.connect(node, ip)
         except Unreachable as e:
-            return self._fail(ctx, TargetResult(node, UNREACHABLE, str(e)), seq)
+            return fail(TargetResult(node, UNREACHABLE, str(e)))
         try:
-            return self._converge(ctx, conn, desired, seq, dry_run)
+            if dry_run:
+                return converge.plan(conn, desired, owed)
+            return converge.apply(conn, desired, owed, force, post)
         except RemoteError as e:
-            return self._fail(ctx, TargetResult(node, FAILED, str(e)), seq)
-        except (OSError, EOFError) as e:       # the connection broke half-way
-            return self._fail(ctx, TargetResult(node, UNREACHABLE, f"connection lost: {e}"), seq)
+            return fail(TargetResult(node, FAILED, str(e)))
+        except (OSError, EOFError, SSHException) as e:
+            if isinstance(e, SSHException) and conn.alive:
+                return fail(TargetResult(node, FAILED, f"ssh: {e}"))
+            return fail(TargetResult(node, UNREACHABLE, f"connection lost: {e}"))   # broke half-way
         finally:
             conn.close()
-
-    def _converge(self, ctx: Context, conn, desired: NodeState, seq: int | None,
-                  dry_run: bool) -> TargetResult:
-        from cmshell.backends.ssh.transport import RemoteError
-        node = desired.node
-        result = TargetResult(node, OK)
-        moves: list[tuple[str, str]] = []
-        changed: set[str] = set()
-        try:
-            for f in desired.files:
-                remote = conn.read(f.path)
-                content = f.edit(remote.content) if f.edit is not None else f.content
-                if content is None:
-                    continue                     # an edit with nothing to edit (no manifest yet)
-                uid, gid = conn.ids(f.owner, f.group)
-                if (remote.content == content and remote.mode == f.mode
-                        and (remote.uid, remote.gid) == (uid, gid)):
-                    continue
-                changed.add(f.path)
-                result.changes.append(f"wrote {f.path}")
-                if not dry_run:
-                    moves.append((conn.stage(f.path, content, f.mode, uid, gid, f.mkdir, f.dir_mode), f.path))
-            if not dry_run:
-                conn.commit(moves)
-        except RemoteError:
-            if moves:
-                conn.run("rm -f " + " ".join(t for t, _ in moves))
-            raise
-        if not changed:
-            return result
-        result.status = CHANGED
-        if dry_run:
-            return result
-        for path in sorted(changed):
-            self._post(ctx, "info", node, f"File {path} was written", FILE, seq)
-        failures = []
-        seen: set[tuple[str, str]] = set()
-        for a in desired.actions:
-            if (a.unit, a.action) in seen or (a.after and not changed.intersection(a.after)):
-                continue
-            seen.add((a.unit, a.action))
-            rc, _, err = conn.run(f"systemctl {a.action} {a.unit}")
-            if rc == 0:
-                result.changes.append(f"{a.action} {a.unit}")
-                self._post(ctx, "notice", node, f"Service {a.unit} was {DONE.get(a.action, a.action)}",
-                           SERVICE, seq)
-                continue
-            why = (err.strip().splitlines() or [f"exit status {rc}"])[-1]
-            failures.append(f"systemctl {a.action} {a.unit} failed: {why}")
-            if a.stop_on_failure:
-                conn.run(f"systemctl stop {a.unit}")
-                failures[-1] += f"; {a.unit} stopped"
-        if failures:
-            result.status, result.reason = FAILED, "; ".join(failures)
-            self._post(ctx, "warning", node, result.reason, APPLY_FAILED, seq)
-        return result
-
-    def _fail(self, ctx: Context, r: TargetResult, seq: int | None) -> TargetResult:
-        self._post(ctx, "warning", r.target, f"Configuration not applied: {r.reason}", APPLY_FAILED, seq)
-        return r
-
-    @staticmethod
-    def _post(ctx: Context, severity: str, node: str, text: str, kind: str, seq: int | None) -> None:
-        if ctx.events is not None:
-            ctx.events.post(severity, node, text, kind=kind, seq=seq)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import paramiko
 
+from cmshell.env import Environment
+
 POLICIES = ("strict", "accept-new")
 
 
@@ -28,6 +30,13 @@ class RemoteError(Exception):
     """Reached, but an operation on the node failed; the message is one line."""
 
 
+class ConnectionLost(EOFError):
+    """The connection broke off half-way (the node went down, its sshd was killed)."""
+
+
+SSHException = paramiko.SSHException
+
+
 @dataclass(frozen=True)
 class Remote:
     """A remote file as it is now (content None: no such file)."""
@@ -37,29 +46,26 @@ class Remote:
     gid: int = -1
 
 
-def _expand(path: str) -> str:
-    return os.path.expanduser(os.path.expandvars(path))
-
-
 class Transport:
     """Settings of one apply (the config file's `ssh:` section) and what it loads once."""
 
-    def __init__(self, settings: dict):
+    def __init__(self, settings: dict, env: Environment):
+        self.expand = env.expand
         self.user = str(settings.get("user") or "root")
         self.policy = str(settings.get("host_key_policy") or "strict")
         if self.policy not in POLICIES:
             raise ValueError(f"ssh host_key_policy must be one of {', '.join(POLICIES)}, not {self.policy}")
         self.connect_timeout = float(settings.get("connect_timeout") or 10)
         self.command_timeout = float(settings.get("command_timeout") or 120)
-        self.known_hosts = _expand(str(settings.get("known_hosts") or "~/.ssh/known_hosts"))
-        self.identity = _expand(str(settings.get("identity_file") or "~/.ssh/id_ed25519"))
+        self.known_hosts = self.expand(str(settings.get("known_hosts") or "~/.ssh/known_hosts"))
+        self.identity = self.expand(str(settings.get("identity_file") or "~/.ssh/id_ed25519"))
         self.host_keys = paramiko.HostKeys()
         if os.path.isfile(self.known_hosts):
             self.host_keys.load(self.known_hosts)
         self.ssh_config = paramiko.SSHConfig()
         cfg = settings.get("ssh_config")
-        if cfg and os.path.isfile(_expand(str(cfg))):
-            self.ssh_config = paramiko.SSHConfig.from_path(_expand(str(cfg)))
+        if cfg and os.path.isfile(self.expand(str(cfg))):
+            self.ssh_config = paramiko.SSHConfig.from_path(self.expand(str(cfg)))
         self._keys: dict[str, paramiko.PKey] = {}
         self._lock = threading.Lock()
 
@@ -70,7 +76,7 @@ class Transport:
         if host == node and ip:
             host = ip                # no Host block renames it: the device's ip
         ident = (c.get("identityfile") or [self.identity])[0]
-        return host, int(c.get("port", 22)), str(c.get("user", self.user)), _expand(ident)
+        return host, int(c.get("port", 22)), str(c.get("user", self.user)), self.expand(ident)
 
     def _key(self, path: str) -> paramiko.PKey:
         with self._lock:
@@ -129,24 +135,40 @@ class Transport:
 class Connection:
     def __init__(self, transport: paramiko.Transport, timeout: float):
         self.t, self.timeout = transport, timeout
-        self.sftp = paramiko.SFTPClient.from_transport(transport)
-        assert self.sftp is not None
-        self.sftp.get_channel().settimeout(timeout)
+        sftp = paramiko.SFTPClient.from_transport(transport)
+        if sftp is None:
+            raise ConnectionLost("cannot open the SFTP channel")
+        self.sftp: paramiko.SFTPClient = sftp
+        channel = sftp.get_channel()
+        if channel is not None:
+            channel.settimeout(timeout)
         self._ids: dict[tuple[str, str], int] = {("u", "root"): 0, ("g", "root"): 0}
 
     def close(self) -> None:
         self.sftp.close()
         self.t.close()
 
+    @property
+    def alive(self) -> bool:
+        return self.t.is_active()
+
     def run(self, command: str) -> tuple[int, str, str]:
-        chan = self.t.open_session(timeout=self.timeout)
+        try:
+            chan = self.t.open_session(timeout=self.timeout)
+        except paramiko.SSHException as e:
+            if self.alive:
+                raise RemoteError(f"cannot run {command!r}: {e}") from None
+            raise ConnectionLost(str(e) or "SSH session not active") from None
         try:
             chan.settimeout(self.timeout)
             chan.exec_command(command)
             out, err = chan.makefile("rb").read(), chan.makefile_stderr("rb").read()
             if not chan.status_event.wait(self.timeout):
                 raise RemoteError(f"{command!r} did not finish within {self.timeout:g} s")
-            return chan.recv_exit_status(), out.decode(errors="replace"), err.decode(errors="replace")
+            status = chan.recv_exit_status()
+            if status == -1 and not self.alive:      # closed without an exit status: we lost the node
+                raise ConnectionLost(f"during {command!r}")
+            return status, out.decode(errors="replace"), err.decode(errors="replace")
         except socket.timeout:
             raise RemoteError(f"{command!r} did not finish within {self.timeout:g} s") from None
         finally:

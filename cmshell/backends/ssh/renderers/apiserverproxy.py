@@ -6,7 +6,7 @@ balances over the API servers of the cluster's control-plane nodes; the cluster'
 from __future__ import annotations
 
 from cmshell.backends.base import DesiredFile, ServiceAction
-from cmshell.backends.ssh.renderers import RenderError, RenderInput, Rendered
+from cmshell.backends.ssh.renderers.common import RenderError, RenderInput, Rendered
 
 PATH = "/etc/nginx/nginx.conf"
 API_PORT = 6443

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from cmshell.backends.base import DesiredFile, ServiceAction
-from cmshell.backends.ssh.renderers import RenderError, RenderInput, Rendered
+from cmshell.backends.ssh.renderers.common import RenderError, RenderInput, Rendered
 
 PATH = "/etc/docker/daemon.json"
 

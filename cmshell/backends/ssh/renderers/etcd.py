@@ -1,14 +1,22 @@
 """Etcd::Host + its etcd cluster -> /cm/local/apps/etcd/current/etc/cm-etcd.conf (then `etcd`
 restart), in etcd's own configuration-file format (`etcd --config-file`), tables 4.2 and 4.3.
 
-`$hostname` is the node's name; the role's member certificate overrides the cluster's; the
-initial cluster is every node that has the role for the same etcd cluster."""
+`$hostname` is the node's name, except in the listen URLs: etcd binds only to IP addresses
+("expected IP in URL for binding"), so there it is the node's `ip`. The role's member certificate
+overrides the cluster's; the initial cluster is every node that has the role for the same etcd
+cluster.
+
+The manual (section 4.9.1) names the file but not its format. It is written as etcd's own
+configuration file, so the unit runs `etcd --config-file /cm/local/apps/etcd/current/etc/cm-etcd.conf`
+(tests/backends/test_ssh_etcd.py starts Debian's etcd 3.4 exactly so)."""
 from __future__ import annotations
+
+from typing import Iterable
 
 import yaml
 
 from cmshell.backends.base import DesiredFile, ServiceAction
-from cmshell.backends.ssh.renderers import RenderError, RenderInput, Rendered
+from cmshell.backends.ssh.renderers.common import RenderError, RenderInput, Rendered
 
 PATH = "/cm/local/apps/etcd/current/etc/cm-etcd.conf"
 ROLE = "Etcd::Host"
@@ -18,8 +26,16 @@ def _host(value: object, hostname: str) -> str:
     return str(value).replace("$hostname", hostname)
 
 
-def _urls(values: object, hostname: str) -> str:
+def _urls(values: Iterable[object] | None, hostname: str) -> str:
     return ",".join(_host(v, hostname) for v in (values or []))
+
+
+def _listen(values: Iterable[object] | None, inp: RenderInput) -> str:
+    urls = [str(v) for v in (values or [])]
+    ip = str(inp.node.doc.get("ip") or "")
+    if not ip and any("$hostname" in u for u in urls):
+        raise RenderError(f"Etcd::Host: {inp.node.name} has no ip, and etcd listens on IP addresses only")
+    return _urls(urls, ip)
 
 
 def config(inp: RenderInput, role: dict) -> dict:
@@ -43,8 +59,8 @@ def config(inp: RenderInput, role: dict) -> dict:
         "initial-cluster-state": "new",
         "initial-advertise-peer-urls": _urls(role["advertisepeersurls"], name),
         "advertise-client-urls": _urls(role["advertiseclienturls"], name),
-        "listen-client-urls": _urls(role["listenclienturls"], name),
-        "listen-peer-urls": _urls(role["listenpeerurls"], name),
+        "listen-client-urls": _listen(role["listenclienturls"], inp),
+        "listen-peer-urls": _listen(role["listenpeerurls"], inp),
         "snapshot-count": int(role["snapshotcount"]),
         "election-timeout": int(cluster["electiontimeout"]),
         "heartbeat-interval": int(cluster["heartbeatinterval"]),

@@ -4,7 +4,7 @@ Only the lines between the markers are cmshell's; the admin's own rules around t
 from __future__ import annotations
 
 from cmshell.backends.base import DesiredFile, ServiceAction
-from cmshell.backends.ssh.renderers import RenderInput, Rendered
+from cmshell.backends.ssh.renderers.common import RenderInput, Rendered
 
 PATH = "/etc/shorewall/rules"
 BEGIN = "# BEGIN cmshell managed block: firewall openports (do not edit)"
@@ -42,6 +42,7 @@ def merge(current: bytes | None, managed: str) -> bytes:
 def render(inp: RenderInput, role: dict) -> Rendered:
     ports = [inp.with_defaults("openports", p) for p in role.get("openports") or []]
     managed = block(ports)
-    return ([DesiredFile(PATH, managed.encode(), 0o644, mkdir=True,
-                         edit=lambda cur, m=managed: merge(cur, m))],
+    def edit(cur: bytes | None) -> bytes:
+        return merge(cur, managed)
+    return ([DesiredFile(PATH, managed.encode(), 0o644, mkdir=True, edit=edit)],
             [ServiceAction("shorewall", "restart", after=(PATH,))])

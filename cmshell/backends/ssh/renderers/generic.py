@@ -5,7 +5,7 @@ changed, and are stopped when an action fails if `Service stop on failure` says 
 from __future__ import annotations
 
 from cmshell.backends.base import DesiredFile, ServiceAction
-from cmshell.backends.ssh.renderers import RenderError, RenderInput, Rendered, substitute
+from cmshell.backends.ssh.renderers.common import RenderError, RenderInput, Rendered, substitute
 
 
 def _mode(text: object, what: str) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import yaml
 
 from cmshell.backends.base import DesiredFile
-from cmshell.backends.ssh.renderers import RenderInput, Rendered
+from cmshell.backends.ssh.renderers.common import RenderInput, Rendered
 
 DIR = "/etc/kubernetes/manifests"
 
@@ -42,7 +42,7 @@ def render(inp: RenderInput, role: dict) -> Rendered:
         edits = [(c, flags) for (f, c), flags in wanted.items() if f == filename]
         summary = "".join(f"{c}: --{k}={v}\n" for c, flags in edits for k, v in flags)
 
-        def edit(cur: bytes | None, edits=edits) -> bytes | None:
+        def edit(cur: bytes | None, edits: list[tuple[str, list[tuple[str, str]]]] = edits) -> bytes | None:
             for c, flags in edits:
                 cur = set_flags(cur, c, flags)
             return cur

@@ -22,10 +22,10 @@ def not_utf8(text: str) -> str | None:
 def not_a_line(text: str) -> str | None:
     """Like not_utf8, and a NUL (which no file name, argument or value can hold) too."""
     i = text.find("\x00")
-    bad = not_utf8(text)
-    if i >= 0 and (bad is None or i < _SURROGATE.search(text).start()):
+    m = _SURROGATE.search(text)
+    if i >= 0 and (m is None or i < m.start()):
         return f"a NUL character at column {i + 1}"
-    return bad
+    return not_utf8(text)
 
 
 def has_surrogates(text: str) -> bool:
