@@ -219,7 +219,10 @@ def _list_edit(s, args, add):
     if not p.is_list:
         raise CommandError(f"{p.name} is not a list")
     _check_settable(p)
-    new = values.parse(p, rest[1:])
+    if add or p.target == "device":
+        new = _parse(p, rest[1:])
+    else:                # removefrom: any value that is there may go, a malformed one included
+        new = [v for w in rest[1:] for v in values.split_list(w)]
     cur = list(raw(s.element(path), p))
     if add:
         cur += [v for v in new if v not in cur]

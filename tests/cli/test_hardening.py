@@ -817,3 +817,30 @@ def test_alias_and_bookmark_names_hold_no_control_characters(cm):
         res = cm("-c", line.replace("\\t", "\t"))
         assert_one_error(res)
         assert res.err_lines == [message]
+
+
+def test_interface_values_are_typed_too(cm, db):
+    before = snapshot(db)
+    for line, message in (
+            ("add physical eth7 10.141.0.300", "Invalid value for ip: '10.141.0.300' (expected an IPv4 or IPv6 address, e.g. 10.141.0.1)"),
+            ("add vlan eth0.100; set vlanid 5000", "Invalid value for vlanid: 5000 (expected 0 to 4094)"),
+            ("add physical eth7; set mac zz", "Invalid value for mac: 'zz' (expected a MAC address, e.g. 00:11:22:33:44:55)"),
+            ("add bond bond0; set mode 9", "Invalid value for mode: 9 (expected 0 to 6)"),
+            ("add physical eth7; set mtu 30", "Invalid value for mtu: 30 (expected 0, not set, or an MTU of 68 to 65536 bytes)")):
+        res = cm("-q", "-c", f"device use node001; interfaces; {line}; commit")
+        assert_one_error(res)
+        assert res.err_lines == [message]
+    assert snapshot(db) == before
+    assert_ok(cm("-c", "device use node001; interfaces; add physical eth0:1 10.141.1.201; set mtu 9000; commit"))
+
+
+def test_removefrom_takes_any_value_that_is_there_and_append_checks(cm, db):
+    res = cm("-c", "category use default; append nameservers 0")
+    assert_one_error(res)
+    assert res.err_lines == ["Invalid value for nameservers: '0' (expected an IPv4 or IPv6 address, e.g. 10.141.0.1)"]
+    res = cm("-c", "configurationoverlay use kube-default-worker; append nodes node[9-1]")
+    assert_one_error(res)
+    assert "Invalid value for nodes" in res.stderr
+    res = cm("-c", "category use default; removefrom nameservers bogus")
+    assert_one_error(res)
+    assert res.err_lines == ["bogus is not in nameservers"]
