@@ -39,6 +39,7 @@ VALUES = ["yes", "no", "0", "-1", "99999999999999999999999", "10.141.0.1", "300.
 PLACES = ["", "", "device", "device use node001", "device use node001; roles",
           "device use basecm10; roles", "category use default; roles; use docker::host",
           "category use default; services", "category", "softwareimage use default-image",
+          "device use node001; interfaces", "device use node002; interfaces; add bond bond0",
           "network use internalnet", "configurationoverlay use kube-default-worker",
           "kubernetes use default; appgroups; use system; applications; use calico; environment",
           "kubernetes use default; labelsets", "etcd", "device use node002; roles; assign generic::harbor;"
