@@ -40,14 +40,15 @@ def _json_flag(args: list[str], cmd: str, flags: tuple[str, ...] = ()) -> tuple[
 
 
 def _show(s, report: Report, as_json: bool) -> None:
+    """The report, without the cluster's secrets (a file diff may quote a password)."""
     if as_json:
-        s.write(json.dumps(report.as_json(), indent=2))
+        s.write(s.without_secrets(json.dumps(report.as_json(), indent=2)))
         return
-    s.write(report.text(color=_colored(s)))
+    s.write(s.without_secrets(report.text(color=_colored(s))))
 
 
 def _show_brief(s, report: Report) -> None:
-    s.write(report.text(color=_colored(s), brief=True))
+    s.write(s.without_secrets(report.text(color=_colored(s), brief=True)))
 
 
 def _colored(s) -> bool:

@@ -85,6 +85,13 @@ class Session:
             found = self._secrets[1]
         return secrets.redact(text, found)
 
+    def without_secrets(self, text: str) -> str:
+        """`text` without the secrets of the candidate (staged values) and of the store."""
+        from cmshell.model import secrets
+        docs = [(m, d) for m in secrets.holding_modes(self.schema) for d in self.ws.docs(m) if d]
+        found = secrets.values(self.schema, docs)
+        return self._redact(secrets.redact(text, found))
+
     def close(self) -> None:
         """Let go of what the session opened besides its store."""
         own = self.__dict__.pop("_secrets_store", None)

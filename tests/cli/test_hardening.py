@@ -844,3 +844,15 @@ def test_removefrom_takes_any_value_that_is_there_and_append_checks(cm, db):
     res = cm("-c", "category use default; removefrom nameservers bogus")
     assert_one_error(res)
     assert res.err_lines == ["bogus is not in nameservers"]
+
+
+def test_reports_leave_out_committed_and_staged_secrets(db, shared_cache):
+    """`plan` prints file diffs, which may quote a password: they go through without_secrets."""
+    from conftest import session_on
+    from cmshell.store import open_store
+    s = session_on(open_store(db), shared_cache)
+    assert s.run_line(HARBOR)
+    assert s.run_line("kubernetes use default; set kubeadmcertkey StagedKey42")     # not committed
+    text = "+ db_password: S3cretHarbor\n+ certificateKey: StagedKey42\n+ port: 9444\n"
+    assert s.without_secrets(text) == "+ db_password: *****\n+ certificateKey: *****\n+ port: 9444\n"
+    s.close()
