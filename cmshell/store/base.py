@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Callable, Iterable, Protocol, Sequence
 
 
 class StoreError(Exception):
@@ -31,14 +31,107 @@ class Change:
     after: dict | None          # None removes the object
 
 
+ADDED, MODIFIED, REMOVED = "added", "modified", "removed"
+ACTIONS = (ADDED, MODIFIED, REMOVED)          # the order `journal` lists them in
+
+
+@dataclass(frozen=True)
+class JournalGroup:
+    """The objects of one mode a commit added, modified or removed, as `journal` lists them."""
+    mode: str
+    action: str                 # "added" | "modified" | "removed"
+    count: int
+    names: str                  # every name, as a compressed node list (node001..node100,gpu1)
+    first: tuple[str, ...]      # the first few names in the order of the commit
+
+
 @dataclass(frozen=True)
 class JournalEntry:
-    """One commit as `journal` lists it (without the documents)."""
+    """One commit as `journal` lists it: who, when, and what, grouped (no documents)."""
     seq: int
     time: float                 # Unix time
     user: str
     comment: str
-    objects: list               # [(mode, name, action)] action: "added" | "modified" | "removed"
+    groups: tuple[JournalGroup, ...]
+
+    @property
+    def count(self) -> int:
+        return sum(g.count for g in self.groups)
+
+
+@dataclass(frozen=True)
+class ObjectDelta:
+    """One object of a stored commit as the journal keeps it. An added object carries its whole
+    document (`new`), a removed one its whole document before (`old`); a modified one only the
+    fields that changed: `old` maps each to its value before, `new` to its value after (a field
+    missing from one side was absent there). `old_name` is set when the commit renamed it;
+    `type` is the object's `type` field when it has one and the commit left it alone (context
+    for showing the fields)."""
+    id: str
+    mode: str
+    name: str                   # key after the change (before it, for a removal)
+    action: str
+    old: dict | None
+    new: dict | None
+    old_name: str | None = None
+    type: str | None = None
+
+    def revert(self, doc: dict | None) -> dict | None:
+        """The document before this change, given the one after it."""
+        if self.action == ADDED:
+            return None
+        if self.action == REMOVED:
+            return self.old
+        if doc is None:
+            raise ValueError(f"{self.mode} {self.name} is missing where the journal modified it")
+        return _patch(doc, self.new, self.old)
+
+    def apply(self, doc: dict | None) -> dict | None:
+        """The document after this change, given the one before it."""
+        if self.action == ADDED:
+            return self.new
+        if self.action == REMOVED:
+            return None
+        if doc is None:
+            raise ValueError(f"{self.mode} {self.name} is missing where the journal modified it")
+        return _patch(doc, self.old, self.new)
+
+    def shown(self, key: str) -> tuple[dict | None, dict | None]:
+        """(before, after) to show field by field: whole documents for an added or removed
+        object; for a modified one, the changed fields with the key (and `type`) for context."""
+        if self.action != MODIFIED:
+            return self.old, self.new
+        ctx = {"type": self.type} if self.type is not None else {}
+        before = {**ctx, key: self.old_name if self.old_name is not None else self.name, **self.old}
+        after = {**ctx, key: self.name, **self.new}
+        return before, after
+
+
+def _patch(doc: dict, gone: dict, put: dict) -> dict:
+    """`doc` with the fields of `gone` taken out and those of `put` set; a field in both keeps
+    its place."""
+    out = {}
+    for k, v in doc.items():
+        if k in put:
+            out[k] = put[k]
+        elif k not in gone:
+            out[k] = v
+    for k, v in put.items():
+        if k not in out:
+            out[k] = v
+    return out
+
+
+@dataclass(frozen=True)
+class JournalRecord:
+    """One stored commit with what it changed, as field-level deltas (see ObjectDelta)."""
+    seq: int
+    time: float
+    user: str
+    comment: str
+    groups: tuple[JournalGroup, ...]
+    changes: tuple[ObjectDelta, ...]
+    snapshot: bool = False      # the commits up to this one, compacted (`journal --prune`)
 
 
 @dataclass(frozen=True)
@@ -72,6 +165,12 @@ class Committed:
     def objects(self) -> list[tuple[str, str, str]]:
         return [(c.mode, c.name, c.action) for c in self.changes]
 
+    @property
+    def groups(self) -> tuple[JournalGroup, ...]:
+        """The objects grouped as `journal` lists them."""
+        from .delta import groups_of
+        return groups_of((c.mode, c.name, c.action) for c in self.changes)
+
 
 class Store(Protocol):
     def names(self, mode: str) -> list[str]: ...
@@ -83,8 +182,16 @@ class Store(Protocol):
     def is_empty(self) -> bool: ...
     def commit(self, changes: list[Change], *, user: str, comment: str = "",
                when: float | None = None) -> Committed | None: ...
+    def commit_stream(self, batches: Iterable[Sequence[Change]], *, user: str, comment: str = "",
+                      when: float | None = None,
+                      before_commit: Callable[[], None] | None = None) -> Committed | None: ...
     def journal(self, limit: int | None = None) -> list[JournalEntry]: ...
-    def journal_entry(self, seq: int) -> Committed | None: ...
+    def journal_head(self, seq: int) -> JournalEntry | None: ...
+    def journal_entry(self, seq: int) -> JournalRecord | None: ...
+    def state_at(self, seq: int) -> dict[str, tuple[str, str, dict | None]]: ...
+    def prune_journal(self, keep: int, *, user: str = "cmshell") -> int: ...
+    def journal_retention(self) -> int | None: ...
+    def set_journal_retention(self, keep: int | None) -> None: ...
     def put_state(self, backend: str, items: dict[str, object]) -> None: ...
     def get_state(self, backend: str, keys: list[str] | None = None) -> dict[str, object]: ...
     def close(self) -> None: ...

@@ -5,15 +5,26 @@ Layout::
     objects(id TEXT PRIMARY KEY, mode TEXT, name TEXT, revision INTEGER, doc TEXT)  -- doc is JSON
         UNIQUE INDEX objects_mode_name ON objects(mode, name)
     journal(seq INTEGER PRIMARY KEY AUTOINCREMENT, time REAL, user TEXT, comment TEXT,
-            objects TEXT,   -- JSON [[mode, name, action], ...]
-            changes TEXT)   -- JSON [{id, mode, name, before, after}, ...]
-    meta(key TEXT PRIMARY KEY, value TEXT)   -- schema_version
+            summary TEXT,   -- JSON [[mode, action, count, names, [first names]], ...] (`journal`)
+            deltas BLOB)    -- what changed, field by field, compressed (see store/delta.py)
+    object_keys(key INTEGER PRIMARY KEY, id TEXT UNIQUE)   -- small numbers the journal uses for ids
+    meta(key TEXT PRIMARY KEY, value TEXT)   -- schema_version, journal_keep, journal_snapshot
     backend_state(backend TEXT, key TEXT, value TEXT, PRIMARY KEY(backend, key))   -- JSON values:
         what the backends saw and did (a node's applied revision, an application's inventory)
 
 Every commit is one ``BEGIN IMMEDIATE`` transaction (optimistic concurrency on the
 per-object revision), so a killed process never leaves a half-applied commit and two
-processes wait for each other (busy timeout) instead of failing.
+processes wait for each other (busy timeout) instead of failing. A commit may arrive in
+batches (`commit_stream`, for `--load`): still one transaction and one journal entry.
+
+The journal keeps, per commit, only what changed: the changed fields of a modified object with
+their values before and after, the whole document of an added or removed object. The state as
+of any commit is the current one with the later deltas reverted (`state_at`). `prune_journal`
+compacts the older commits into one snapshot entry (every object as it was then, added).
+
+Schema versions: 1 (no backend_state), 2 (whole documents before and after in the journal),
+3 (this one). Older stores are migrated when opened, in one transaction, after a copy of the
+file is written beside it (``<store>.v<N>.bak``).
 """
 from __future__ import annotations
 
@@ -23,12 +34,15 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
-from json.encoder import encode_basestring_ascii as _quote
+from zlib import error as zlib_error
 
-from .base import Change, Committed, ConflictError, JournalEntry, ObjectChange, Record, StoreError
+from . import delta as jd
+from .base import (ADDED, MODIFIED, REMOVED, Change, Committed, ConflictError, JournalEntry,
+                   JournalRecord, ObjectChange, ObjectDelta, Record, StoreError)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_TIMEOUT = 10.0          # seconds a writer waits for another one
 _CHUNK = 500                    # host parameters per IN (...) query (portable limit is 999)
 _TMP_PREFIX = "\x00rename:"    # temporary names used while renaming (cannot be typed)
@@ -48,8 +62,12 @@ CREATE TABLE IF NOT EXISTS journal(
     time REAL NOT NULL,
     user TEXT NOT NULL,
     comment TEXT NOT NULL,
-    objects TEXT NOT NULL,
-    changes TEXT NOT NULL
+    summary TEXT NOT NULL,
+    deltas BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS object_keys(
+    key INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE
 );
 CREATE TABLE IF NOT EXISTS backend_state(
     backend TEXT NOT NULL,
@@ -58,10 +76,8 @@ CREATE TABLE IF NOT EXISTS backend_state(
     PRIMARY KEY(backend, key)
 );
 """
-_MIGRATIONS = {   # version -> statements that bring a store of that version to the next
-    1: ["CREATE TABLE IF NOT EXISTS backend_state(backend TEXT NOT NULL, key TEXT NOT NULL,"
-        " value TEXT NOT NULL, PRIMARY KEY(backend, key))"],
-}
+_TABLES = {"meta", "objects", "journal", "backend_state", "object_keys"}
+BATCH = 5000                    # objects per batch of a streamed commit or a journal snapshot
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 _loads = json.loads
@@ -107,6 +123,7 @@ class SqliteStore:
         self.path = os.fspath(path)
         self.timeout = float(timeout)
         self._conn: sqlite3.Connection | None = None
+        self.backup_path: str | None = None     # the copy written before a migration
         self._create_file()
         try:
             # any thread may use the connection, one at a time (the interactive shell completes
@@ -156,20 +173,14 @@ class SqliteStore:
             raise StoreError(f"Cannot open store {self.path}: {reason}") from None
 
     def _ensure_schema(self) -> None:
-        conn = self._conn
-        version = None
-        try:
-            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            version = row[0] if row else None
-        except sqlite3.OperationalError as exc:
-            if "no such table" not in str(exc):
-                raise
+        conn = self._db()
+        version = self._version()
         if version is None:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 tables = {r[0] for r in conn.execute(
                     "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")}
-                if tables - {"meta", "objects", "journal", "backend_state"}:
+                if tables - _TABLES:
                     raise StoreError(f"Cannot open store {self.path}: it is an SQLite database"
                                      " but not a cmsh store")
                 for stmt in _SCHEMA.split(";"):
@@ -192,21 +203,60 @@ class SqliteStore:
             raise StoreError(f"Cannot open store {self.path}: unsupported schema version {version}"
                              f" (this version of cmsh reads version {SCHEMA_VERSION})")
 
+    def _version(self) -> str | None:
+        try:
+            row = self._db().execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            return None
+        return row[0] if row else None
+
     def _migrate(self, version: int) -> int:
-        """Bring an older store up to SCHEMA_VERSION in one transaction."""
+        """Bring an older store up to SCHEMA_VERSION in one transaction, after copying it to
+        `<store>.v<version>.bak` (taken under the write lock, so it is the store as it was)."""
         conn = self._db()
         conn.execute("BEGIN IMMEDIATE")
         try:
+            now = self._version()           # another process may have migrated meanwhile
+            version = int(now) if now is not None and now.isdigit() else version
+            if version in _MIGRATIONS:
+                self.backup_path = self._backup(version)
             while version in _MIGRATIONS:
-                for stmt in _MIGRATIONS[version]:
-                    conn.execute(stmt)
+                _MIGRATIONS[version](self, conn)
                 version += 1
             conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(version),))
             conn.execute("COMMIT")
         except BaseException:
             self._rollback()
             raise
+        try:        # give back the space the old journal took, when that is most of the file
+            free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+            if free * 2 > conn.execute("PRAGMA page_count").fetchone()[0]:
+                conn.execute("VACUUM")
+        except sqlite3.Error:
+            pass
         return version
+
+    def _backup(self, version: int) -> str:
+        """Copy the store (as last committed) to a new file beside it; its path."""
+        base = f"{self.path}.v{version}.bak"
+        path, n = base, 1
+        while os.path.exists(path):
+            n += 1
+            path = f"{base}.{n}"
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+        src = sqlite3.connect(self.path, timeout=self.timeout)
+        try:
+            dst = sqlite3.connect(path)
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+        finally:
+            src.close()
+        return path
 
     # -- errors ------------------------------------------------------------------------
 
@@ -328,16 +378,59 @@ class SqliteStore:
     def commit(self, changes: list[Change], *, user: str, comment: str = "",
                when: float | None = None) -> Committed | None:
         """Store the changes in one transaction; None when there are none."""
-        with _no_gc():
-            return self._commit(list(changes), user, comment, time.time() if when is None else when)
+        return self.commit_stream([changes], user=user, comment=comment, when=when)
 
-    def _commit(self, changes: list[Change], user: str, comment: str, when: float) -> Committed | None:
-        if not changes:
+    def commit_stream(self, batches: Iterable[Sequence[Change]], *, user: str, comment: str = "",
+                      when: float | None = None,
+                      before_commit: Callable[[], None] | None = None) -> Committed | None:
+        """Store changes that arrive in batches (read lazily, inside the transaction) as one
+        commit: one transaction, one journal entry. `before_commit` runs after the last batch,
+        before the transaction commits; whatever it (or the batches' iterator) raises rolls
+        everything back. None when there were no changes."""
+        when = time.time() if when is None else when
+        conn = self._db()
+        with _no_gc():
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = self._stream(conn, batches, user, comment, when, before_commit)
+                    if result is None:
+                        self._rollback()
+                    else:
+                        conn.execute("COMMIT")
+                except BaseException:
+                    self._rollback()
+                    raise
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+        if result is not None:
+            self._retain(user)
+        return result
+
+    def _stream(self, conn, batches, user, comment, when, before_commit) -> Committed | None:
+        writer = jd.Writer()
+        done: list[ObjectChange] = []
+        revisions: dict[str, int] = {}
+        seen: set[str] = set()
+        for batch in batches:
+            batch = list(batch)
+            if not batch:
+                continue
+            self._batch(conn, batch, seen, writer, done, revisions)
+        if not done:
             return None
+        if before_commit is not None:
+            before_commit()
+        summary, blob = writer.finish()
+        cur = conn.execute("INSERT INTO journal(time, user, comment, summary, deltas) VALUES(?,?,?,?,?)",
+                           (when, user, comment, summary, blob))
+        return Committed(int(cur.lastrowid), when, user, comment, tuple(done), revisions)
+
+    def _batch(self, conn, changes: list[Change], seen: set[str], writer: jd.Writer,
+               done: list[ObjectChange], revisions: dict[str, int]) -> None:
         inserts: list[Change] = []
         updates: list[Change] = []
         removals: list[Change] = []
-        seen: set[str] = set()
         targets: set[tuple[str, str]] = set()
         for ch in changes:
             if not (type(ch.id) is str and type(ch.mode) is str and type(ch.name) is str):
@@ -366,22 +459,6 @@ class SqliteStore:
                     raise StoreError(f"Commit refused: {ch.mode} {ch.name} cannot be stored: "
                                      f"{_one_line(exc)}") from None
 
-        conn = self._db()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = self._apply(conn, changes, inserts, updates, removals, after_text,
-                                     user, comment, when)
-                conn.execute("COMMIT")
-            except BaseException:
-                self._rollback()
-                raise
-        except sqlite3.Error as exc:
-            raise self._error(exc) from None
-        return result
-
-    def _apply(self, conn, changes, inserts, updates, removals, after_text, user, comment,
-               when) -> Committed:
         # 1. current rows of everything updated or removed, read inside the transaction
         current: dict[str, tuple] = {}
         existing = [ch.id for ch in updates] + [ch.id for ch in removals]
@@ -409,24 +486,48 @@ class SqliteStore:
             raise self._collision(conn, inserts, updates, removals, current, exc) from None
         conn.execute("RELEASE cmsh_write")
 
-        # 3. journal; the documents before come from the rows read inside this transaction
-        objects = []
-        parts = []
-        done: list[ObjectChange] = []
-        revisions: dict[str, int] = {}
+        # 3. the Committed value (whole documents, in hand) and the journal (deltas); the
+        # documents before come from the rows read inside this transaction
+        keys = self._keys(conn, [ch.id for ch in changes], fresh={ch.id for ch in inserts})
+        members: list[jd.Member] = []
         for ch in changes:
             row = current.get(ch.id)
             before = _loads(row[4]) if row is not None else None
             done.append(ObjectChange(ch.id, ch.mode, ch.name, before, ch.after))
-            objects.append((ch.mode, ch.name, done[-1].action))
-            if ch.after is not None:
-                revisions[ch.id] = 1 if ch.base_revision is None else ch.base_revision + 1
-            parts.append('{"id":%s,"mode":%s,"name":%s,"before":%s,"after":%s}'
-                         % (_quote(ch.id), _quote(ch.mode), _quote(ch.name),
-                            row[4] if row is not None else "null", after_text.get(ch.id, "null")))
-        cur = conn.execute("INSERT INTO journal(time, user, comment, objects, changes) VALUES(?,?,?,?,?)",
-                           (when, user, comment, _dumps(objects), "[" + ",".join(parts) + "]"))
-        return Committed(int(cur.lastrowid), when, user, comment, tuple(done), revisions)
+            if ch.after is None:
+                action, payload = REMOVED, row[4]
+            elif row is None:
+                action, payload = ADDED, after_text[ch.id]
+                revisions[ch.id] = 1
+            else:
+                action = MODIFIED
+                old, new = jd.field_delta(before, ch.after)
+                payload = jd.modified_payload(old, new, row[2] if row[2] != ch.name else None,
+                                              jd.context_type(ch.after, new))
+                revisions[ch.id] = ch.base_revision + 1
+            writer.note(ch.mode, action, ch.name)
+            members.append(jd.Member(keys[ch.id], ch.mode, ch.name, action, payload))
+        writer.add(members)
+
+    def _keys(self, conn, ids: list[str], fresh: set[str] = frozenset()) -> dict[str, int]:  # type: ignore[assignment]
+        """The journal's key of every id, new keys given to the ids that have none (`fresh`:
+        ids of new objects, which are not looked up first)."""
+        out: dict[str, int] = {}
+        for part in _chunks([i for i in ids if i not in fresh]):
+            marks = ",".join("?" * len(part))
+            out.update(conn.execute(f"SELECT id, key FROM object_keys WHERE id IN ({marks})", part))
+        missing = [i for i in ids if i not in out]
+        if missing:
+            start = conn.execute("SELECT COALESCE(MAX(key), 0) FROM object_keys").fetchone()[0] + 1
+            rows = [(start + n, i) for n, i in enumerate(missing)]
+            cur = conn.executemany("INSERT OR IGNORE INTO object_keys(key, id) VALUES(?,?)", rows)
+            if cur.rowcount == len(rows):
+                out.update((i, k) for k, i in rows)
+            else:                       # a new object reuses the id of a removed one
+                for part in _chunks(missing):
+                    marks = ",".join("?" * len(part))
+                    out.update(conn.execute(f"SELECT id, key FROM object_keys WHERE id IN ({marks})", part))
+        return out
 
     def _write(self, conn, inserts, updates, removals, after_text, current) -> None:
         def check(cur, expected: int) -> None:
@@ -472,7 +573,8 @@ class SqliteStore:
     # -- journal -----------------------------------------------------------------------
 
     def journal(self, limit: int | None = None) -> list[JournalEntry]:
-        sql = "SELECT seq, time, user, comment, objects FROM journal ORDER BY seq DESC"
+        """The commits, oldest first (the last `limit` of them); their groups, no documents."""
+        sql = "SELECT seq, time, user, comment, summary FROM journal ORDER BY seq DESC"
         params: tuple = ()
         if limit is not None:
             sql += " LIMIT ?"
@@ -482,21 +584,207 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise self._error(exc) from None
         rows.reverse()
-        return [JournalEntry(r[0], r[1], r[2], r[3], [tuple(o) for o in _loads(r[4])])
-                for r in rows]
+        return [self._entry(r) for r in rows]
 
-    def journal_entry(self, seq: int) -> Committed | None:
+    def journal_head(self, seq: int) -> JournalEntry | None:
+        """One commit as `journal` lists it (None when there is no such commit)."""
         try:
-            row = self._db().execute(
-                "SELECT seq, time, user, comment, objects, changes FROM journal WHERE seq=?",
-                (seq,)).fetchone()
+            row = self._db().execute("SELECT seq, time, user, comment, summary FROM journal WHERE seq=?",
+                                     (seq,)).fetchone()
         except sqlite3.Error as exc:
             raise self._error(exc) from None
-        if row is None:
-            return None
-        changes = tuple(ObjectChange(c["id"], c["mode"], c["name"], c["before"], c["after"])
-                        for c in _loads(row[5]))
-        return Committed(row[0], row[1], row[2], row[3], changes)
+        return self._entry(row) if row is not None else None
+
+    def _entry(self, row) -> JournalEntry:
+        try:
+            groups = jd.load_groups(row[4])
+        except (ValueError, TypeError) as exc:
+            raise StoreError(f"Store {self.path} holds a damaged journal entry {row[0]}: {_one_line(exc)}") from None
+        return JournalEntry(row[0], row[1], row[2], row[3], groups)
+
+    def journal_entry(self, seq: int) -> JournalRecord | None:
+        """One commit with what it changed, as field-level deltas."""
+        try:
+            conn = self._db()
+            row = conn.execute("SELECT seq, time, user, comment, summary, deltas FROM journal WHERE seq=?",
+                               (seq,)).fetchone()
+            if row is None:
+                return None
+            changes = tuple(self._deltas(conn, row[0], row[5]))
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        head = self._entry(row)
+        return JournalRecord(head.seq, head.time, head.user, head.comment, head.groups, changes,
+                             snapshot=seq == self._snapshot_seq(conn))
+
+    def _deltas(self, conn, seq: int, blob: bytes) -> list[ObjectDelta]:
+        try:
+            recs = list(jd.records(blob))
+        except (ValueError, TypeError, zlib_error) as exc:
+            raise StoreError(f"Store {self.path} holds a damaged journal entry {seq}: {_one_line(exc)}") from None
+        ids = self._ids(conn, sorted({k for r in recs for k in r[2]}))
+        out: list[ObjectDelta] = []
+        for mode, action, keys, names, payloads in recs:
+            for k, name, payload in zip(keys, names, payloads):
+                oid = ids.get(k)
+                if oid is None:
+                    raise StoreError(f"Store {self.path}: journal entry {seq} names an unknown object")
+                out.append(jd.delta(oid, mode, name, action, payload))
+        return out
+
+    def _ids(self, conn, keys: list[int]) -> dict[int, str]:
+        """key -> id of sorted, distinct keys (one range query per run of consecutive keys)."""
+        out: dict[int, str] = {}
+        for first, count in jd.int_runs(keys):
+            out.update(conn.execute("SELECT key, id FROM object_keys WHERE key BETWEEN ? AND ?",
+                                    (first, first + count - 1)))
+        return out
+
+    def _snapshot_seq(self, conn) -> int | None:
+        row = conn.execute("SELECT value FROM meta WHERE key='journal_snapshot'").fetchone()
+        return int(row[0]) if row else None
+
+    def state_at(self, seq: int) -> dict[str, tuple[str, str, dict | None]]:
+        """id -> (mode, name, document as of commit `seq`; None: it did not exist) of every object
+        a later commit changed: the current documents with the later deltas reverted. Commits
+        compacted into the snapshot cannot be gone back to (0, no objects, always can)."""
+        conn = self._db()
+        try:
+            conn.execute("BEGIN")
+            try:
+                snap = self._snapshot_seq(conn)
+                if snap is not None and 0 < seq < snap:
+                    raise StoreError(f"Commit {seq} was compacted into the snapshot of commit {snap}"
+                                     f" ('journal --prune'); the journal goes back to commit {snap}")
+                return self._state_after(conn, seq)
+            finally:
+                self._rollback()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    def _state_after(self, conn, seq: int) -> dict[str, tuple[str, str, dict | None]]:
+        state: dict[str, tuple[str, str, dict | None]] = {}
+        later = [r[0] for r in conn.execute("SELECT seq FROM journal WHERE seq > ? ORDER BY seq DESC", (seq,))]
+        with _no_gc():
+            for n in later:
+                blob = conn.execute("SELECT deltas FROM journal WHERE seq=?", (n,)).fetchone()[0]
+                deltas = self._deltas(conn, n, blob)
+                new = [d.id for d in deltas if d.id not in state]
+                now = self._current(conn, new)
+                for d in deltas:
+                    if d.id in state:
+                        _, _, doc = state[d.id]
+                    else:
+                        doc = now.get(d.id)
+                    try:
+                        before = d.revert(doc)
+                    except ValueError as exc:
+                        raise StoreError(f"Store {self.path}: the journal does not match the objects"
+                                         f" (commit {n}: {exc})") from None
+                    name = d.old_name if d.old_name is not None else d.name
+                    state[d.id] = (d.mode, name, before)
+        return state
+
+    def _current(self, conn, ids: list[str]) -> dict[str, dict]:
+        out: dict[str, dict] = {}
+        for part in _chunks(ids):
+            marks = ",".join("?" * len(part))
+            rows = conn.execute(f"SELECT id, doc FROM objects WHERE id IN ({marks})", part).fetchall()
+            if rows:
+                docs = _loads("[" + ",".join(r[1] for r in rows) + "]")
+                out.update((r[0], d) for r, d in zip(rows, docs))
+        return out
+
+    def prune_journal(self, keep: int, *, user: str = "cmshell") -> int:
+        """Compact every commit but the last `keep` into one snapshot entry: every object as it
+        was after the newest of them, as added. The number of entries that went."""
+        keep = max(0, int(keep))
+        conn = self._db()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                n = self._prune(conn, keep, user)
+                conn.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        return n
+
+    def _prune(self, conn, keep: int, user: str) -> int:
+        old = conn.execute("SELECT seq, time FROM journal ORDER BY seq DESC LIMIT -1 OFFSET ?",
+                           (keep,)).fetchall()
+        snap = self._snapshot_seq(conn)
+        if not old or (len(old) == 1 and old[0][0] == snap):
+            return 0
+        top, when = old[0]
+        first = old[-1][0]
+        state = self._state_after(conn, top)
+        writer = jd.Writer(level=1)
+        batch: list[tuple[str, str, str, str]] = []       # (id, mode, name, document text)
+
+        def flush() -> None:
+            keys = self._keys(conn, [b[0] for b in batch])
+            for oid, mode, name, _ in batch:
+                writer.note(mode, ADDED, name)
+            writer.add([jd.Member(keys[oid], mode, name, ADDED, text) for oid, mode, name, text in batch])
+            batch.clear()
+
+        for oid, mode, name, text in conn.execute("SELECT id, mode, name, doc FROM objects ORDER BY mode, name"):
+            if oid in state:
+                continue
+            batch.append((oid, mode, name, text))
+            if len(batch) >= BATCH:
+                flush()
+        for oid, (mode, name, doc) in state.items():
+            if doc is not None:
+                batch.append((oid, mode, name, _dumps(doc)))
+                if len(batch) >= BATCH:
+                    flush()
+        flush()
+        summary, blob = writer.finish()
+        if first == snap:
+            first_text = f"the snapshot of commit {snap}"
+        else:
+            first_text = f"commit {first}"
+        comment = f"Snapshot: {first_text} to {top} compacted (journal --prune)"
+        conn.execute("DELETE FROM journal WHERE seq <= ?", (top,))
+        conn.execute("INSERT INTO journal(seq, time, user, comment, summary, deltas) VALUES(?,?,?,?,?,?)",
+                     (top, when, user, comment, summary, blob))
+        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('journal_snapshot', ?)", (str(top),))
+        return len(old)
+
+    def journal_retention(self) -> int | None:
+        """How many commits the journal keeps (older ones compacted); None: all."""
+        try:
+            row = self._db().execute("SELECT value FROM meta WHERE key='journal_keep'").fetchone()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        return int(row[0]) if row else None
+
+    def set_journal_retention(self, keep: int | None) -> None:
+        try:
+            if keep is None:
+                self._db().execute("DELETE FROM meta WHERE key='journal_keep'")
+            else:
+                self._db().execute("INSERT OR REPLACE INTO meta(key, value) VALUES('journal_keep', ?)",
+                                   (str(max(0, int(keep))),))
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    def _retain(self, user: str) -> None:
+        """After a commit: compact the journal once it holds a tenth (at least 10) more commits
+        than the retention keeps. Best effort: the commit is stored whatever happens here."""
+        try:
+            keep = self.journal_retention()
+            if keep is None:
+                return
+            count = self._db().execute("SELECT COUNT(*) FROM journal").fetchone()[0]
+            if count > keep + 1 + max(10, keep // 10):
+                self.prune_journal(keep, user=user)
+        except StoreError:
+            pass
 
     # -- backend state -----------------------------------------------------------------
 
@@ -553,3 +841,62 @@ class SqliteStore:
 
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r})"
+
+
+# -- migrations -----------------------------------------------------------------------------------
+def _to_v2(store: SqliteStore, conn: sqlite3.Connection) -> None:
+    """Version 1 -> 2: the backends' state."""
+    conn.execute("CREATE TABLE IF NOT EXISTS backend_state(backend TEXT NOT NULL, key TEXT NOT NULL,"
+                 " value TEXT NOT NULL, PRIMARY KEY(backend, key))")
+
+
+def _to_v3(store: SqliteStore, conn: sqlite3.Connection) -> None:
+    """Version 2 -> 3: the journal's whole documents before and after become field-level deltas
+    (same commit numbers, users, times and comments)."""
+    conn.execute("ALTER TABLE journal RENAME TO journal_v2")
+    for stmt in _SCHEMA.split(";"):
+        if stmt.strip():
+            conn.execute(stmt)
+    names: dict[str, str] = {}          # id -> name after the last commit seen that touched it
+    rows = conn.cursor()
+    with _no_gc():
+        for seq, when, user, comment, text in rows.execute(
+                "SELECT seq, time, user, comment, changes FROM journal_v2 ORDER BY seq"):
+            try:
+                changes = _loads(text)
+            except ValueError as exc:
+                raise StoreError(f"Cannot migrate store {store.path}: journal entry {seq} is damaged:"
+                                 f" {_one_line(exc)}") from None
+            keys = store._keys(conn, [c["id"] for c in changes])
+            writer = jd.Writer()
+            members = []
+            for c in changes:
+                oid, mode, name, before, after = c["id"], c["mode"], c["name"], c["before"], c["after"]
+                if after is None:
+                    action, payload = REMOVED, _dumps(before)
+                elif before is None:
+                    action, payload = ADDED, _dumps(after)
+                else:
+                    action = MODIFIED
+                    old, new = jd.field_delta(before, after)
+                    was = names.get(oid, name)
+                    payload = jd.modified_payload(old, new, was if was != name else None,
+                                                  jd.context_type(after, new))
+                names[oid] = name
+                writer.note(mode, action, name)
+                members.append(jd.Member(keys[oid], mode, name, action, payload))
+            writer.add(members)
+            summary, blob = writer.finish()
+            conn.execute("INSERT INTO journal(seq, time, user, comment, summary, deltas) VALUES(?,?,?,?,?,?)",
+                         (seq, when, user, comment, summary, blob))
+    top = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='journal_v2'").fetchone()
+    conn.execute("DROP TABLE journal_v2")
+    if top is not None:                 # commit numbers are never reused
+        now = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='journal'").fetchone()
+        if now is None:
+            conn.execute("INSERT INTO sqlite_sequence(name, seq) VALUES('journal', ?)", (top[0],))
+        elif now[0] < top[0]:
+            conn.execute("UPDATE sqlite_sequence SET seq=? WHERE name='journal'", (top[0],))
+
+
+_MIGRATIONS: dict[int, Callable[[SqliteStore, sqlite3.Connection], None]] = {1: _to_v2, 2: _to_v3}
