@@ -12,7 +12,8 @@ from typing import Callable, Iterable
 from cmshell.events import COMMIT, EventQueue
 from cmshell.model import validate as checks
 from cmshell.model.schema import Schema
-from cmshell.store.base import Committed
+from cmshell.store.base import REMOVED, Committed, JournalGroup
+from cmshell.store.delta import groups_of
 from cmshell.workspace import Workspace
 
 AfterCommit = Callable[[Committed], None]
@@ -56,25 +57,28 @@ class Committer:
             return None
         if self.events is not None:
             self.events.own.add(done.seq)
-            self.events.post("notice", self.source(), summary(ws.schema, done.objects),
+            self.events.post("notice", self.source(), summary(ws.schema, done.groups),
                              kind=COMMIT, seq=done.seq, when=done.time)
         for listener in self.after:
             listener(done)
         return done
 
 
-def summary(schema: Schema, objects: Iterable[tuple[str, str, str]]) -> str:
-    """`Committed 2 Devices (node001, node002)`, `Removed 1 Device (node100)` from the
-    (mode, name, action) triples of a commit."""
+def summary(schema: Schema, objects: Iterable[JournalGroup] | Iterable[tuple[str, str, str]]) -> str:
+    """`Committed 2 Devices (node001, node002)`, `Removed 1 Device (node100)` from the groups of
+    a commit (Committed.groups, JournalEntry.groups) or its (mode, name, action) triples."""
+    items = list(objects)
+    groups = items if all(isinstance(g, JournalGroup) for g in items) else groups_of(items)
     parts = []
-    by: dict[tuple[str, bool], list[str]] = {}
-    for mode, name, action in objects:
-        by.setdefault((mode, action == "removed"), []).append(str(name))
-    for (mode, removed), names in sorted(by.items()):
+    by: dict[tuple[str, bool], tuple[int, list[str]]] = {}
+    for g in groups:
+        count, names = by.get((g.mode, g.action == REMOVED), (0, []))
+        by[(g.mode, g.action == REMOVED)] = (count + g.count, names + list(g.first))
+    for (mode, removed), (count, names) in sorted(by.items()):
         m = schema.modes.get(mode)
         entity = m.entity if m else mode
         plural = m.plural if m else mode + "s"
-        shown = ", ".join(names[:5]) + (f", … (+{len(names) - 5} more)" if len(names) > 5 else "")
+        shown = ", ".join(names[:5]) + (f", … (+{count - 5} more)" if count > 5 else "")
         word = "Removed" if removed else "Committed"
-        parts.append(f"{word} {len(names)} {entity if len(names) == 1 else plural} ({shown})")
+        parts.append(f"{word} {count} {entity if count == 1 else plural} ({shown})")
     return "; ".join(parts)

@@ -251,7 +251,7 @@ class Repl:
                     last = max(last, e.seq)
                     if e.seq in own:
                         continue
-                    text = summary(s.schema, e.objects) or "Committed"
+                    text = summary(s.schema, e.groups) or "Committed"
                     note = f' "{e.comment}"' if e.comment else ""
                     s.events.post("notice", s.host, f"{text} by {e.user}{note}", broadcast=True,
                                   when=e.time, kind=COMMIT, seq=e.seq)
