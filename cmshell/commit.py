@@ -12,11 +12,17 @@ from typing import Callable, Iterable
 from cmshell.events import COMMIT, EventQueue
 from cmshell.model import validate as checks
 from cmshell.model.schema import Schema
-from cmshell.store.base import REMOVED, Committed, JournalGroup
+from cmshell.store.base import REMOVED, Change, Committed, JournalGroup
+from cmshell.store.sqlite import new_ids
 from cmshell.store.delta import groups_of
 from cmshell.workspace import Workspace
 
 AfterCommit = Callable[[Committed], None]
+LOAD_BATCH = 5000               # objects per batch of a streamed load
+
+
+def _with_ids(changes: list[Change]) -> list[Change]:
+    return [Change(i, c.mode, c.name, None, c.after) for i, c in zip(new_ids(len(changes)), changes)]
 
 
 class CommitRefused(Exception):
@@ -55,13 +61,70 @@ class Committer:
         ws.committed(rids)
         if done is None:
             return None
+        self._tell(done)
+        return done
+
+    def load(self, objects: Iterable[tuple[str, dict]], *, comment: str = "",
+             batch: int = LOAD_BATCH) -> Committed | None:
+        """Commit new objects as they come, (mode, document) pairs read lazily, in batches of one
+        store transaction (`--load`): nothing is staged and no copy of the documents is kept
+        but the Committed value's. Each object is validated as it arrives; a pointer to an
+        object not seen yet is checked again after the last one. Raises CommitRefused (nothing
+        is stored) or StoreError; whatever reading `objects` raises rolls everything back."""
+        ws, schema = self.ws, self.ws.schema
+        seen: dict[str, set[str]] = {}
+        problems: list[checks.Problem] = []
+        later: list[tuple[str, dict]] = []          # objects that point at one not seen yet
+        missed: list[bool] = []
+
+        def exists(mode: str, name: str) -> bool:
+            if name in seen.get(mode, ()) or ws.find(mode, name) is not None:
+                return True
+            missed.append(True)
+            return True
+
+        def batches():
+            out: list[Change] = []
+            for mode_name, doc in objects:
+                mode = schema.mode(mode_name)
+                name = str(doc.get(mode.key, ""))
+                seen.setdefault(mode_name, set()).add(name)
+                missed.clear()
+                problems.extend(checks.check(schema, mode, doc, exists))
+                if missed:
+                    later.append((mode_name, doc))
+                out.append(Change("", mode_name, name, None, doc))
+                if len(out) >= batch:
+                    yield _with_ids(out)
+                    out = []
+            if out:
+                yield _with_ids(out)
+
+        def verify() -> None:
+            def known(mode: str, name: str) -> bool:
+                return name in seen.get(mode, ()) or ws.find(mode, name) is not None
+            for mode_name, doc in later:
+                problems.extend(p for p in checks.check(schema, schema.mode(mode_name), doc, known)
+                                if p.code == checks.NO_TARGET)
+            if problems:
+                raise CommitRefused(problems)
+
+        done = ws.store.commit_stream(batches(), user=self.user, comment=comment, when=self.clock(),
+                                      before_commit=verify)
+        for mode_name in seen:
+            ws.forget(mode_name)
+        if done is None:
+            return None
+        self._tell(done)
+        return done
+
+    def _tell(self, done: Committed) -> None:
         if self.events is not None:
             self.events.own.add(done.seq)
-            self.events.post("notice", self.source(), summary(ws.schema, done.groups),
+            self.events.post("notice", self.source(), summary(self.ws.schema, done.groups),
                              kind=COMMIT, seq=done.seq, when=done.time)
         for listener in self.after:
             listener(done)
-        return done
 
 
 def summary(schema: Schema, objects: Iterable[JournalGroup] | Iterable[tuple[str, str, str]]) -> str:

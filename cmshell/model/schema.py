@@ -74,6 +74,11 @@ class Spec:
     def submodes(self) -> dict[str, Param]:
         return {p.name: p for p in self.params if p.is_submode}
 
+    @cached_property
+    def checked(self) -> list[Param]:
+        """The parameters validation looks at: required, pointers, submodes."""
+        return [p for p in self.params if (p.required and not p.readonly) or p.target or p.is_submode]
+
 
 @dataclass
 class Role:

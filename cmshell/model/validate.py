@@ -25,15 +25,14 @@ def check(schema: Schema, mode: Mode, doc: dict, exists: Callable[[str, str], bo
 
 def _check(schema, mode, doc, exists, out, prefix):
     spec = mode.spec(doc)
-    for p in spec.params:
+    for p in spec.checked:
         v = doc.get(p.name)
-        field = prefix + p.name
         if p.required and v in (None, "", []) and not p.readonly:
-            out.append(Problem(REQUIRED, field, f"The {p.label.lower()} should be set"))
+            out.append(Problem(REQUIRED, prefix + p.name, f"The {p.label.lower()} should be set"))
         if p.target and v:
             for name in (v if isinstance(v, list) else [v]):
                 if not exists(p.target, str(name)):
-                    out.append(Problem(NO_TARGET, field, f"{p.target} {name} does not exist"))
+                    out.append(Problem(NO_TARGET, prefix + p.name, f"{p.target} {name} does not exist"))
         if p.is_submode and v and p.mode in schema.modes:
             sub = schema.mode(p.mode)
             for row in v:

@@ -160,6 +160,7 @@ class Committed:
     comment: str
     changes: tuple[ObjectChange, ...]
     revisions: dict[str, int] = field(default_factory=dict)   # id -> revision now (not removed)
+    grouped: tuple[JournalGroup, ...] = ()      # `groups`, when the store made them already
 
     @property
     def objects(self) -> list[tuple[str, str, str]]:
@@ -168,6 +169,8 @@ class Committed:
     @property
     def groups(self) -> tuple[JournalGroup, ...]:
         """The objects grouped as `journal` lists them."""
+        if self.grouped:
+            return self.grouped
         from .delta import groups_of
         return groups_of((c.mode, c.name, c.action) for c in self.changes)
 

@@ -199,6 +199,7 @@ class Writer:
     _z: "zlib._Compress" = field(init=False)
     _parts: list[bytes] = field(default_factory=list, init=False)
     _groups: _Groups = field(default_factory=_Groups, init=False)
+    groups: tuple[JournalGroup, ...] = field(default=(), init=False)
 
     def __post_init__(self) -> None:
         self._z = zlib.compressobj(self.level)
@@ -222,8 +223,10 @@ class Writer:
             self._parts.append(self._z.compress(line.encode()))
 
     def finish(self) -> tuple[str, bytes]:
+        """(groups as JSON, compressed records); `groups` holds the groups afterwards."""
         self._parts.append(self._z.flush())
-        return dump_groups(self._groups.groups()), b"".join(self._parts)
+        self.groups = self._groups.groups()
+        return dump_groups(self.groups), b"".join(self._parts)
 
 
 def modified_payload(old: dict, new: dict, old_name: str | None, type_: object) -> str:

@@ -2,12 +2,13 @@
 
 Layout::
 
-    objects(id TEXT PRIMARY KEY, mode TEXT, name TEXT, revision INTEGER, doc TEXT)  -- doc is JSON
+    objects(id TEXT PRIMARY KEY, mode TEXT, name TEXT, revision INTEGER, doc TEXT,  -- doc is JSON
+            jkey INTEGER)   -- the object's key in the journal (object_keys)
         UNIQUE INDEX objects_mode_name ON objects(mode, name)
     journal(seq INTEGER PRIMARY KEY AUTOINCREMENT, time REAL, user TEXT, comment TEXT,
             summary TEXT,   -- JSON [[mode, action, count, names, [first names]], ...] (`journal`)
             deltas BLOB)    -- what changed, field by field, compressed (see store/delta.py)
-    object_keys(key INTEGER PRIMARY KEY, id TEXT UNIQUE)   -- small numbers the journal uses for ids
+    object_keys(key INTEGER PRIMARY KEY, id TEXT)   -- small numbers the journal uses for ids
     meta(key TEXT PRIMARY KEY, value TEXT)   -- schema_version, journal_keep, journal_snapshot
     backend_state(backend TEXT, key TEXT, value TEXT, PRIMARY KEY(backend, key))   -- JSON values:
         what the backends saw and did (a node's applied revision, an application's inventory)
@@ -54,7 +55,8 @@ CREATE TABLE IF NOT EXISTS objects(
     mode TEXT NOT NULL,
     name TEXT NOT NULL,
     revision INTEGER NOT NULL,
-    doc TEXT NOT NULL
+    doc TEXT NOT NULL,
+    jkey INTEGER
 );
 CREATE UNIQUE INDEX IF NOT EXISTS objects_mode_name ON objects(mode, name);
 CREATE TABLE IF NOT EXISTS journal(
@@ -67,7 +69,7 @@ CREATE TABLE IF NOT EXISTS journal(
 );
 CREATE TABLE IF NOT EXISTS object_keys(
     key INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE
+    id TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS backend_state(
     backend TEXT NOT NULL,
@@ -88,6 +90,15 @@ def new_id() -> str:
     import uuid  # imported lazily: uuid costs several ms at import time
 
     return uuid.uuid4().hex
+
+
+def new_ids(n: int) -> list[str]:
+    """n fresh object ids at once (random, in the form of new_id: version-4 UUIDs)."""
+    raw = bytearray(os.urandom(16 * n))
+    raw[6::16] = bytes((b & 0x0F) | 0x40 for b in raw[6::16])
+    raw[8::16] = bytes((b & 0x3F) | 0x80 for b in raw[8::16])
+    text = raw.hex()
+    return [text[i:i + 32] for i in range(0, 32 * n, 32)]
 
 
 def open_store(path: str | os.PathLike, *, timeout: float = DEFAULT_TIMEOUT) -> "SqliteStore":
@@ -424,7 +435,7 @@ class SqliteStore:
         summary, blob = writer.finish()
         cur = conn.execute("INSERT INTO journal(time, user, comment, summary, deltas) VALUES(?,?,?,?,?)",
                            (when, user, comment, summary, blob))
-        return Committed(int(cur.lastrowid), when, user, comment, tuple(done), revisions)
+        return Committed(int(cur.lastrowid), when, user, comment, tuple(done), revisions, writer.groups)
 
     def _batch(self, conn, changes: list[Change], seen: set[str], writer: jd.Writer,
                done: list[ObjectChange], revisions: dict[str, int]) -> None:
@@ -465,7 +476,7 @@ class SqliteStore:
         for part in _chunks(existing):
             marks = ",".join("?" * len(part))
             for row in conn.execute(
-                    f"SELECT id, mode, name, revision, doc FROM objects WHERE id IN ({marks})", part):
+                    f"SELECT id, mode, name, revision, doc, jkey FROM objects WHERE id IN ({marks})", part):
                 current[row[0]] = row
         for ch in updates + removals:
             row = current.get(ch.id)
@@ -480,7 +491,8 @@ class SqliteStore:
         # 2. write; a UNIQUE violation means a name (or id) is taken by an object we do not touch
         conn.execute("SAVEPOINT cmsh_write")
         try:
-            self._write(conn, inserts, updates, removals, after_text, current)
+            keys = self._keys(conn, inserts, current)
+            self._write(conn, inserts, updates, removals, after_text, current, keys)
         except sqlite3.IntegrityError as exc:
             conn.execute("ROLLBACK TO cmsh_write")
             raise self._collision(conn, inserts, updates, removals, current, exc) from None
@@ -488,7 +500,6 @@ class SqliteStore:
 
         # 3. the Committed value (whole documents, in hand) and the journal (deltas); the
         # documents before come from the rows read inside this transaction
-        keys = self._keys(conn, [ch.id for ch in changes], fresh={ch.id for ch in inserts})
         members: list[jd.Member] = []
         for ch in changes:
             row = current.get(ch.id)
@@ -509,27 +520,25 @@ class SqliteStore:
             members.append(jd.Member(keys[ch.id], ch.mode, ch.name, action, payload))
         writer.add(members)
 
-    def _keys(self, conn, ids: list[str], fresh: set[str] = frozenset()) -> dict[str, int]:  # type: ignore[assignment]
-        """The journal's key of every id, new keys given to the ids that have none (`fresh`:
-        ids of new objects, which are not looked up first)."""
-        out: dict[str, int] = {}
-        for part in _chunks([i for i in ids if i not in fresh]):
-            marks = ",".join("?" * len(part))
-            out.update(conn.execute(f"SELECT id, key FROM object_keys WHERE id IN ({marks})", part))
-        missing = [i for i in ids if i not in out]
-        if missing:
-            start = conn.execute("SELECT COALESCE(MAX(key), 0) FROM object_keys").fetchone()[0] + 1
-            rows = [(start + n, i) for n, i in enumerate(missing)]
-            cur = conn.executemany("INSERT OR IGNORE INTO object_keys(key, id) VALUES(?,?)", rows)
-            if cur.rowcount == len(rows):
-                out.update((i, k) for k, i in rows)
-            else:                       # a new object reuses the id of a removed one
-                for part in _chunks(missing):
-                    marks = ",".join("?" * len(part))
-                    out.update(conn.execute(f"SELECT id, key FROM object_keys WHERE id IN ({marks})", part))
-        return out
+    def _keys(self, conn, inserts: list[Change], current: dict[str, tuple]) -> dict[str, int]:
+        """The journal's key of every object of a batch: the one on its row, a new one for a
+        new object (or an old row without one)."""
+        keys = {oid: row[5] for oid, row in current.items() if row[5] is not None}
+        need = [ch.id for ch in inserts] + [oid for oid in current if oid not in keys]
+        if need:
+            keys.update(zip(need, self._new_keys(conn, need)))
+            old = [(keys[oid], oid) for oid in current if current[oid][5] is None]
+            if old:
+                conn.executemany("UPDATE objects SET jkey=? WHERE id=?", old)
+        return keys
 
-    def _write(self, conn, inserts, updates, removals, after_text, current) -> None:
+    def _new_keys(self, conn, ids: list[str]) -> list[int]:
+        start = conn.execute("SELECT COALESCE(MAX(key), 0) FROM object_keys").fetchone()[0] + 1
+        keys = list(range(start, start + len(ids)))
+        conn.executemany("INSERT INTO object_keys(key, id) VALUES(?,?)", zip(keys, ids))
+        return keys
+
+    def _write(self, conn, inserts, updates, removals, after_text, current, keys) -> None:
         def check(cur, expected: int) -> None:
             if cur.rowcount != expected:     # cannot happen under BEGIN IMMEDIATE; be safe anyway
                 raise ConflictError("Commit refused: objects were changed by another session;"
@@ -551,8 +560,8 @@ class SqliteStore:
                 len(updates))
         if inserts:
             check(conn.executemany(
-                "INSERT INTO objects(id, mode, name, revision, doc) VALUES(?,?,?,1,?)",
-                [(ch.id, ch.mode, ch.name, after_text[ch.id]) for ch in inserts]), len(inserts))
+                "INSERT INTO objects(id, mode, name, revision, doc, jkey) VALUES(?,?,?,1,?,?)",
+                [(ch.id, ch.mode, ch.name, after_text[ch.id], keys[ch.id]) for ch in inserts]), len(inserts))
 
     def _collision(self, conn, inserts, updates, removals, current, exc) -> StoreError:
         """Explain a UNIQUE violation (the writes were rolled back to the savepoint)."""
@@ -722,26 +731,34 @@ class SqliteStore:
         first = old[-1][0]
         state = self._state_after(conn, top)
         writer = jd.Writer(level=1)
-        batch: list[tuple[str, str, str, str]] = []       # (id, mode, name, document text)
+        batch: list[tuple[int, str, str, str]] = []       # (key, mode, name, document text)
 
         def flush() -> None:
-            keys = self._keys(conn, [b[0] for b in batch])
-            for oid, mode, name, _ in batch:
+            for _, mode, name, _ in batch:
                 writer.note(mode, ADDED, name)
-            writer.add([jd.Member(keys[oid], mode, name, ADDED, text) for oid, mode, name, text in batch])
+            writer.add([jd.Member(key, mode, name, ADDED, text) for key, mode, name, text in batch])
             batch.clear()
 
+        gone = []                                       # objects removed since: new keys
+        for oid, (mode, name, doc) in state.items():
+            if doc is not None:
+                gone.append((oid, mode, name, doc))
+        keyed = dict(conn.execute("SELECT id, jkey FROM objects WHERE jkey IS NOT NULL"))
+        fresh = [g[0] for g in gone if g[0] not in keyed]
+        keyed.update(zip(fresh, self._new_keys(conn, fresh)))
         for oid, mode, name, text in conn.execute("SELECT id, mode, name, doc FROM objects ORDER BY mode, name"):
             if oid in state:
                 continue
-            batch.append((oid, mode, name, text))
+            if oid not in keyed:
+                keyed[oid] = self._new_keys(conn, [oid])[0]
+                conn.execute("UPDATE objects SET jkey=? WHERE id=?", (keyed[oid], oid))
+            batch.append((keyed[oid], mode, name, text))
             if len(batch) >= BATCH:
                 flush()
-        for oid, (mode, name, doc) in state.items():
-            if doc is not None:
-                batch.append((oid, mode, name, _dumps(doc)))
-                if len(batch) >= BATCH:
-                    flush()
+        for oid, mode, name, doc in gone:
+            batch.append((keyed[oid], mode, name, _dumps(doc)))
+            if len(batch) >= BATCH:
+                flush()
         flush()
         summary, blob = writer.finish()
         if first == snap:
@@ -854,10 +871,12 @@ def _to_v3(store: SqliteStore, conn: sqlite3.Connection) -> None:
     """Version 2 -> 3: the journal's whole documents before and after become field-level deltas
     (same commit numbers, users, times and comments)."""
     conn.execute("ALTER TABLE journal RENAME TO journal_v2")
+    conn.execute("ALTER TABLE objects ADD COLUMN jkey INTEGER")
     for stmt in _SCHEMA.split(";"):
         if stmt.strip():
             conn.execute(stmt)
     names: dict[str, str] = {}          # id -> name after the last commit seen that touched it
+    keys: dict[str, int] = {}           # id -> journal key
     rows = conn.cursor()
     with _no_gc():
         for seq, when, user, comment, text in rows.execute(
@@ -867,7 +886,8 @@ def _to_v3(store: SqliteStore, conn: sqlite3.Connection) -> None:
             except ValueError as exc:
                 raise StoreError(f"Cannot migrate store {store.path}: journal entry {seq} is damaged:"
                                  f" {_one_line(exc)}") from None
-            keys = store._keys(conn, [c["id"] for c in changes])
+            new = list(dict.fromkeys(c["id"] for c in changes if c["id"] not in keys))
+            keys.update(zip(new, store._new_keys(conn, new)))
             writer = jd.Writer()
             members = []
             for c in changes:
@@ -889,6 +909,8 @@ def _to_v3(store: SqliteStore, conn: sqlite3.Connection) -> None:
             summary, blob = writer.finish()
             conn.execute("INSERT INTO journal(seq, time, user, comment, summary, deltas) VALUES(?,?,?,?,?,?)",
                          (seq, when, user, comment, summary, blob))
+    rows = [(keys[oid], oid) for (oid,) in conn.execute("SELECT id FROM objects").fetchall() if oid in keys]
+    conn.executemany("UPDATE objects SET jkey=? WHERE id=?", rows)
     top = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='journal_v2'").fetchone()
     conn.execute("DROP TABLE journal_v2")
     if top is not None:                 # commit numbers are never reused
