@@ -6,7 +6,9 @@ reaches the store until `commit`, which sends one revision-checked change set.
 from __future__ import annotations
 
 import copy
+import heapq
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from cmshell.model import validate as checks
@@ -122,6 +124,40 @@ class Workspace:
         if st is not None:
             return st.doc
         return self.base_doc(mode, rid)
+
+    def stream(self, mode: str) -> Iterator[tuple[str, dict]]:
+        """(id, document as this session sees it) of every object of the mode, in name order,
+        read from the store a chunk at a time and not cached: a long `list` holds one chunk of
+        documents, not the mode. Staged objects take their place in the order."""
+        m = self.schema.mode(mode)
+        staged = {rid: st for rid, st in self.staged.items() if st.mode == mode}
+        mine = sorted(((str(st.doc.get(m.key, "")), rid, st.doc) for rid, st in staged.items()
+                       if st.doc is not None), key=lambda t: t[0])
+
+        seen = self._recs.get(mode, {})         # records this session read already: as read
+        subs: dict[int, frozenset[str]] = {}
+
+        def stored() -> Iterator[tuple[str, str, dict]]:
+            for rid, name, doc in self.store.scan(mode):
+                if rid in staged:
+                    continue
+                if rid in seen:
+                    doc = self.base_doc(mode, rid) or {}
+                else:
+                    spec = m.spec(doc)
+                    names = subs.get(id(spec))
+                    if names is None:
+                        names = subs[id(spec)] = frozenset(spec.submodes)
+                    if any(doc[n] for n in names & doc.keys()):
+                        doc = self.normalise(m, doc)
+                yield name, rid, doc
+
+        if not mine:
+            for _, rid, doc in stored():
+                yield rid, doc
+            return
+        for _, rid, doc in heapq.merge(stored(), mine, key=lambda t: t[0]):
+            yield rid, doc
 
     def docs(self, mode: str) -> list[dict]:
         self.prefetch(mode)

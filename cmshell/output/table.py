@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+from operator import gt
 from dataclasses import dataclass
 
 _WIDTH = re.compile(r"^(?P<field>[^:]+)(?::(?:(?P<fixed>\d+)|\[(?P<lo>\d+)-(?P<hi>\d+)\]))?$")
@@ -49,33 +51,107 @@ def cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "+"
 
 
+def _width(c: Column, longest: int, verbose: bool) -> int:
+    """A column's width given its longest cell (header included); grows with `longest`."""
+    if c.unpadded:
+        return 0
+    if c.lo is None:
+        return longest
+    if c.lo == c.hi:
+        return max(c.lo, longest) if verbose else c.lo
+    w = min(max(longest, c.lo), c.hi)
+    return max(w, longest) if verbose else w
+
+
+def _line(cells: list[str], widths: list[int], delimiter: str, is_header: bool = False) -> str:
+    out = []
+    for cell, w in zip(cells, widths):
+        if w == 0:
+            out.append(cell)
+        else:
+            out.append((cell[:w] if is_header else cut(cell, w)).ljust(w))
+    return delimiter.join(out).rstrip()
+
+
 def render(headers: list[str], cols: list[Column], rows: list[list[str]], *,
            delimiter: str = " ", verbose: bool = False) -> list[str]:
-    widths = []
-    for i, c in enumerate(cols):
-        longest = max([len(headers[i])] + [len(r[i]) for r in rows])
-        if c.unpadded:
-            widths.append(0)
-        elif c.lo is None:
-            widths.append(longest)
-        elif c.lo == c.hi:
-            widths.append(max(c.lo, longest) if verbose else c.lo)
-        else:
-            w = min(max(longest, c.lo), c.hi)
-            widths.append(max(w, longest) if verbose else w)
-
-    def line(cells, is_header=False):
-        out = []
-        for cell, w in zip(cells, widths):
-            if w == 0:
-                out.append(cell)
-            else:
-                out.append((cell[:w] if is_header else cut(cell, w)).ljust(w))
-        return delimiter.join(out).rstrip()
-
-    lines = [line(headers, True), delimiter.join("-" * w for w in widths).rstrip()]
-    lines.extend(line(r) for r in rows)
+    widths = [_width(c, max([len(headers[i])] + [len(r[i]) for r in rows]), verbose)
+              for i, c in enumerate(cols)]
+    lines = [_line(headers, widths, delimiter, True), delimiter.join("-" * w for w in widths).rstrip()]
+    lines.extend(_line(r, widths, delimiter) for r in rows)
     return lines
+
+
+class Stream:
+    """`render` for rows that arrive one at a time, written as they come (`write` gets a few
+    hundred lines at a time, joined by newlines). The widths come from the rows seen: the
+    first `hold` rows are held and set them (a table of no more rows prints exactly as
+    `render` prints it); a longer cell later widens its column from that row on, as far as the
+    format lets it."""
+
+    def __init__(self, headers: list[str], cols: list[Column], write, *, delimiter: str = " ",
+                 verbose: bool = False, hold: int = 1000, chunk: int = 500):
+        self.headers, self.cols, self.write = headers, cols, write
+        self.delimiter, self.verbose, self.hold, self.chunk = delimiter, verbose, hold, chunk
+        self.longest = [len(h) for h in headers]
+        self.held: list[list[str]] | None = []
+        self.widths: list[int] = []
+        self.lines: list[str] = []
+        self._fmt = ""
+        self._room: list[int] = []
+
+    def add(self, row: list[str]) -> None:
+        longest = self.longest
+        if self.held is not None:
+            for i, cell in enumerate(row):
+                if len(cell) > longest[i]:
+                    longest[i] = len(cell)
+            self.held.append(row)
+            if len(self.held) >= self.hold:
+                self._start()
+            return
+        lens = [*map(len, row)]
+        if any(map(gt, lens, longest)):
+            widths = self.widths
+            for i, n in enumerate(lens):
+                if n > longest[i]:
+                    longest[i] = n
+                    w = _width(self.cols[i], n, self.verbose)
+                    if w != widths[i]:
+                        widths[i] = w
+                        self._format()
+        if any(map(gt, lens, self._room)):
+            self.lines.append(_line(row, self.widths, self.delimiter))
+        else:
+            self.lines.append(self._fmt.format(*row).rstrip())
+        if len(self.lines) >= self.chunk:
+            self._flush()
+
+    def _format(self) -> None:
+        """A format string for rows whose cells all fit their columns."""
+        d = self.delimiter.replace("{", "{{").replace("}", "}}")
+        self._fmt = d.join("{:<%d}" % w if w else "{}" for w in self.widths)
+        self._room = [w if w else sys.maxsize for w in self.widths]    # longer cells are cut
+
+    def _start(self) -> None:
+        held, self.held = self.held or [], None
+        self.widths = [_width(c, n, self.verbose) for c, n in zip(self.cols, self.longest)]
+        self._format()
+        self.lines = [_line(self.headers, self.widths, self.delimiter, True),
+                      self.delimiter.join("-" * w for w in self.widths).rstrip()]
+        self.lines.extend(_line(r, self.widths, self.delimiter) for r in held)
+        self._flush()
+
+    def _flush(self) -> None:
+        if self.lines:
+            text = "\n".join(self.lines)
+            self.lines = []
+            self.write(text)
+
+    def close(self) -> None:
+        if self.held is not None:
+            self._start()
+        self._flush()
 
 
 def render_json(keys: list[str], rows: list[list[str]], indent: int = 2) -> list[str]:

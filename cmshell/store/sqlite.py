@@ -35,7 +35,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from zlib import error as zlib_error
 
@@ -325,6 +325,31 @@ class SqliteStore:
         except ValueError as exc:
             raise StoreError(f"Store {self.path} holds a damaged {mode} document: {_one_line(exc)}") from None
         return [Record(r[0], mode, r[1], r[2], d) for r, d in zip(rows, docs)]
+
+    def scan(self, mode: str, chunk: int = 1000) -> Iterator[tuple[str, str, dict]]:
+        """(id, name, document) of every object of a mode in name order, read `chunk` rows at a
+        time (nothing cached): for walking a large mode once, as a long `list` does."""
+        try:
+            cur = self._db().execute("SELECT id, name, doc FROM objects WHERE mode=? ORDER BY name",
+                                     (mode,))
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        try:
+            while True:
+                try:
+                    rows = cur.fetchmany(chunk)
+                except sqlite3.Error as exc:
+                    raise self._error(exc) from None
+                if not rows:
+                    return
+                try:
+                    docs = _loads("[" + ",".join([r[2] for r in rows]) + "]")
+                except ValueError as exc:
+                    raise StoreError(f"Store {self.path} holds a damaged {mode} document: {_one_line(exc)}") from None
+                for (oid, name, _), d in zip(rows, docs):
+                    yield oid, name, d
+        finally:
+            cur.close()
 
     def index(self, mode: str) -> list[tuple[str, str]]:
         """(id, name) of every object of a mode, without reading documents."""

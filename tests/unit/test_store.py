@@ -580,3 +580,14 @@ def test_a_version_1_store_is_migrated_on_open_and_keeps_its_data(tmp_path):
     assert store.get_state("ssh") == {"node001": {"seq": 3}}
     assert store.get_state("ssh", ["node001", "nope"]) == {"node001": {"seq": 3}}
     store.close()
+
+
+def test_scan_reads_a_mode_in_name_order_a_chunk_at_a_time(store):
+    ids = {}
+    for name in ["b", "a", "c", "aa"]:
+        ids[name] = add(store, "device", name, {"hostname": name})
+    add(store, "category", "x")
+    got = list(store.scan("device", chunk=3))
+    assert [(n, d) for _, n, d in got] == [(n, {"hostname": n}) for n in ["a", "aa", "b", "c"]]
+    assert [i for i, _, _ in got] == [ids[n] for n in ["a", "aa", "b", "c"]]
+    assert list(store.scan("network")) == []
