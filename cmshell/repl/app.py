@@ -123,10 +123,12 @@ class Repl:
     def _run_command(self, cmd) -> None:
         s = self.session
         real = s.out
-        out = _HeldOutput(real)
+        out = _HeldOutput(real, terminal=self.env.stdout_isatty, environ=self.env.environ)
         s.out = out
         try:
             s.run_command(cmd)
+        except pager.PagerClosed:         # the reader quit the pager: the command stops there
+            pass
         finally:
             s.out = real
             held = out.release()
@@ -266,12 +268,18 @@ class Repl:
 
 class _HeldOutput:
     """Holds a command's output so that, when the command ends quickly, it can go to the pager
-    if it does not fit; a command still running after STREAM_AFTER seconds (watch, a slow
-    list) streams instead. Thread-safe: a timer releases the output."""
+    if it does not fit. Output that overflows the terminal while the command still runs (a
+    long `list`) streams into the pager as it comes; a command still running after
+    STREAM_AFTER seconds whose output fits so far (watch, a slow command) streams to the
+    terminal instead. Thread-safe: a timer releases the output."""
 
-    def __init__(self, real):
+    def __init__(self, real, *, terminal: bool = False, environ=None):
         self.real = real
+        self.terminal, self.environ = terminal, environ
         self.buf = io.StringIO()
+        self.rows = 0
+        self.size = pager._terminal_size() if terminal else None
+        self.pipe: pager.Pipe | None = None
         self.streaming = False
         self._lock = threading.Lock()
         self._timer = threading.Timer(STREAM_AFTER, self._stream)
@@ -280,7 +288,7 @@ class _HeldOutput:
 
     def _stream(self) -> None:
         with self._lock:
-            if not self.streaming:
+            if not self.streaming and self.pipe is None:
                 self.streaming = True
                 self.real.write(self.buf.getvalue())
                 self.real.flush()
@@ -288,25 +296,47 @@ class _HeldOutput:
 
     def write(self, text: str) -> int:
         with self._lock:
+            if self.pipe is not None:
+                return self.pipe.write(text)
             if self.streaming:
                 return self.real.write(text)
-            return self.buf.write(text)
+            n = self.buf.write(text)
+            if self.size is not None:
+                self.rows += pager.rows_needed(text, self.size.columns)
+                if self.rows >= self.size.lines:
+                    self._page()
+            return n
+
+    def _page(self) -> None:
+        """The output no longer fits: from now on it goes to the pager (if there is one)."""
+        pipe = pager.open_pipe(self.environ)
+        if pipe is None:
+            self.size = None                # no pager: hold on, the terminal gets it whole
+            return
+        self.real.flush()
+        self.pipe = pipe
+        text, self.buf = self.buf.getvalue(), io.StringIO()
+        pipe.write(text)
 
     def flush(self) -> None:
         with self._lock:
-            if self.streaming:
+            if self.streaming and self.pipe is None:
                 self.real.flush()
 
     def isatty(self) -> bool:
         return bool(getattr(self.real, "isatty", lambda: False)())
 
     def release(self) -> str:
-        """Stop holding; the text still held (for the pager)."""
+        """Stop holding; the text still held (for the pager). A pager fed while the command
+        ran is closed and waited for."""
         self._timer.cancel()
         with self._lock:
             self.streaming = True
             text = self.buf.getvalue()
             self.buf = io.StringIO()
+            pipe, self.pipe = self.pipe, None
+        if pipe is not None:
+            pipe.close()
         return text
 
     def __getattr__(self, name):

@@ -227,6 +227,31 @@ def test_show_pages_only_on_a_terminal_and_only_when_long(tmp_path, monkeypatch)
     assert pager.pager_command({}) == "less -FRX"
 
 
+def test_output_that_overflows_while_the_command_runs_streams_into_the_pager(tmp_path, monkeypatch):
+    import io
+    from cmshell.repl.app import _HeldOutput
+    monkeypatch.setattr(pager, "_terminal_size", lambda: os.terminal_size((80, 10)))
+    marker = tmp_path / "paged"
+    out = io.StringIO()
+    held = _HeldOutput(out, terminal=True, environ={"PAGER": f"cat > {marker}"})
+    held.write("".join(f"line {i}\n" for i in range(5)))
+    assert held.pipe is None                                      # fits so far: held
+    held.write("".join(f"line {i}\n" for i in range(5, 12)))
+    assert held.pipe is not None                                  # overflows: the pager has it all
+    held.write("more\n")
+    assert held.release() == "" and out.getvalue() == ""
+    assert marker.read_text() == "".join(f"line {i}\n" for i in range(12)) + "more\n"
+
+    held = _HeldOutput(out, terminal=True, environ={"PAGER": "head -1 >/dev/null"})   # the reader quits
+    with pytest.raises(pager.PagerClosed):
+        for _ in range(10000):
+            held.write("x" * 79 + "\n")
+    held.release()
+    held = _HeldOutput(out, terminal=True, environ={"PAGER": "no-such-pager-xyz"})
+    held.write("y\n" * 20)
+    assert held.release() == "y\n" * 20 and out.getvalue() == ""   # no pager: held, written whole
+
+
 # -- the lexer -----------------------------------------------------------------------------------------------
 def test_the_lexer_gives_pygments_tokens(db, shared_cache, monkeypatch):
     import io
