@@ -87,6 +87,24 @@ class Workspace:
             self._names[mode] = idx
         return idx
 
+    def names_cached(self, mode: str) -> dict[str, str]:
+        """`names(mode)` when the mode's index is in memory; otherwise, without reading the
+        store, just the objects this session added (what completion can answer at once)."""
+        if mode in self._index:
+            return self.names(mode)
+        key = self.schema.mode(mode).key
+        return {str(st.doc.get(key, "")): rid for rid, st in self.staged.items()
+                if st.mode == mode and st.base is None and st.doc is not None}
+
+    def adopt_index(self, mode: str, index: list[tuple[str, str]]) -> bool:
+        """Take a mode's (id, name) index read elsewhere (a background thread's own store
+        connection), unless this session read it already; whether it was taken."""
+        if mode in self._index:
+            return False
+        self._index[mode] = dict(index)
+        self._names.pop(mode, None)
+        return True
+
     def where(self, mode: str, field: str, value) -> list[str]:
         """Names of the objects (as this session sees them) whose `field` is `value`."""
         key = self.schema.mode(mode).key

@@ -46,7 +46,8 @@ class Repl:
         # stdout redirected: results go there, the prompt to the terminal (stderr); otherwise
         # prompt_toolkit's own choice (which also copes with TERM=dumb)
         self.output = None if env.stdout_isatty else create_output(always_prefer_tty=True)
-        completer = _completer(session, self.lock)
+        self.view = CompletionView(session)     # what completion and highlighting read
+        completer = _completer(self.view, self.lock)
         kwargs = {}
         if color:
             from prompt_toolkit.styles import Style
@@ -163,13 +164,52 @@ class Repl:
         if self.color:
             threading.Thread(target=self._load_lexer, name="cmshell-lexer", daemon=True).start()
         self._start_watcher()
+        self._start_refresher()
+
+    def _start_refresher(self) -> None:
+        path = getattr(self.session.ws.store, "path", None)
+        if not path or self._stop.is_set():
+            self.view.ready = None               # nothing to build it from: read as needed
+            return
+        threading.Thread(target=self._refresh, args=(path,), name="cmshell-completion",
+                         daemon=True).start()
+
+    def _refresh(self, path: str) -> None:
+        """Build the completion index in the background (pgcli's completion refresher): each
+        top-level mode's names are read on this thread's own connection, then handed to the
+        session and sorted for completion under the lock. Until a mode is ready, completion
+        answers from what is cached (CompletionView)."""
+        from cmshell.shell.complete import names_of
+        from cmshell.store import open_store
+        s, view = self.session, self.view
+        store = None
+        try:
+            store = open_store(path)
+            modes = sorted((m.name for m in s.schema.modes.values() if m.top),
+                           key=lambda m: (m != "device", m))
+            for mode in modes:
+                if self._stop.is_set():
+                    return
+                seq = _last_seq(store)
+                index = store.index(mode)
+                with self.lock:
+                    if _last_seq(s.ws.store) == seq:       # nothing committed since: still true
+                        s.ws.adopt_index(mode, index)
+                    names_of(view, mode)                  # reads it now if it was not adopted
+                    view.ready.add(mode)
+        except Exception:            # completion falls back to reading as needed
+            pass
+        finally:
+            view.ready = None
+            if store is not None:
+                store.close()
 
     def _load_lexer(self) -> None:
         try:
             from prompt_toolkit.lexers import PygmentsLexer
 
             from cmshell.repl.lexer import CmshellLexer
-            self.ps.lexer = PygmentsLexer(CmshellLexer.bind(self.session, self.lock))
+            self.ps.lexer = PygmentsLexer(CmshellLexer.bind(self.view, self.lock))
         except Exception:        # no highlighting is better than no shell
             return
         app = self.app
@@ -264,6 +304,40 @@ class Repl:
         finally:
             if store is not None:
                 store.close()
+
+
+def _last_seq(store) -> int:
+    got = store.journal(1)
+    return got[-1].seq if got else 0
+
+
+class CompletionView:
+    """The session as completion and highlighting see it. While the completion index is being
+    built (`ready` is the set of modes done), the names of a mode not done yet come from what
+    the workspace has in memory, never from the store: a keystroke never waits for 100,000
+    names. `ready = None`: everything is ready (or is read when needed)."""
+
+    def __init__(self, session):
+        self._s = session
+        self.ready: set[str] | None = set()
+        self.ws = _CachedNames(session.ws, self)
+
+    def __getattr__(self, name):
+        return getattr(self._s, name)
+
+
+class _CachedNames:
+    def __init__(self, ws, view: CompletionView):
+        self._ws, self._view = ws, view
+
+    def names(self, mode: str) -> dict[str, str]:
+        ready = self._view.ready
+        if ready is None or mode in ready:
+            return self._ws.names(mode)
+        return self._ws.names_cached(mode)
+
+    def __getattr__(self, name):
+        return getattr(self._ws, name)
 
 
 class _HeldOutput:

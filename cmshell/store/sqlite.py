@@ -5,6 +5,7 @@ Layout::
     objects(id TEXT PRIMARY KEY, mode TEXT, name TEXT, revision INTEGER, doc TEXT,  -- doc is JSON
             jkey INTEGER)   -- the object's key in the journal (object_keys)
         UNIQUE INDEX objects_mode_name ON objects(mode, name)
+        INDEX objects_type ON objects(mode, json_extract(doc, '$.type'))   -- the head node, at once
     journal(seq INTEGER PRIMARY KEY AUTOINCREMENT, time REAL, user TEXT, comment TEXT,
             summary TEXT,   -- JSON [[mode, action, count, names, [first names]], ...] (`journal`)
             deltas BLOB)    -- what changed, field by field, compressed (see store/delta.py)
@@ -59,6 +60,7 @@ CREATE TABLE IF NOT EXISTS objects(
     jkey INTEGER
 );
 CREATE UNIQUE INDEX IF NOT EXISTS objects_mode_name ON objects(mode, name);
+CREATE INDEX IF NOT EXISTS objects_type ON objects(mode, json_extract(doc, '$.type'));
 CREATE TABLE IF NOT EXISTS journal(
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     time REAL NOT NULL,
@@ -79,6 +81,7 @@ CREATE TABLE IF NOT EXISTS backend_state(
 );
 """
 _TABLES = {"meta", "objects", "journal", "backend_state", "object_keys"}
+_INDEXED = ("type",)            # top-level fields `where` finds through an index (objects_<field>)
 BATCH = 5000                    # objects per batch of a streamed commit or a journal snapshot
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
@@ -378,14 +381,19 @@ class SqliteStore:
         return out
 
     def where(self, mode: str, field: str, value) -> list[str]:
-        """Names of the objects whose top-level `field` equals `value` (e.g. device type)."""
+        """Names of the objects whose top-level `field` equals `value` (e.g. device type). The
+        fields of _INDEXED are looked up in an index; others are a scan of the mode."""
+        if field in _INDEXED:
+            sql = f"SELECT name FROM objects WHERE mode=? AND json_extract(doc, '$.{field}') = ?"
+            params: tuple = (mode, value)
+        else:
+            sql = "SELECT name FROM objects WHERE mode=? AND json_extract(doc, '$.' || ?) = ? ORDER BY name"
+            params = (mode, field, value)
         try:
-            rows = self._db().execute(
-                "SELECT name FROM objects WHERE mode=? AND json_extract(doc, '$.' || ?) = ? ORDER BY name",
-                (mode, field, value)).fetchall()
+            rows = self._db().execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise self._error(exc) from None
-        return [r[0] for r in rows]
+        return sorted(r[0] for r in rows)
 
     def get(self, mode: str, name: str) -> Record | None:
         try:

@@ -292,3 +292,25 @@ def test_a_c_run_of_the_terminal_commands_stays_light(cm):
     assert "cmshell.shell.history_file" in imported
     assert not [m for m in imported if m.split(".")[0] in ("prompt_toolkit", "pygments")]
 
+
+
+# -- the completion refresher ---------------------------------------------------------------------
+def test_completion_answers_from_cache_until_the_background_index_is_built(db, shared_cache):
+    from cmshell.repl.app import CompletionView, Repl
+    from cmshell.shell.complete import suggest
+    from cmshell.store import open_store
+    store = open_store(db)
+    s = session_on(store, shared_cache)
+    view = CompletionView(s)
+    assert suggest(view, "device use node0") == []            # not built yet: nothing read
+    assert "device" not in s.ws.loaded_modes()
+    s.ws.add("device", {"hostname": "node0new", "type": "physicalnode"})
+    assert [c.text for c in suggest(view, "device use node0")] == ["node0new"]   # what is in memory
+    assert "device" not in s.ws.loaded_modes()
+    repl = Repl.__new__(Repl)                                   # the parts _refresh uses
+    repl.session, repl.lock, repl.view, repl._stop = s, threading.RLock(), view, threading.Event()
+    repl._refresh(str(db))
+    assert view.ready is None and "device" in s.ws.loaded_modes()
+    got = [c.text for c in suggest(view, "device use node0")]
+    assert got == ["node001", "node002", "node003", "node004", "node005", "node006", "node0new"]
+    store.close()
