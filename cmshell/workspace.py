@@ -16,6 +16,22 @@ from cmshell.model.schema import Mode, Schema
 from cmshell.store.base import Change, Record, Store
 
 
+def clone(doc):
+    """A deep copy of a JSON document (dicts, lists and scalars), several times faster than
+    copy.deepcopy; anything else inside is copied with copy.deepcopy."""
+    t = type(doc)
+    if t is dict:
+        return {k: v if type(v) in _SCALARS else clone(v) for k, v in doc.items()}
+    if t is list:
+        return [v if type(v) in _SCALARS else clone(v) for v in doc]
+    if t in _SCALARS:
+        return doc
+    return copy.deepcopy(doc)
+
+
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
 @dataclass
 class Staged:
     mode: str
@@ -38,6 +54,7 @@ class Workspace:
         self._names: dict[str, dict[str, str]] = {}      # mode -> name -> id (current view)
         self.staged: dict[str, Staged] = {}
         self._touched: set[str] = set()                  # edited since the last prune()
+        self._differs: set[str] = set()                  # staged, found unlike the base by prune()
 
     # -- reading ---------------------------------------------------------------------------
     def _ids(self, mode: str) -> dict[str, str]:
@@ -177,6 +194,30 @@ class Workspace:
         for _, rid, doc in heapq.merge(stored(), mine, key=lambda t: t[0]):
             yield rid, doc
 
+    def items(self, mode: str) -> list[tuple[str, dict]]:
+        """(id, document as this session sees it) of every object of the mode, in name order:
+        what walking `names` with `doc` gives, in one pass (bulk selections of 100,000 nodes)."""
+        self.prefetch(mode)
+        names = self.names(mode)
+        m = self.schema.mode(mode)
+        recs, docs, staged = self._recs.get(mode, {}), self._docs, self.staged
+        out = []
+        for name in sorted(names):
+            rid = names[name]
+            st = staged.get(rid)
+            if st is not None:
+                if st.doc is not None:
+                    out.append((rid, st.doc))
+                continue
+            d = docs.get(rid)
+            if d is None:
+                rec = recs.get(rid)
+                d = self.base_doc(mode, rid) if rec is None else docs.setdefault(rid, self.normalise(m, rec.doc))
+                if d is None:
+                    continue
+            out.append((rid, d))
+        return out
+
     def docs(self, mode: str) -> list[dict]:
         self.prefetch(mode)
         return [self.doc(mode, rid) for rid in self.names(mode).values()]
@@ -193,7 +234,7 @@ class Workspace:
             base = self._record(mode, rid)
             if base is None:
                 raise KeyError(rid)
-            st = self.staged[rid] = Staged(mode, base, copy.deepcopy(self.base_doc(mode, rid)))
+            st = self.staged[rid] = Staged(mode, base, clone(self.base_doc(mode, rid)))
         if st.doc is None:
             raise KeyError(rid)
         self._touched.add(rid)
@@ -220,6 +261,7 @@ class Workspace:
         modes = set()
         for rid in list(rids):
             st = self.staged.pop(rid, None)
+            self._differs.discard(rid)
             if st is not None:
                 modes.add(st.mode)
         for m in modes:
@@ -247,6 +289,8 @@ class Workspace:
             return "+"
         if st.doc is None:
             return "~"
+        if rid in self._differs and rid not in self._touched:
+            return " "                  # compared at the last prune, not edited since
         if st.doc != self.base_doc(st.mode, rid):
             return " "
         return None
@@ -266,10 +310,16 @@ class Workspace:
 
     def prune(self) -> None:
         """Forget staged copies edited back to their base (so stars vanish)."""
+        differs = self._differs
         for rid in self._touched:
             st = self.staged.get(rid)
-            if st is not None and st.base is not None and st.doc == self.base_doc(st.mode, rid):
+            if st is None or st.base is None:
+                differs.discard(rid)
+            elif st.doc == self.base_doc(st.mode, rid):
                 del self.staged[rid]
+                differs.discard(rid)
+            else:
+                differs.add(rid)
         self._touched.clear()
 
     # -- validation ------------------------------------------------------------------------
@@ -277,8 +327,13 @@ class Workspace:
         """Problems of the candidate objects `items` [(mode, id)]; removals must be unreferenced."""
         out: list[checks.Problem] = []
 
+        known: dict[tuple[str, str], bool] = {}
+
         def exists(mode, name):
-            return mode in self.schema.modes and self.find(mode, name) is not None
+            got = known.get((mode, name))
+            if got is None:
+                got = known[(mode, name)] = mode in self.schema.modes and self.find(mode, name) is not None
+            return got
 
         for mode_name, rid in items:
             mode = self.schema.mode(mode_name)
@@ -302,21 +357,27 @@ class Workspace:
             st = self.staged[rid]
             m = self.schema.mode(st.mode)
             if st.doc is None:
-                out.append(Change(rid, st.mode, st.base.name, st.base.revision, None))
+                out.append(Change(rid, st.mode, st.base.name, st.base.revision, None, st.base.doc))
             else:
                 out.append(Change(rid, st.mode, str(st.doc.get(m.key, "")),
-                                  st.base.revision if st.base else None, self.denormalise(m, st.doc)))
+                                  st.base.revision if st.base else None, self.denormalise(m, st.doc),
+                                  st.base.doc if st.base else None))
         return out
 
     def committed(self, rids) -> None:
         """The staged objects `rids` are stored now: drop them and re-read their modes."""
+        modes = set()
         for rid in rids:
             st = self.staged.pop(rid)
-            self.forget(st.mode)
+            modes.add(st.mode)
             self._docs.pop(rid, None)
+            self._differs.discard(rid)
+        for mode in modes:
+            self.forget(mode)
 
     def refresh_all(self) -> None:
         self.staged.clear()
+        self._differs.clear()
         for mode in list(self._index) + list(self._recs):
             self.forget(mode)
         self._docs.clear()
@@ -332,8 +393,19 @@ class Workspace:
             doc[p.name] = [self._walk(sub, fn(sub, i, dict(row)), fn) for i, row in enumerate(rows)]
         return doc
 
+    def _has_rows(self, mode: Mode, doc: dict) -> bool:
+        subs = mode.spec(doc).submodes
+        if not subs:
+            return False
+        common = subs.keys() & doc.keys()
+        return bool(common) and any(doc[n] for n in common)
+
     def normalise(self, mode: Mode, doc: dict) -> dict:
-        """Give rows of index-keyed collections their `index` (their position in the store)."""
+        """Give rows of index-keyed collections their `index` (their position in the store). A
+        document without rows comes back as it is (not copied: base documents are read-only)."""
+        if not self._has_rows(mode, doc):
+            return doc
+
         def f(sub, i, row):
             if sub.indexed:
                 row["index"] = i
@@ -341,6 +413,9 @@ class Workspace:
         return self._walk(mode, dict(doc), f)
 
     def denormalise(self, mode: Mode, doc: dict) -> dict:
+        if not self._has_rows(mode, doc):
+            return doc
+
         def f(sub, i, row):
             if sub.indexed:
                 row.pop("index", None)

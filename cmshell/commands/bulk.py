@@ -191,8 +191,7 @@ def _named(s, cmd, lp, words, drop_out=None) -> list:
 def _group(s, cmd, kind, vals) -> list[str]:
     """Devices in the named categories / overlays / with the roles / images / types."""
     want = names(s, vals)
-    devices = sorted(s.ws.names("device").items())
-    docs = [(rid, s.ws.doc("device", rid) or {}) for _, rid in devices]
+    docs = s.ws.items("device")
     if kind == "nodes":
         return _named(s, cmd, [Level(s.schema.mode("device"))], vals)
     if kind == "type":

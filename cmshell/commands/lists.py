@@ -363,11 +363,12 @@ def with_rename_group(s, rids) -> list[str]:
     pointers a rename moved, and the renamed objects that staged pointers name. Pointers hold
     names, so a renamed object and the pointers to its new name reach the store together."""
     renamed = {}
+    keys = {m.name: m.key for m in s.schema.modes.values()}
     for rid, st in s.ws.staged.items():
         if st.base is not None and st.doc is not None:
-            new = str(st.doc.get(s.schema.mode(st.mode).key, ""))
-            if new != st.base.name:
-                renamed[rid] = (st.mode, st.base.name, new)
+            new = st.doc.get(keys[st.mode], "")
+            if new != st.base.name and str(new) != st.base.name:
+                renamed[rid] = (st.mode, st.base.name, str(new))
     rids = list(rids)
     if not renamed:
         return rids

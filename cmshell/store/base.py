@@ -29,6 +29,8 @@ class Change:
     name: str                   # key after the change (before it, for a removal)
     base_revision: int | None   # revision the edit started from; None for a new object
     after: dict | None          # None removes the object
+    before: dict | None = None  # the document at base_revision, when the writer has it in hand
+                                # (as the store gave it; the store then need not read it again)
 
 
 ADDED, MODIFIED, REMOVED = "added", "modified", "removed"

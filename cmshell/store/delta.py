@@ -50,6 +50,9 @@ def same(a: object, b: object) -> bool:
     return a == b
 
 
+_PLAIN = frozenset((str, int, float, bool, type(None)))
+
+
 def field_delta(before: dict, after: dict) -> tuple[dict, dict]:
     """(old, new): the fields that differ, each with its value before / after (a field absent
     on one side is missing from that side's dict)."""
@@ -58,9 +61,13 @@ def field_delta(before: dict, after: dict) -> tuple[dict, dict]:
     for k, v in before.items():
         if k not in after:
             old[k] = v
-        elif not same(v, after[k]):
-            old[k] = v
-            new[k] = after[k]
+            continue
+        w = after[k]
+        t = type(v)
+        if t is type(w) and (v == w if t in _PLAIN else same(v, w)):
+            continue
+        old[k] = v
+        new[k] = w
     for k, v in after.items():
         if k not in before:
             new[k] = v
@@ -181,14 +188,8 @@ def load_groups(text: str) -> tuple[JournalGroup, ...]:
 
 
 # -- writing ------------------------------------------------------------------------------------
-@dataclass
-class Member:
-    """One object of a commit on its way to the journal."""
-    key: int
-    mode: str
-    name: str
-    action: str
-    payload: str                # JSON text (see the module doc)
+# One object of a commit on its way to the journal: (key, mode, name, action, payload JSON text)
+Member = tuple[int, str, str, str, str]
 
 
 @dataclass
@@ -205,21 +206,23 @@ class Writer:
         self._z = zlib.compressobj(self.level)
         self._parts.append(self._z.compress((FORMAT + "\n").encode()))
 
-    def note(self, mode: str, action: str, name: str) -> None:
-        """Record a member for the groups, in commit order."""
-        self._groups.add(mode, action, name)
-
     def add(self, members: list[Member]) -> None:
+        """A batch's members, in commit order."""
         by: dict[tuple[str, str], list[Member]] = {}
         for m in members:
-            by.setdefault((m.mode, m.action), []).append(m)
+            got = by.get((m[1], m[3]))
+            if got is None:
+                got = by[(m[1], m[3])] = []
+            got.append(m)
         for (mode, action), ms in sorted(by.items()):
-            ms.sort(key=lambda m: m.name)
+            names = self._groups.names.setdefault((mode, action), [])
+            names.extend(m[2] for m in ms)
+            ms.sort(key=_by_name)
             index: dict[str, int] = {}
-            which = [index.setdefault(m.payload, len(index)) for m in ms]
+            which = [index.setdefault(m[4], len(index)) for m in ms]
             line = "[%s,%s,%s,%s,%s,[%s]]\n" % (
-                _dumps(mode), _dumps(_CODE[action]), _dumps(int_runs(m.key for m in ms)),
-                _dumps(name_runs(m.name for m in ms)), _dumps(value_runs(which)), ",".join(index))
+                _dumps(mode), _dumps(_CODE[action]), _dumps(int_runs(m[0] for m in ms)),
+                _dumps(name_runs(m[2] for m in ms)), _dumps(value_runs(which)), ",".join(index))
             self._parts.append(self._z.compress(line.encode()))
 
     def finish(self) -> tuple[str, bytes]:
@@ -227,6 +230,31 @@ class Writer:
         self._parts.append(self._z.flush())
         self.groups = self._groups.groups()
         return dump_groups(self.groups), b"".join(self._parts)
+
+
+def _by_name(m: Member) -> str:
+    return m[2]
+
+
+class Payloads:
+    """The payloads of one batch's modified objects, each distinct one encoded once (a commit
+    that sets one value on many objects has one payload)."""
+
+    def __init__(self) -> None:
+        self.texts: dict[tuple, str] = {}
+
+    def modified(self, before: dict, after: dict, old_name: str | None) -> str:
+        old, new = field_delta(before, after)
+        type_ = context_type(after, new)
+        try:
+            key = (tuple((k, type(v), v) for k, v in old.items()),      # 1, 1.0 and True differ
+                   tuple((k, type(v), v) for k, v in new.items()), old_name, type_)
+            got = self.texts.get(key)
+        except TypeError:                 # a list or dict among the values: not hashable
+            return modified_payload(old, new, old_name, type_)
+        if got is None:
+            got = self.texts[key] = modified_payload(old, new, old_name, type_)
+        return got
 
 
 def modified_payload(old: dict, new: dict, old_name: str | None, type_: object) -> str:

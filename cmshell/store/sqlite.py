@@ -3,9 +3,10 @@
 Layout::
 
     objects(id TEXT PRIMARY KEY, mode TEXT, name TEXT, revision INTEGER, doc TEXT,  -- doc is JSON
-            jkey INTEGER)   -- the object's key in the journal (object_keys)
+            jkey INTEGER,   -- the object's key in the journal (object_keys)
+            kind TEXT)      -- the document's `type` (a string), for `where(mode, "type", ...)`
         UNIQUE INDEX objects_mode_name ON objects(mode, name)
-        INDEX objects_type ON objects(mode, json_extract(doc, '$.type'))   -- the head node, at once
+        INDEX objects_kind ON objects(mode, kind)    -- the head node, at once
     journal(seq INTEGER PRIMARY KEY AUTOINCREMENT, time REAL, user TEXT, comment TEXT,
             summary TEXT,   -- JSON [[mode, action, count, names, [first names]], ...] (`journal`)
             deltas BLOB)    -- what changed, field by field, compressed (see store/delta.py)
@@ -57,10 +58,11 @@ CREATE TABLE IF NOT EXISTS objects(
     name TEXT NOT NULL,
     revision INTEGER NOT NULL,
     doc TEXT NOT NULL,
-    jkey INTEGER
+    jkey INTEGER,
+    kind TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS objects_mode_name ON objects(mode, name);
-CREATE INDEX IF NOT EXISTS objects_type ON objects(mode, json_extract(doc, '$.type'));
+CREATE INDEX IF NOT EXISTS objects_kind ON objects(mode, kind);
 CREATE TABLE IF NOT EXISTS journal(
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     time REAL NOT NULL,
@@ -81,7 +83,6 @@ CREATE TABLE IF NOT EXISTS backend_state(
 );
 """
 _TABLES = {"meta", "objects", "journal", "backend_state", "object_keys"}
-_INDEXED = ("type",)            # top-level fields `where` finds through an index (objects_<field>)
 BATCH = 5000                    # objects per batch of a streamed commit or a journal snapshot
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
@@ -121,9 +122,15 @@ def _no_gc():
             gc.enable()
 
 
-def _chunks(seq: list, size: int = _CHUNK):
+def _chunks(seq: list, size: int = _CHUNK) -> Iterator[list]:
     for i in range(0, len(seq), size):
         yield seq[i:i + size]
+
+
+def _kind(doc: dict) -> str | None:
+    """The `kind` column of a document: its `type` when that is a string."""
+    t = doc.get("type")
+    return t if type(t) is str else None
 
 
 def _one_line(text: object) -> str:
@@ -382,9 +389,9 @@ class SqliteStore:
 
     def where(self, mode: str, field: str, value) -> list[str]:
         """Names of the objects whose top-level `field` equals `value` (e.g. device type). The
-        fields of _INDEXED are looked up in an index; others are a scan of the mode."""
-        if field in _INDEXED:
-            sql = f"SELECT name FROM objects WHERE mode=? AND json_extract(doc, '$.{field}') = ?"
+        type is looked up in an index; other fields are a scan of the mode."""
+        if field == "type" and isinstance(value, str):
+            sql = "SELECT name FROM objects WHERE mode=? AND kind=?"
             params: tuple = (mode, value)
         else:
             sql = "SELECT name FROM objects WHERE mode=? AND json_extract(doc, '$.' || ?) = ? ORDER BY name"
@@ -504,13 +511,9 @@ class SqliteStore:
                                      f"{_one_line(exc)}") from None
 
         # 1. current rows of everything updated or removed, read inside the transaction
-        current: dict[str, tuple] = {}
-        existing = [ch.id for ch in updates] + [ch.id for ch in removals]
-        for part in _chunks(existing):
-            marks = ",".join("?" * len(part))
-            for row in conn.execute(
-                    f"SELECT id, mode, name, revision, doc, jkey FROM objects WHERE id IN ({marks})", part):
-                current[row[0]] = row
+        # (id, mode, name, revision, jkey, rowid); the documents only of the changes that do not
+        # carry them (a change's `before` is the document at its base revision, checked below)
+        current = self._current_rows(conn, updates + removals)
         for ch in updates + removals:
             row = current.get(ch.id)
             if row is None or row[1] != ch.mode:
@@ -522,10 +525,16 @@ class SqliteStore:
                     f" (revision {row[3]}, you started from {ch.base_revision}); refresh and try again")
 
         # 2. write; a UNIQUE violation means a name (or id) is taken by an object we do not touch
+        befores: dict[str, dict] = {ch.id: ch.before for ch in updates + removals if ch.before is not None}
+        unknown = [oid for oid in current if oid not in befores]
+        for part in _chunks(unknown, 2000):
+            marks = ",".join("?" * len(part))
+            rows = conn.execute(f"SELECT id, doc FROM objects WHERE id IN ({marks})", part).fetchall()
+            befores.update(zip([r[0] for r in rows], _loads("[" + ",".join([r[1] for r in rows]) + "]")))
         conn.execute("SAVEPOINT cmsh_write")
         try:
             keys = self._keys(conn, inserts, current)
-            self._write(conn, inserts, updates, removals, after_text, current, keys)
+            self._write(conn, inserts, updates, removals, after_text, current, keys, befores)
         except sqlite3.IntegrityError as exc:
             conn.execute("ROLLBACK TO cmsh_write")
             raise self._collision(conn, inserts, updates, removals, current, exc) from None
@@ -534,33 +543,53 @@ class SqliteStore:
         # 3. the Committed value (whole documents, in hand) and the journal (deltas); the
         # documents before come from the rows read inside this transaction
         members: list[jd.Member] = []
+        payloads = jd.Payloads()
         for ch in changes:
-            row = current.get(ch.id)
-            before = _loads(row[4]) if row is not None else None
-            done.append(ObjectChange(ch.id, ch.mode, ch.name, before, ch.after))
+            oid = ch.id
+            row = current.get(oid)
+            before = befores.get(oid)
+            done.append(ObjectChange(oid, ch.mode, ch.name, before, ch.after))
             if ch.after is None:
-                action, payload = REMOVED, row[4]
+                action, payload = REMOVED, _dumps(before)
             elif row is None:
-                action, payload = ADDED, after_text[ch.id]
-                revisions[ch.id] = 1
+                action, payload = ADDED, after_text[oid]
+                revisions[oid] = 1
             else:
                 action = MODIFIED
-                old, new = jd.field_delta(before, ch.after)
-                payload = jd.modified_payload(old, new, row[2] if row[2] != ch.name else None,
-                                              jd.context_type(ch.after, new))
-                revisions[ch.id] = ch.base_revision + 1
-            writer.note(ch.mode, action, ch.name)
-            members.append(jd.Member(keys[ch.id], ch.mode, ch.name, action, payload))
+                payload = payloads.modified(before, ch.after, row[2] if row[2] != ch.name else None)
+                revisions[oid] = ch.base_revision + 1
+            members.append((keys[oid], ch.mode, ch.name, action, payload))
         writer.add(members)
+
+    def _current_rows(self, conn, changes: list[Change]) -> dict[str, tuple]:
+        """id -> (id, mode, name, revision, jkey, rowid) of the objects `changes` touch: by id,
+        or, for a mode most of whose objects they touch, in one pass over the mode."""
+        current: dict[str, tuple] = {}
+        by_mode: dict[str, list[str]] = {}
+        for ch in changes:
+            by_mode.setdefault(ch.mode, []).append(ch.id)
+        for mode, ids in by_mode.items():
+            if len(ids) > 2000 and 3 * len(ids) > conn.execute(
+                    "SELECT COUNT(*) FROM objects WHERE mode=?", (mode,)).fetchone()[0]:
+                want = set(ids)
+                current.update((r[0], r) for r in conn.execute(
+                    "SELECT id, mode, name, revision, jkey, rowid FROM objects WHERE mode=?", (mode,))
+                    if r[0] in want)
+                continue
+            for part in _chunks(ids, 2000):
+                marks = ",".join("?" * len(part))
+                current.update((r[0], r) for r in conn.execute(
+                    f"SELECT id, mode, name, revision, jkey, rowid FROM objects WHERE id IN ({marks})", part))
+        return current
 
     def _keys(self, conn, inserts: list[Change], current: dict[str, tuple]) -> dict[str, int]:
         """The journal's key of every object of a batch: the one on its row, a new one for a
         new object (or an old row without one)."""
-        keys = {oid: row[5] for oid, row in current.items() if row[5] is not None}
+        keys = {oid: row[4] for oid, row in current.items() if row[4] is not None}
         need = [ch.id for ch in inserts] + [oid for oid in current if oid not in keys]
         if need:
             keys.update(zip(need, self._new_keys(conn, need)))
-            old = [(keys[oid], oid) for oid in current if current[oid][5] is None]
+            old = [(keys[oid], oid) for oid in current if current[oid][4] is None]
             if old:
                 conn.executemany("UPDATE objects SET jkey=? WHERE id=?", old)
         return keys
@@ -571,30 +600,43 @@ class SqliteStore:
         conn.executemany("INSERT INTO object_keys(key, id) VALUES(?,?)", zip(keys, ids))
         return keys
 
-    def _write(self, conn, inserts, updates, removals, after_text, current, keys) -> None:
+    def _write(self, conn, inserts, updates, removals, after_text, current, keys, befores) -> None:
         def check(cur, expected: int) -> None:
             if cur.rowcount != expected:     # cannot happen under BEGIN IMMEDIATE; be safe anyway
                 raise ConflictError("Commit refused: objects were changed by another session;"
                                     " refresh and try again")
 
+        # rows by rowid (read with `current` inside this transaction): no look-up by id
         if removals:
-            check(conn.executemany("DELETE FROM objects WHERE id=? AND revision=?",
-                                   [(ch.id, ch.base_revision) for ch in removals]), len(removals))
+            check(conn.executemany("DELETE FROM objects WHERE rowid=? AND revision=?",
+                                   [(current[ch.id][5], ch.base_revision) for ch in removals]), len(removals))
         renamed = [ch for ch in updates if current[ch.id][2] != ch.name]
         if renamed:
             # move renamed objects out of the way first, so that swaps and chains work
-            check(conn.executemany("UPDATE objects SET name=? WHERE id=? AND revision=?",
-                                   [(_TMP_PREFIX + ch.id, ch.id, ch.base_revision) for ch in renamed]),
-                  len(renamed))
-        if updates:
+            check(conn.executemany("UPDATE objects SET name=? WHERE rowid=? AND revision=?",
+                                   [(_TMP_PREFIX + ch.id, current[ch.id][5], ch.base_revision)
+                                    for ch in renamed]), len(renamed))
+        # indexed columns (name, kind) are set only where they change
+        moved, kept = [], []
+        for ch in updates:
+            kind = _kind(ch.after)
+            row = current[ch.id]
+            if row[2] != ch.name or _kind(befores[ch.id]) != kind:
+                moved.append((ch.name, after_text[ch.id], kind, row[5], ch.base_revision))
+            else:
+                kept.append((after_text[ch.id], row[5], ch.base_revision))
+        if moved:
             check(conn.executemany(
-                "UPDATE objects SET name=?, doc=?, revision=revision+1 WHERE id=? AND revision=?",
-                [(ch.name, after_text[ch.id], ch.id, ch.base_revision) for ch in updates]),
-                len(updates))
+                "UPDATE objects SET name=?, doc=?, kind=?, revision=revision+1 WHERE rowid=? AND revision=?",
+                moved), len(moved))
+        if kept:
+            check(conn.executemany("UPDATE objects SET doc=?, revision=revision+1 WHERE rowid=? AND revision=?",
+                                   kept), len(kept))
         if inserts:
             check(conn.executemany(
-                "INSERT INTO objects(id, mode, name, revision, doc, jkey) VALUES(?,?,?,1,?,?)",
-                [(ch.id, ch.mode, ch.name, after_text[ch.id], keys[ch.id]) for ch in inserts]), len(inserts))
+                "INSERT INTO objects(id, mode, name, revision, doc, jkey, kind) VALUES(?,?,?,1,?,?,?)",
+                [(ch.id, ch.mode, ch.name, after_text[ch.id], keys[ch.id], _kind(ch.after))
+                 for ch in inserts]), len(inserts))
 
     def _collision(self, conn, inserts, updates, removals, current, exc) -> StoreError:
         """Explain a UNIQUE violation (the writes were rolled back to the savepoint)."""
@@ -767,9 +809,7 @@ class SqliteStore:
         batch: list[tuple[int, str, str, str]] = []       # (key, mode, name, document text)
 
         def flush() -> None:
-            for _, mode, name, _ in batch:
-                writer.note(mode, ADDED, name)
-            writer.add([jd.Member(key, mode, name, ADDED, text) for key, mode, name, text in batch])
+            writer.add([(key, mode, name, ADDED, text) for key, mode, name, text in batch])
             batch.clear()
 
         gone = []                                       # objects removed since: new keys
@@ -905,6 +945,8 @@ def _to_v3(store: SqliteStore, conn: sqlite3.Connection) -> None:
     (same commit numbers, users, times and comments)."""
     conn.execute("ALTER TABLE journal RENAME TO journal_v2")
     conn.execute("ALTER TABLE objects ADD COLUMN jkey INTEGER")
+    conn.execute("ALTER TABLE objects ADD COLUMN kind TEXT")
+    conn.execute("UPDATE objects SET kind=json_extract(doc, '$.type') WHERE json_type(doc, '$.type')='text'")
     for stmt in _SCHEMA.split(";"):
         if stmt.strip():
             conn.execute(stmt)
@@ -936,8 +978,7 @@ def _to_v3(store: SqliteStore, conn: sqlite3.Connection) -> None:
                     payload = jd.modified_payload(old, new, was if was != name else None,
                                                   jd.context_type(after, new))
                 names[oid] = name
-                writer.note(mode, action, name)
-                members.append(jd.Member(keys[oid], mode, name, action, payload))
+                members.append((keys[oid], mode, name, action, payload))
             writer.add(members)
             summary, blob = writer.finish()
             conn.execute("INSERT INTO journal(seq, time, user, comment, summary, deltas) VALUES(?,?,?,?,?,?)",

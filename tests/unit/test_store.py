@@ -591,3 +591,16 @@ def test_scan_reads_a_mode_in_name_order_a_chunk_at_a_time(store):
     assert [(n, d) for _, n, d in got] == [(n, {"hostname": n}) for n in ["a", "aa", "b", "c"]]
     assert [i for i, _, _ in got] == [ids[n] for n in ["a", "aa", "b", "c"]]
     assert list(store.scan("network")) == []
+
+
+def test_where_type_follows_commits(store):
+    a = add(store, "device", "n1", {"hostname": "n1", "type": "physicalnode"})
+    add(store, "device", "h2", {"hostname": "h2", "type": "headnode"})
+    assert store.where("device", "type", "headnode") == ["h2"]
+    store.commit([Change(a, "device", "h1", 1, {"hostname": "h1", "type": "headnode"})], user="u")
+    assert store.where("device", "type", "headnode") == ["h1", "h2"]
+    store.commit([Change(a, "device", "h1", 2, {"hostname": "h1", "type": "headnode", "x": 1})], user="u")
+    assert store.where("device", "type", "headnode") == ["h1", "h2"]
+    store.commit([Change(a, "device", "h1", 3, {"hostname": "h1"})], user="u")
+    assert store.where("device", "type", "headnode") == ["h2"]
+    assert store.where("device", "hostname", "h2") == ["h2"]          # any other field: a scan
