@@ -113,7 +113,8 @@ def journal(s, args):
     if not entries:
         s.write("No commits")
         return
-    rows = [[str(e.seq), _when(e.time), e.user, e.comment, objects_text(e.groups, verbose)]
+    rows = [[str(e.seq), _when(e.time), e.user, e.comment, objects_text(_all_names(s, e) if verbose else e.groups,
+                                                                      verbose)]
             for e in entries]
     s.write("\n".join(table.simple(["Commit", "Time", "User", "Comment", "Objects"],
                                    [6, 19, 8, 16, 0], rows)))
@@ -159,13 +160,23 @@ def _journal_show(s, seq: int) -> None:
     s.write("\n".join(lines))
 
 
+def _all_names(s, e):
+    """The groups of a journal entry with every name (`journal -v`): the summary's, or, where
+    it left long name lists out, those of the commit's deltas."""
+    if all(g.complete for g in e.groups):
+        return e.groups
+    from cmshell.store.delta import groups_of
+    rec = _entry(s, e.seq)
+    return groups_of(((c.mode, c.name, c.action) for c in rec.changes), full=True)
+
+
 def objects_text(groups, verbose: bool = False, width: int = 64) -> str:
     """`device node001..node003 modified; device node100 added`, or counts when that is long,
     from a commit's groups (JournalEntry.groups)."""
     order = {"added": 0, "modified": 1, "removed": 2}
     groups = sorted(groups, key=lambda g: (order.get(g.action, 3), g.mode))
     text = "; ".join(f"{g.mode} {g.names} {g.action}" for g in groups)
-    if verbose or len(text) <= width:
+    if verbose or (len(text) <= width and all(g.complete for g in groups)):
         return text
     counts: dict[str, int] = {}
     for g in groups:

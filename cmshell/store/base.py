@@ -43,8 +43,10 @@ class JournalGroup:
     mode: str
     action: str                 # "added" | "modified" | "removed"
     count: int
-    names: str                  # every name, as a compressed node list (node001..node100,gpu1)
+    names: str                  # every name, as a compressed node list (node001..node100,gpu1);
+                                # "" when that would be long (see `complete`)
     first: tuple[str, ...]      # the first few names in the order of the commit
+    complete: bool = True       # False: `names` was left out (JournalRecord's changes have them)
 
 
 @dataclass(frozen=True)

@@ -153,12 +153,13 @@ def expand_name_runs(runs: list) -> list[str]:
 
 
 # -- the groups `journal` lists ---------------------------------------------------------------
-def groups_of(objects: Iterable[tuple[str, str, str]]) -> tuple[JournalGroup, ...]:
-    """(mode, name, action) triples, in commit order, as the groups `journal` lists."""
+def groups_of(objects: Iterable[tuple[str, str, str]], *, full: bool = False) -> tuple[JournalGroup, ...]:
+    """(mode, name, action) triples, in commit order, as the groups `journal` lists (with
+    every name when `full`; see _Groups.groups)."""
     acc = _Groups()
     for mode, name, action in objects:
         acc.add(mode, action, name)
-    return acc.groups()
+    return acc.groups(full)
 
 
 class _Groups:
@@ -171,20 +172,32 @@ class _Groups:
             got = self.names[(mode, action)] = []
         got.append(name)
 
-    def groups(self) -> tuple[JournalGroup, ...]:
+    def groups(self, full: bool = False) -> tuple[JournalGroup, ...]:
+        """The groups; a group whose names would print longer than NAMES_MAX characters keeps
+        only its count and first names (`complete` False) unless `full`."""
         from cmshell.model.nodeset import compress
         out = []
         for (mode, action), names in sorted(self.names.items(), key=lambda kv: (_ORDER[kv[0][1]], kv[0][0])):
-            out.append(JournalGroup(mode, action, len(names), compress(sorted(names)), tuple(names[:FIRST])))
+            ordered = sorted(names)
+            text = ""
+            if full or len(names) <= NAMES_MAX or len(name_runs(ordered)) * 3 <= NAMES_MAX // 8:
+                text = compress(ordered)
+            complete = full or 0 < len(text) <= NAMES_MAX
+            out.append(JournalGroup(mode, action, len(names), text if complete else "",
+                                    tuple(names[:FIRST]), complete))
         return tuple(out)
 
 
+NAMES_MAX = 256     # longest names text a group keeps in the journal's summary (journal -v: all)
+
+
 def dump_groups(groups: Iterable[JournalGroup]) -> str:
-    return _dumps([[g.mode, g.action, g.count, g.names, list(g.first)] for g in groups])
+    return _dumps([[g.mode, g.action, g.count, g.names if g.complete else None, list(g.first)]
+                   for g in groups])
 
 
 def load_groups(text: str) -> tuple[JournalGroup, ...]:
-    return tuple(JournalGroup(m, a, c, n, tuple(f)) for m, a, c, n, f in _loads(text))
+    return tuple(JournalGroup(m, a, c, n or "", tuple(f), n is not None) for m, a, c, n, f in _loads(text))
 
 
 # -- writing ------------------------------------------------------------------------------------

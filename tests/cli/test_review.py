@@ -401,3 +401,15 @@ def test_retain_keeps_the_journal_short(cm, db):
     assert len(journal_rows(db)) <= 2 + 1 + 10
     assert journal_rows(db)[0][2].startswith("Snapshot")
     assert_ok(cm("-c", "journal --retain all"))
+
+
+def test_journal_v_lists_long_name_lists_from_the_deltas(cm, db):
+    from cmshell.store import Change, new_id, open_store
+    with open_store(db) as store:
+        store.commit([Change(new_id(), "network", f"net{i:03d}", None, {"name": f"net{i:03d}", "type": "internal"})
+                      for i in range(0, 200, 2)], user="tester", comment="many")
+    res = cm("-c", "journal -n 1; journal -n 1 -v")
+    assert_ok(res)
+    lines = res.stdout.splitlines()
+    assert lines[2].endswith("100 objects: 100 added"), lines[2]
+    assert lines[5].endswith("network " + ",".join(f"net{i:03d}" for i in range(0, 200, 2)) + " added")

@@ -265,3 +265,19 @@ def test_a_failed_migration_leaves_the_store_as_it_was(tmp_path):
     assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("2",)
     assert "changes" in [r[1] for r in conn.execute("PRAGMA table_info(journal)")]
     conn.close()
+
+
+def test_long_name_lists_stay_out_of_the_summary(store):
+    ids = {f"n{i:03d}": new_id() for i in range(0, 400, 2)}          # every other name: long text
+    store.commit([Change(i, "device", n, None, {"hostname": n}) for n, i in ids.items()], user="u")
+    store.commit([Change(i, "device", f"r{k:03d}", None, {}) for k, i in enumerate([new_id() for _ in range(300)])],
+                 user="u")
+    scattered, ranged = store.journal()
+    (g,) = scattered.groups
+    assert (g.count, g.names, g.complete, g.first[:2]) == (200, "", False, ("n000", "n002"))
+    (g,) = ranged.groups
+    assert (g.count, g.names, g.complete) == (300, "r000..r299", True)
+    row = store._db().execute("SELECT length(summary) FROM journal WHERE seq=?", (scattered.seq,)).fetchone()
+    assert row[0] < 200
+    full = jd.groups_of(((c.mode, c.name, c.action) for c in store.journal_entry(scattered.seq).changes), full=True)
+    assert full[0].names == ",".join(sorted(ids)) and full[0].complete
