@@ -82,8 +82,11 @@ class Workspace:
         if mode in self._complete:
             return
         recs = self._recs.setdefault(mode, {})
-        for r in self.store.load(mode):
+        got = self.store.load(mode)
+        for r in got:
             recs.setdefault(r.id, r)     # keep records whose documents are already cached
+        if mode not in self._index:      # the (id, name) index too, sharing the records' strings
+            self._index[mode] = {r.id: r.name for r in got}
         self._complete.add(mode)
 
     def loaded_modes(self) -> list[str]:

@@ -13,7 +13,7 @@ class ConflictError(StoreError):
     """A commit's base revision is stale or a name is taken: nothing was written."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     id: str            # stable identity (survives renames)
     mode: str          # mode name, e.g. "device"
@@ -22,7 +22,7 @@ class Record:
     doc: dict          # the object document (see docs/schema.md)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     id: str
     mode: str
@@ -63,7 +63,7 @@ class JournalEntry:
         return sum(g.count for g in self.groups)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ObjectDelta:
     """One object of a stored commit as the journal keeps it. An added object carries its whole
     document (`new`), a removed one its whole document before (`old`); a modified one only the
@@ -138,7 +138,7 @@ class JournalRecord:
     snapshot: bool = False      # the commits up to this one, compacted (`journal --prune`)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ObjectChange:
     """One object of a commit, with its documents before and after (None: absent)."""
     id: str

@@ -127,6 +127,14 @@ def _chunks(seq: list, size: int = _CHUNK) -> Iterator[list]:
         yield seq[i:i + size]
 
 
+def _text(ch: Change) -> str:
+    """The JSON text of a change's document (a StoreError when it cannot be stored)."""
+    try:
+        return _dumps(ch.after)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"Commit refused: {ch.mode} {ch.name} cannot be stored: {_one_line(exc)}") from None
+
+
 def _kind(doc: dict) -> str | None:
     """The `kind` column of a document: its `type` when that is a string."""
     t = doc.get("type")
@@ -321,20 +329,24 @@ class SqliteStore:
             return self._load(mode)
 
     def _load(self, mode: str) -> list[Record]:
+        out: list[Record] = []
         try:
-            rows = self._db().execute(
-                "SELECT id, name, revision, doc FROM objects WHERE mode=? ORDER BY name",
-                (mode,)).fetchall()
+            cur = self._db().execute("SELECT id, name, revision, doc FROM objects WHERE mode=? ORDER BY name",
+                                     (mode,))
+            while True:
+                # a few thousand rows at a time: one json.loads over their documents is much
+                # faster than one call per row, and the texts of the whole mode are never held
+                rows = cur.fetchmany(5000)
+                if not rows:
+                    return out
+                try:
+                    docs = _loads("[" + ",".join([r[3] for r in rows]) + "]")
+                except ValueError as exc:
+                    raise StoreError(f"Store {self.path} holds a damaged {mode} document: "
+                                     f"{_one_line(exc)}") from None
+                out.extend([Record(r[0], mode, r[1], r[2], d) for r, d in zip(rows, docs)])
         except sqlite3.Error as exc:
             raise self._error(exc) from None
-        if not rows:
-            return []
-        try:
-            # one json.loads over all documents is much faster than one call per row
-            docs = _loads("[" + ",".join([r[3] for r in rows]) + "]")
-        except ValueError as exc:
-            raise StoreError(f"Store {self.path} holds a damaged {mode} document: {_one_line(exc)}") from None
-        return [Record(r[0], mode, r[1], r[2], d) for r, d in zip(rows, docs)]
 
     def scan(self, mode: str, chunk: int = 1000) -> Iterator[tuple[str, str, dict]]:
         """(id, name, document) of every object of a mode in name order, read `chunk` rows at a
@@ -482,7 +494,7 @@ class SqliteStore:
         inserts: list[Change] = []
         updates: list[Change] = []
         removals: list[Change] = []
-        targets: set[tuple[str, str]] = set()
+        targets: dict[str, set[str]] = {}           # mode -> names the commit gives objects
         for ch in changes:
             if not (type(ch.id) is str and type(ch.mode) is str and type(ch.name) is str):
                 raise StoreError(f"Commit refused: bad change {ch!r:.200}")
@@ -495,20 +507,17 @@ class SqliteStore:
                                      " and cannot be removed")
                 removals.append(ch)
                 continue
-            key = (ch.mode, ch.name)
-            if key in targets:
+            names = targets.get(ch.mode)
+            if names is None:
+                names = targets[ch.mode] = set()
+            if ch.name in names:
                 raise ConflictError(f"Commit refused: {ch.mode} {ch.name} would exist twice")
-            targets.add(key)
+            names.add(ch.name)
             (inserts if ch.base_revision is None else updates).append(ch)
-
-        after_text: dict[str, str] = {}
-        for ch in changes:
-            if ch.after is not None:
-                try:
-                    after_text[ch.id] = _dumps(ch.after)
-                except (TypeError, ValueError) as exc:
-                    raise StoreError(f"Commit refused: {ch.mode} {ch.name} cannot be stored: "
-                                     f"{_one_line(exc)}") from None
+        del targets
+        # the texts of new objects now (the journal keeps them too); of updated ones as they
+        # are written (not all held at once)
+        after_text = {ch.id: _text(ch) for ch in inserts}
 
         # 1. current rows of everything updated or removed, read inside the transaction
         # (id, mode, name, revision, jkey, rowid); the documents only of the changes that do not
@@ -622,16 +631,17 @@ class SqliteStore:
             kind = _kind(ch.after)
             row = current[ch.id]
             if row[2] != ch.name or _kind(befores[ch.id]) != kind:
-                moved.append((ch.name, after_text[ch.id], kind, row[5], ch.base_revision))
+                moved.append((ch.name, _text(ch), kind, row[5], ch.base_revision))
             else:
-                kept.append((after_text[ch.id], row[5], ch.base_revision))
+                kept.append(ch)
         if moved:
             check(conn.executemany(
                 "UPDATE objects SET name=?, doc=?, kind=?, revision=revision+1 WHERE rowid=? AND revision=?",
                 moved), len(moved))
         if kept:
             check(conn.executemany("UPDATE objects SET doc=?, revision=revision+1 WHERE rowid=? AND revision=?",
-                                   kept), len(kept))
+                                   ((_text(ch), current[ch.id][5], ch.base_revision) for ch in kept)),
+                  len(kept))
         if inserts:
             check(conn.executemany(
                 "INSERT INTO objects(id, mode, name, revision, doc, jkey, kind) VALUES(?,?,?,1,?,?,?)",
