@@ -55,6 +55,7 @@ class Workspace:
         self.staged: dict[str, Staged] = {}
         self._touched: set[str] = set()                  # edited since the last prune()
         self._differs: set[str] = set()                  # staged, found unlike the base by prune()
+        self._subnames: dict[str, frozenset[str]] = {}   # mode -> its submode field names
 
     # -- reading ---------------------------------------------------------------------------
     def _ids(self, mode: str) -> dict[str, str]:
@@ -397,11 +398,16 @@ class Workspace:
         return doc
 
     def _has_rows(self, mode: Mode, doc: dict) -> bool:
-        subs = mode.spec(doc).submodes
-        if not subs:
+        anywhere = self._subnames.get(mode.name)
+        if anywhere is None:             # submode fields of any type or role of the mode
+            specs = [mode.base, *mode.types.values()]
+            if mode.roles is not None:
+                specs += [r.spec(mode.params) for r in mode.roles.roles]
+            anywhere = self._subnames[mode.name] = frozenset(n for sp in specs for n in sp.submodes)
+        if anywhere.isdisjoint(doc):
             return False
-        common = subs.keys() & doc.keys()
-        return bool(common) and any(doc[n] for n in common)
+        subs = mode.spec(doc).submodes
+        return any(doc.get(n) for n in subs)
 
     def normalise(self, mode: Mode, doc: dict) -> dict:
         """Give rows of index-keyed collections their `index` (their position in the store). A
