@@ -21,8 +21,9 @@ AfterCommit = Callable[[Committed], None]
 LOAD_BATCH = 5000               # objects per batch of a streamed load
 
 
-def _with_ids(changes: list[Change]) -> list[Change]:
-    return [Change(i, c.mode, c.name, None, c.after) for i, c in zip(new_ids(len(changes)), changes)]
+def _with_ids(objects: list[tuple[str, str, dict]]) -> list[Change]:
+    """New objects (mode, name, document) as changes, each with a fresh id."""
+    return [Change(i, mode, name, None, doc) for i, (mode, name, doc) in zip(new_ids(len(objects)), objects)]
 
 
 class CommitRefused(Exception):
@@ -84,16 +85,22 @@ class Committer:
             return True
 
         def batches():
-            out: list[Change] = []
+            out: list[tuple[str, str, dict]] = []
             for mode_name, doc in objects:
                 mode = schema.mode(mode_name)
                 name = str(doc.get(mode.key, ""))
-                seen.setdefault(mode_name, set()).add(name)
-                missed.clear()
-                problems.extend(checks.check(schema, mode, doc, exists))
+                names = seen.get(mode_name)
+                if names is None:
+                    names = seen[mode_name] = set()
+                names.add(name)
+                if missed:
+                    missed.clear()
+                got = checks.check(schema, mode, doc, exists)
+                if got:
+                    problems.extend(got)
                 if missed:
                     later.append((mode_name, doc))
-                out.append(Change("", mode_name, name, None, doc))
+                out.append((mode_name, name, doc))
                 if len(out) >= batch:
                     yield _with_ids(out)
                     out = []

@@ -94,6 +94,10 @@ def _strip_index(schema: Schema, mode: Mode, doc: dict) -> None:
                 _strip_index(schema, sub, row)
 
 
+_PLAIN: dict[int, frozenset[str]] = {}     # id(spec) -> its parameters a scalar passes as it is
+_SCALARS = (str, int, float, bool)
+
+
 def _check_keys(schema: Schema, mode: Mode, doc: dict, where: str) -> None:
     if not isinstance(doc, dict):
         raise CommandError(f"{where}: expected a mapping, got {type(doc).__name__}")
@@ -105,7 +109,13 @@ def _check_keys(schema: Schema, mode: Mode, doc: dict, where: str) -> None:
         raise CommandError(f"{where}: unknown role {doc.get('name')}")
     if mode.types and doc.get("type") not in mode.types:
         raise CommandError(f"{where}: unknown type {doc.get('type')}")
+    plain = _PLAIN.get(id(spec))
+    if plain is None:
+        plain = _PLAIN[id(spec)] = frozenset(p.name for p in spec.params if not (
+            p.is_list or p.is_submode or p.type in ("boolean", "integer", "enum")))
     for k, v in doc.items():
+        if k in plain and type(v) in _SCALARS:
+            continue                    # a plain parameter with a single value: as it is
         if k == "extra" and mode.extras:
             continue
         if k == "type" and (mode.types or mode.roles is not None):

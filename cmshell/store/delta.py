@@ -209,7 +209,7 @@ Member = tuple[int, str, str, str, str]
 class Writer:
     """Builds one commit's journal data batch by batch: `add` each batch's members, then
     `finish` -> (groups JSON, compressed records)."""
-    level: int = 6
+    level: int = 1                  # fast: a load's documents are 15 MB of JSON at 100,000 nodes
     _z: "zlib._Compress" = field(init=False)
     _parts: list[bytes] = field(default_factory=list, init=False)
     _groups: _Groups = field(default_factory=_Groups, init=False)
