@@ -118,11 +118,13 @@ def _split(name: str) -> tuple[str, str] | None:
     return (name[:i], name[i:]) if i < len(name) else None
 
 
-def name_runs(names: Iterable[str]) -> list:
+def name_runs(names: Iterable[str], limit: int | None = None) -> list:
     """Names as runs: `node001, node002, node003, gpu` -> [["node", 1, 3, 3], "gpu"]. Exact:
-    `expand_name_runs(name_runs(x)) == list(x)`."""
+    `expand_name_runs(name_runs(x)) == list(x)`. With `limit`, stops after limit + 1 runs."""
     out: list = []
     for name in names:
+        if limit is not None and len(out) > limit:
+            break
         last = out[-1] if out else None
         if type(last) is list:
             prefix, first, width, count = last
@@ -180,7 +182,7 @@ class _Groups:
         for (mode, action), names in sorted(self.names.items(), key=lambda kv: (_ORDER[kv[0][1]], kv[0][0])):
             ordered = sorted(names)
             text = ""
-            if full or len(names) <= NAMES_MAX or len(name_runs(ordered)) * 3 <= NAMES_MAX // 8:
+            if full or len(names) <= NAMES_MAX or len(name_runs(ordered, 10)) <= 10:
                 text = compress(ordered)
             complete = full or 0 < len(text) <= NAMES_MAX
             out.append(JournalGroup(mode, action, len(names), text if complete else "",
