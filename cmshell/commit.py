@@ -137,8 +137,9 @@ class Committer:
 def summary(schema: Schema, objects: Iterable[JournalGroup] | Iterable[tuple[str, str, str]]) -> str:
     """`Committed 2 Devices (node001, node002)`, `Removed 1 Device (node100)` from the groups of
     a commit (Committed.groups, JournalEntry.groups) or its (mode, name, action) triples."""
-    items = list(objects)
-    groups = items if all(isinstance(g, JournalGroup) for g in items) else groups_of(items)
+    items: list = list(objects)
+    groups: list[JournalGroup] | tuple[JournalGroup, ...] = (
+        items if all(isinstance(g, JournalGroup) for g in items) else groups_of(items))
     parts = []
     by: dict[tuple[str, bool], tuple[int, list[str]]] = {}
     for g in groups:

@@ -86,7 +86,7 @@ class ObjectDelta:
             return None
         if self.action == REMOVED:
             return self.old
-        if doc is None:
+        if doc is None or self.old is None or self.new is None:
             raise ValueError(f"{self.mode} {self.name} is missing where the journal modified it")
         return _patch(doc, self.new, self.old)
 
@@ -96,7 +96,7 @@ class ObjectDelta:
             return self.new
         if self.action == REMOVED:
             return None
-        if doc is None:
+        if doc is None or self.old is None or self.new is None:
             raise ValueError(f"{self.mode} {self.name} is missing where the journal modified it")
         return _patch(doc, self.old, self.new)
 
@@ -106,8 +106,8 @@ class ObjectDelta:
         if self.action != MODIFIED:
             return self.old, self.new
         ctx = {"type": self.type} if self.type is not None else {}
-        before = {**ctx, key: self.old_name if self.old_name is not None else self.name, **self.old}
-        after = {**ctx, key: self.name, **self.new}
+        before = {**ctx, key: self.old_name if self.old_name is not None else self.name, **(self.old or {})}
+        after = {**ctx, key: self.name, **(self.new or {})}
         return before, after
 
 

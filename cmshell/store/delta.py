@@ -43,10 +43,10 @@ def same(a: object, b: object) -> bool:
     """Equal as stored: JSON tells 1 from 1.0 and from true, so these differ here."""
     if type(a) is not type(b):
         return False
-    if type(a) is dict:
-        return a.keys() == b.keys() and all(same(v, b[k]) for k, v in a.items())   # type: ignore[index, union-attr]
-    if type(a) is list:
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))   # type: ignore[arg-type]
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(v, b[k]) for k, v in a.items())
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
     return a == b
 
 

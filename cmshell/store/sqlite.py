@@ -565,8 +565,8 @@ class SqliteStore:
                 revisions[oid] = 1
             else:
                 action = MODIFIED
-                payload = payloads.modified(before, ch.after, row[2] if row[2] != ch.name else None)
-                revisions[oid] = ch.base_revision + 1
+                payload = payloads.modified(before, ch.after, row[2] if row[2] != ch.name else None)  # type: ignore[arg-type]
+                revisions[oid] = ch.base_revision + 1                 # type: ignore[operator]
             members.append((keys[oid], ch.mode, ch.name, action, payload))
         writer.add(members)
 
@@ -971,8 +971,8 @@ def _to_v3(store: SqliteStore, conn: sqlite3.Connection) -> None:
             except ValueError as exc:
                 raise StoreError(f"Cannot migrate store {store.path}: journal entry {seq} is damaged:"
                                  f" {_one_line(exc)}") from None
-            new = list(dict.fromkeys(c["id"] for c in changes if c["id"] not in keys))
-            keys.update(zip(new, store._new_keys(conn, new)))
+            fresh = list(dict.fromkeys(c["id"] for c in changes if c["id"] not in keys))
+            keys.update(zip(fresh, store._new_keys(conn, fresh)))
             writer = jd.Writer()
             members = []
             for c in changes:
@@ -983,18 +983,18 @@ def _to_v3(store: SqliteStore, conn: sqlite3.Connection) -> None:
                     action, payload = ADDED, _dumps(after)
                 else:
                     action = MODIFIED
-                    old, new = jd.field_delta(before, after)
+                    old, changed = jd.field_delta(before, after)
                     was = names.get(oid, name)
-                    payload = jd.modified_payload(old, new, was if was != name else None,
-                                                  jd.context_type(after, new))
+                    payload = jd.modified_payload(old, changed, was if was != name else None,
+                                                  jd.context_type(after, changed))
                 names[oid] = name
                 members.append((keys[oid], mode, name, action, payload))
             writer.add(members)
             summary, blob = writer.finish()
             conn.execute("INSERT INTO journal(seq, time, user, comment, summary, deltas) VALUES(?,?,?,?,?,?)",
                          (seq, when, user, comment, summary, blob))
-    rows = [(keys[oid], oid) for (oid,) in conn.execute("SELECT id FROM objects").fetchall() if oid in keys]
-    conn.executemany("UPDATE objects SET jkey=? WHERE id=?", rows)
+    keyed = [(keys[oid], oid) for (oid,) in conn.execute("SELECT id FROM objects").fetchall() if oid in keys]
+    conn.executemany("UPDATE objects SET jkey=? WHERE id=?", keyed)
     top = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='journal_v2'").fetchone()
     conn.execute("DROP TABLE journal_v2")
     if top is not None:                 # commit numbers are never reused
