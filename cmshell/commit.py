@@ -15,7 +15,7 @@ from cmshell.model.schema import Schema
 from cmshell.store.base import REMOVED, Change, Committed, JournalGroup
 from cmshell.store.sqlite import new_ids
 from cmshell.store.delta import groups_of
-from cmshell.workspace import Workspace
+from cmshell.workspace import Workspace, paused_gc
 
 AfterCommit = Callable[[Committed], None]
 LOAD_BATCH = 5000               # objects per batch of a streamed load
@@ -52,14 +52,15 @@ class Committer:
         """Commit the staged objects `rids` (those unchanged are left out); None when nothing is
         left. Raises CommitRefused (invalid) or StoreError (e.g. another session was first)."""
         ws = self.ws
-        rids = [r for r in rids if ws.state(r) is not None]
-        if not rids:
-            return None
-        probs = self.problems(rids)
-        if probs:
-            raise CommitRefused(probs)
-        done = ws.store.commit(ws.changes(rids), user=self.user, comment=comment, when=self.clock())
-        ws.committed(rids)
+        with paused_gc():
+            rids = [r for r in rids if ws.state(r) is not None]
+            if not rids:
+                return None
+            probs = self.problems(rids)
+            if probs:
+                raise CommitRefused(probs)
+            done = ws.store.commit(ws.changes(rids), user=self.user, comment=comment, when=self.clock())
+            ws.committed(rids)
         if done is None:
             return None
         self._tell(done)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from cmshell.commands.registry import command
@@ -20,6 +21,7 @@ from cmshell.shell.location import Level, find_row, row_key
 from cmshell.errors import CommandError
 from cmshell.shell.target import effective_of
 from cmshell.syntax.nodelist import NodeListError, parse, parse_parts, render, short, split_number
+from cmshell.workspace import paused_gc
 
 GROUPS = {"-n": "nodes", "--nodes": "nodes", "-c": "category", "--category": "category",
           "-e": "overlay", "--overlay": "overlay", "-l": "role", "--role": "role",
@@ -312,25 +314,26 @@ def run_in(s, lp: list[Level], keys: list, commands: list[list[str]], *, verbose
     lvl = lp[-1]
     errors = Errors()
     try:
-        for key in keys:
-            name = s.ws.name_of(lvl.mode.name, key) if len(lp) == 1 else str(key)
-            if verbose:
-                s.write(f"== {name} == {time.strftime('%Y-%m-%d %H:%M:%S')}")
-            here = lp[:-1] + [lvl.select(key)]
-            s.path = here                   # the commands run in turn, starting at the object
-            for words in commands:
-                if not s.valid(here):
-                    break                   # an earlier command removed the object
-                if not s.valid(s.path):
-                    s.fix_path()
-                try:
-                    s.execute(words)
-                except CommandError as e:
-                    errors.add(name, e)
-                    if quit_first:
-                        break
-            if quit_first and errors.failed:
-                break
+        with paused_gc() if len(keys) > 1000 else nullcontext():
+            for key in keys:
+                name = s.ws.name_of(lvl.mode.name, key) if len(lp) == 1 else str(key)
+                if verbose:
+                    s.write(f"== {name} == {time.strftime('%Y-%m-%d %H:%M:%S')}")
+                here = lp[:-1] + [lvl.select(key)]
+                s.path = here                   # the commands run in turn, starting at the object
+                for words in commands:
+                    if not s.valid(here):
+                        break                   # an earlier command removed the object
+                    if s.path is not here and not s.valid(s.path):
+                        s.fix_path()
+                    try:
+                        s.execute(words)
+                    except CommandError as e:
+                        errors.add(name, e)
+                        if quit_first:
+                            break
+                if quit_first and errors.failed:
+                    break
     finally:
         s.path = saved
     errors.report(s)
