@@ -189,7 +189,6 @@ class Workspace:
                        if st.doc is not None), key=lambda t: t[0])
 
         seen = self._recs.get(mode, {})         # records this session read already: as read
-        subs: dict[int, frozenset[str]] = {}
 
         def stored() -> Iterator[tuple[str, str, dict]]:
             for rid, name, doc in self.store.scan(mode):
@@ -197,13 +196,8 @@ class Workspace:
                     continue
                 if rid in seen:
                     doc = self.base_doc(mode, rid) or {}
-                else:
-                    spec = m.spec(doc)
-                    names = subs.get(id(spec))
-                    if names is None:
-                        names = subs[id(spec)] = frozenset(spec.submodes)
-                    if any(doc[n] for n in names & doc.keys()):
-                        doc = self.normalise(m, doc)
+                elif self._has_rows(m, doc):
+                    doc = self.normalise(m, doc)
                 yield name, rid, doc
 
         if not mine:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from itertools import starmap
 from operator import gt
 from dataclasses import dataclass
 
@@ -99,10 +100,11 @@ class Stream:
         self.lines: list[str] = []
         self._fmt = ""
         self._room: list[int] = []
+        self.pending: list[list[str]] = []
 
     def add(self, row: list[str]) -> None:
-        longest = self.longest
         if self.held is not None:
+            longest = self.longest
             for i, cell in enumerate(row):
                 if len(cell) > longest[i]:
                     longest[i] = len(cell)
@@ -110,6 +112,26 @@ class Stream:
             if len(self.held) >= self.hold:
                 self._start()
             return
+        self.pending.append(row)
+        if len(self.pending) >= self.chunk:
+            self._rows()
+
+    def _rows(self) -> None:
+        """Format the pending rows: the whole chunk at once when no cell in it widens or
+        overflows its column (the common case), else row by row."""
+        rows, self.pending = self.pending, []
+        if not rows:
+            return
+        most = [max(map(len, col)) for col in zip(*rows)]
+        if any(map(gt, most, self.longest)) or any(map(gt, most, self._room)):
+            for row in rows:
+                self._row(row)
+        else:
+            self.lines.extend(map(str.rstrip, starmap(self._fmt.format, rows)))
+        self._flush()
+
+    def _row(self, row: list[str]) -> None:
+        longest = self.longest
         lens = [*map(len, row)]
         if any(map(gt, lens, longest)):
             widths = self.widths
@@ -124,8 +146,6 @@ class Stream:
             self.lines.append(_line(row, self.widths, self.delimiter))
         else:
             self.lines.append(self._fmt.format(*row).rstrip())
-        if len(self.lines) >= self.chunk:
-            self._flush()
 
     def _format(self) -> None:
         """A format string for rows whose cells all fit their columns."""
@@ -151,6 +171,7 @@ class Stream:
     def close(self) -> None:
         if self.held is not None:
             self._start()
+        self._rows()
         self._flush()
 
 
