@@ -112,7 +112,7 @@ def first_prompt(argv: list[str], env: dict, pattern: str) -> float:
 def build_journal(db: Path, commits: int, touch: int) -> float:
     """`commits` commits of `notes` on `touch` nodes each (the default category's nodes, a slice
     at a time), through the store's commit; the seconds it took."""
-    from cmshell.store import Change, open_store
+    from cmshell.store import Change, Record, open_store
     store = open_store(db)
     try:
         nodes = sorted((r for r in store.load("device") if r.doc.get("category") == "default"),
@@ -125,7 +125,8 @@ def build_journal(db: Path, commits: int, touch: int) -> float:
             changes = []
             for r in part:
                 rev, doc = state[r.id]
-                changes.append(Change(r.id, "device", r.name, rev, dict(doc, notes=f"commit {k}"), doc))
+                base = Record(r.id, "device", r.name, rev, doc, r.rowid, r.jkey)   # as a session has it
+                changes.append(Change(r.id, "device", r.name, rev, dict(doc, notes=f"commit {k}"), base))
             done = store.commit(changes, user="bench", comment=f"notes {k}")
             for c in done.changes:
                 state[c.id] = [done.revisions[c.id], c.after]

@@ -374,11 +374,11 @@ class Workspace:
             st = self.staged[rid]
             m = self.schema.mode(st.mode)
             if st.doc is None:
-                out.append(Change(rid, st.mode, st.base.name, st.base.revision, None, st.base.doc))
+                out.append(Change(rid, st.mode, st.base.name, st.base.revision, None, st.base))
             else:
                 out.append(Change(rid, st.mode, str(st.doc.get(m.key, "")),
                                   st.base.revision if st.base else None, self.denormalise(m, st.doc),
-                                  st.base.doc if st.base else None))
+                                  st.base))
         return out
 
     def committed(self, rids) -> None:

@@ -20,6 +20,9 @@ class Record:
     name: str          # the object's key value
     revision: int      # bumped by every commit that touches the object
     doc: dict          # the object document (see docs/schema.md)
+    # where the store keeps it and its key in the journal: hints (checked on use), not identity
+    rowid: int | None = field(default=None, compare=False)
+    jkey: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +32,8 @@ class Change:
     name: str                   # key after the change (before it, for a removal)
     base_revision: int | None   # revision the edit started from; None for a new object
     after: dict | None          # None removes the object
-    before: dict | None = None  # the document at base_revision, when the writer has it in hand
-                                # (as the store gave it; the store then need not read it again)
+    base: Record | None = None  # the record the edit started from, when the writer has it (as
+                                # the store gave it: the store then need not read it again)
 
 
 ADDED, MODIFIED, REMOVED = "added", "modified", "removed"

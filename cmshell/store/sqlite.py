@@ -127,6 +127,17 @@ def _chunks(seq: list, size: int = _CHUNK) -> Iterator[list]:
         yield seq[i:i + size]
 
 
+class _Stale(Exception):
+    """A row was not as the change's base record said: read the rows and check them."""
+
+
+def _based(ch: Change) -> bool:
+    """Whether a change carries the record it started from, with where the store keeps it."""
+    b = ch.base
+    return (b is not None and b.id == ch.id and b.mode == ch.mode and b.revision == ch.base_revision
+            and b.rowid is not None and b.jkey is not None)
+
+
 def _text(ch: Change) -> str:
     """The JSON text of a change's document (a StoreError when it cannot be stored)."""
     try:
@@ -331,8 +342,8 @@ class SqliteStore:
     def _load(self, mode: str) -> list[Record]:
         out: list[Record] = []
         try:
-            cur = self._db().execute("SELECT id, name, revision, doc FROM objects WHERE mode=? ORDER BY name",
-                                     (mode,))
+            cur = self._db().execute("SELECT id, name, revision, doc, rowid, jkey FROM objects WHERE mode=?"
+                                     " ORDER BY name", (mode,))
             while True:
                 # a few thousand rows at a time: one json.loads over their documents is much
                 # faster than one call per row, and the texts of the whole mode are never held
@@ -344,7 +355,7 @@ class SqliteStore:
                 except ValueError as exc:
                     raise StoreError(f"Store {self.path} holds a damaged {mode} document: "
                                      f"{_one_line(exc)}") from None
-                out.extend([Record(r[0], mode, r[1], r[2], d) for r, d in zip(rows, docs)])
+                out.extend([Record(r[0], mode, r[1], r[2], d, r[4], r[5]) for r, d in zip(rows, docs)])
         except sqlite3.Error as exc:
             raise self._error(exc) from None
 
@@ -387,13 +398,13 @@ class SqliteStore:
             chunk = ids[i:i + 500]
             try:
                 rows = self._db().execute(
-                    f"SELECT id, name, revision, doc FROM objects WHERE mode=? AND id IN "
+                    f"SELECT id, name, revision, doc, rowid, jkey FROM objects WHERE mode=? AND id IN "
                     f"({','.join('?' * len(chunk))})", (mode, *chunk)).fetchall()
             except sqlite3.Error as exc:
                 raise self._error(exc) from None
             for r in rows:
                 try:
-                    out.append(Record(r[0], mode, r[1], r[2], _loads(r[3])))
+                    out.append(Record(r[0], mode, r[1], r[2], _loads(r[3]), r[4], r[5]))
                 except ValueError as exc:
                     raise StoreError(f"Store {self.path} holds a damaged document for {mode} {r[1]}: "
                                      f"{_one_line(exc)}") from None
@@ -417,7 +428,7 @@ class SqliteStore:
     def get(self, mode: str, name: str) -> Record | None:
         try:
             row = self._db().execute(
-                "SELECT id, revision, doc FROM objects WHERE mode=? AND name=?",
+                "SELECT id, revision, doc, rowid, jkey FROM objects WHERE mode=? AND name=?",
                 (mode, name)).fetchone()
         except sqlite3.Error as exc:
             raise self._error(exc) from None
@@ -428,7 +439,7 @@ class SqliteStore:
         except ValueError as exc:
             raise StoreError(f"Store {self.path} holds a damaged document for {mode} {name}: "
                              f"{_one_line(exc)}") from None
-        return Record(row[0], mode, name, row[1], doc)
+        return Record(row[0], mode, name, row[1], doc, row[3], row[4])
 
     def is_empty(self) -> bool:
         try:
@@ -519,35 +530,44 @@ class SqliteStore:
         # are written (not all held at once)
         after_text = {ch.id: _text(ch) for ch in inserts}
 
-        # 1. current rows of everything updated or removed, read inside the transaction
-        # (id, mode, name, revision, jkey, rowid); the documents only of the changes that do not
-        # carry them (a change's `before` is the document at its base revision, checked below)
-        current = self._current_rows(conn, updates + removals)
-        for ch in updates + removals:
-            row = current.get(ch.id)
-            if row is None or row[1] != ch.mode:
-                raise ConflictError(f"Commit refused: {ch.mode} {ch.name} was removed by another"
-                                    " session; refresh and try again")
-            if row[3] != ch.base_revision:
-                raise ConflictError(
-                    f"Commit refused: {ch.mode} {ch.name} was changed by another session"
-                    f" (revision {row[3]}, you started from {ch.base_revision}); refresh and try again")
+        # 1. the rows of everything updated or removed: (id, mode, name, revision, jkey, rowid).
+        # When every change carries the record it started from, the writes go ahead on those,
+        # each row checked by id and revision as it is written; otherwise (and when a write
+        # finds its row changed after all) they are read and checked first, inside this
+        # transaction, so that the error says which object another session changed.
+        touched = updates + removals
+        optimistic = all(_based(ch) for ch in touched)
+        while True:
+            if optimistic:
+                current = {ch.id: (ch.id, ch.mode, ch.base.name, ch.base.revision,  # type: ignore[union-attr]
+                                   ch.base.jkey, ch.base.rowid) for ch in touched}  # type: ignore[union-attr]
+            else:
+                current = self._current_rows(conn, touched)
+                self._check_current(touched, current)
+            befores = {ch.id: ch.base.doc for ch in touched if ch.base is not None and ch.base.id == ch.id
+                       and ch.base.revision == ch.base_revision}
+            unknown = [oid for oid in current if oid not in befores]
+            for part in _chunks(unknown, 2000):
+                marks = ",".join("?" * len(part))
+                rows = conn.execute(f"SELECT id, doc FROM objects WHERE id IN ({marks})", part).fetchall()
+                befores.update(zip([r[0] for r in rows], _loads("[" + ",".join([r[1] for r in rows]) + "]")))
 
-        # 2. write; a UNIQUE violation means a name (or id) is taken by an object we do not touch
-        befores: dict[str, dict] = {ch.id: ch.before for ch in updates + removals if ch.before is not None}
-        unknown = [oid for oid in current if oid not in befores]
-        for part in _chunks(unknown, 2000):
-            marks = ",".join("?" * len(part))
-            rows = conn.execute(f"SELECT id, doc FROM objects WHERE id IN ({marks})", part).fetchall()
-            befores.update(zip([r[0] for r in rows], _loads("[" + ",".join([r[1] for r in rows]) + "]")))
-        conn.execute("SAVEPOINT cmsh_write")
-        try:
-            keys = self._keys(conn, inserts, current)
-            self._write(conn, inserts, updates, removals, after_text, current, keys, befores)
-        except sqlite3.IntegrityError as exc:
-            conn.execute("ROLLBACK TO cmsh_write")
-            raise self._collision(conn, inserts, updates, removals, current, exc) from None
-        conn.execute("RELEASE cmsh_write")
+            # 2. write; a UNIQUE violation means a name (or id) is taken by an object we do not touch
+            conn.execute("SAVEPOINT cmsh_write")
+            try:
+                keys = self._keys(conn, inserts, current)
+                self._write(conn, inserts, updates, removals, after_text, current, keys, befores,
+                            optimistic)
+            except _Stale:
+                conn.execute("ROLLBACK TO cmsh_write")
+                conn.execute("RELEASE cmsh_write")
+                optimistic = False
+                continue
+            except sqlite3.IntegrityError as exc:
+                conn.execute("ROLLBACK TO cmsh_write")
+                raise self._collision(conn, inserts, updates, removals, current, exc) from None
+            conn.execute("RELEASE cmsh_write")
+            break
 
         # 3. the Committed value (whole documents, in hand) and the journal (deltas); the
         # documents before come from the rows read inside this transaction
@@ -569,6 +589,18 @@ class SqliteStore:
                 revisions[oid] = ch.base_revision + 1                 # type: ignore[operator]
             members.append((keys[oid], ch.mode, ch.name, action, payload))
         writer.add(members)
+
+    @staticmethod
+    def _check_current(changes: list[Change], current: dict[str, tuple]) -> None:
+        for ch in changes:
+            row = current.get(ch.id)
+            if row is None or row[1] != ch.mode:
+                raise ConflictError(f"Commit refused: {ch.mode} {ch.name} was removed by another"
+                                    " session; refresh and try again")
+            if row[3] != ch.base_revision:
+                raise ConflictError(
+                    f"Commit refused: {ch.mode} {ch.name} was changed by another session"
+                    f" (revision {row[3]}, you started from {ch.base_revision}); refresh and try again")
 
     def _current_rows(self, conn, changes: list[Change]) -> dict[str, tuple]:
         """id -> (id, mode, name, revision, jkey, rowid) of the objects `changes` touch: by id,
@@ -609,21 +641,25 @@ class SqliteStore:
         conn.executemany("INSERT INTO object_keys(key, id) VALUES(?,?)", zip(keys, ids))
         return keys
 
-    def _write(self, conn, inserts, updates, removals, after_text, current, keys, befores) -> None:
+    def _write(self, conn, inserts, updates, removals, after_text, current, keys, befores,
+               optimistic: bool = False) -> None:
         def check(cur, expected: int) -> None:
-            if cur.rowcount != expected:     # cannot happen under BEGIN IMMEDIATE; be safe anyway
+            if cur.rowcount != expected:     # a row is not as expected: another session was first
+                if optimistic:
+                    raise _Stale()
                 raise ConflictError("Commit refused: objects were changed by another session;"
                                     " refresh and try again")
 
-        # rows by rowid (read with `current` inside this transaction): no look-up by id
+        # rows by rowid (known, or read inside this transaction), each checked by id and revision
         if removals:
-            check(conn.executemany("DELETE FROM objects WHERE rowid=? AND revision=?",
-                                   [(current[ch.id][5], ch.base_revision) for ch in removals]), len(removals))
+            check(conn.executemany("DELETE FROM objects WHERE rowid=? AND id=? AND revision=?",
+                                   [(current[ch.id][5], ch.id, ch.base_revision) for ch in removals]),
+                  len(removals))
         renamed = [ch for ch in updates if current[ch.id][2] != ch.name]
         if renamed:
             # move renamed objects out of the way first, so that swaps and chains work
-            check(conn.executemany("UPDATE objects SET name=? WHERE rowid=? AND revision=?",
-                                   [(_TMP_PREFIX + ch.id, current[ch.id][5], ch.base_revision)
+            check(conn.executemany("UPDATE objects SET name=? WHERE rowid=? AND id=? AND revision=?",
+                                   [(_TMP_PREFIX + ch.id, current[ch.id][5], ch.id, ch.base_revision)
                                     for ch in renamed]), len(renamed))
         # indexed columns (name, kind) are set only where they change
         moved, kept = [], []
@@ -631,17 +667,17 @@ class SqliteStore:
             kind = _kind(ch.after)
             row = current[ch.id]
             if row[2] != ch.name or _kind(befores[ch.id]) != kind:
-                moved.append((ch.name, _text(ch), kind, row[5], ch.base_revision))
+                moved.append((ch.name, _text(ch), kind, row[5], ch.id, ch.base_revision))
             else:
                 kept.append(ch)
         if moved:
             check(conn.executemany(
-                "UPDATE objects SET name=?, doc=?, kind=?, revision=revision+1 WHERE rowid=? AND revision=?",
-                moved), len(moved))
+                "UPDATE objects SET name=?, doc=?, kind=?, revision=revision+1"
+                " WHERE rowid=? AND id=? AND revision=?", moved), len(moved))
         if kept:
-            check(conn.executemany("UPDATE objects SET doc=?, revision=revision+1 WHERE rowid=? AND revision=?",
-                                   ((_text(ch), current[ch.id][5], ch.base_revision) for ch in kept)),
-                  len(kept))
+            check(conn.executemany(
+                "UPDATE objects SET doc=?, revision=revision+1 WHERE rowid=? AND id=? AND revision=?",
+                ((_text(ch), current[ch.id][5], ch.id, ch.base_revision) for ch in kept)), len(kept))
         if inserts:
             check(conn.executemany(
                 "INSERT INTO objects(id, mode, name, revision, doc, jkey, kind) VALUES(?,?,?,1,?,?,?)",

@@ -281,3 +281,19 @@ def test_long_name_lists_stay_out_of_the_summary(store):
     assert row[0] < 200
     full = jd.groups_of(((c.mode, c.name, c.action) for c in store.journal_entry(scattered.seq).changes), full=True)
     assert full[0].names == ",".join(sorted(ids)) and full[0].complete
+
+
+def test_changes_that_carry_their_base_record_are_written_without_reading_it(store):
+    from cmshell.store import ConflictError, Record
+    a, b = new_id(), new_id()
+    store.commit([Change(a, "device", "a", None, {"v": 1}), Change(b, "device", "b", None, {"v": 1})], user="u")
+    ra, rb = (store.get("device", n) for n in ("a", "b"))
+    assert ra.rowid is not None and ra.jkey is not None
+    done = store.commit([Change(a, "device", "a", 1, {"v": 2}, ra)], user="u")
+    assert done.changes[0].before == {"v": 1} and store.get("device", "a").doc == {"v": 2}
+    with pytest.raises(ConflictError, match=r"changed by another session \(revision 2, you started from 1\)"):
+        store.commit([Change(a, "device", "a", 1, {"v": 3}, ra)], user="u")     # a stale base
+    wrong = Record(b, "device", "b", 1, rb.doc, ra.rowid, rb.jkey)            # a row that moved
+    done = store.commit([Change(b, "device", "b2", 1, {"v": 5}, wrong)], user="u")
+    assert store.get("device", "b2").doc == {"v": 5} and store.get("device", "a").doc == {"v": 2}
+    assert store.journal_entry(done.seq).changes[0].old_name == "b"
