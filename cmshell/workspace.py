@@ -6,13 +6,46 @@ reaches the store until `commit`, which sends one revision-checked change set.
 from __future__ import annotations
 
 import copy
+import gc
+import heapq
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from cmshell.model import validate as checks
 from cmshell.model.schema import Mode, Schema
 from cmshell.store.base import Change, Record, Store
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a bulk operation makes many containers (it
+    would rescan every document of the session again and again; documents hold no cycles)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def clone(doc: Any) -> Any:
+    """A deep copy of a JSON document (dicts, lists and scalars), several times faster than
+    copy.deepcopy; anything else inside is copied with copy.deepcopy."""
+    t = type(doc)
+    if t is dict:
+        return {k: v if type(v) in _SCALARS else clone(v) for k, v in doc.items()}
+    if t is list:
+        return [v if type(v) in _SCALARS else clone(v) for v in doc]
+    if t in _SCALARS:
+        return doc
+    return copy.deepcopy(doc)
+
+
+_SCALARS = frozenset((str, int, float, bool, type(None)))
 
 
 @dataclass
@@ -48,6 +81,8 @@ class Workspace:
         # ((param, key), ...) for an element of a submode. An object once edited stays modified
         # (its `*`) until commit or refresh, even when its values are set back (§2.5.3)
         self.marks: dict[str, set[tuple]] = {}
+        self._differs: set[str] = set()                  # staged, found unlike the base by prune()
+        self._subnames: dict[str, frozenset[str]] = {}   # mode -> its submode field names
 
     # -- reading ---------------------------------------------------------------------------
     def _ids(self, mode: str) -> dict[str, str]:
@@ -75,8 +110,11 @@ class Workspace:
         if mode in self._complete:
             return
         recs = self._recs.setdefault(mode, {})
-        for r in self.store.load(mode):
+        got = self.store.load(mode)
+        for r in got:
             recs.setdefault(r.id, r)     # keep records whose documents are already cached
+        if mode not in self._index:      # the (id, name) index too, sharing the records' strings
+            self._index[mode] = {r.id: r.name for r in got}
         self._complete.add(mode)
 
     def loaded_modes(self) -> list[str]:
@@ -96,6 +134,24 @@ class Workspace:
                     idx[str(st.doc.get(key, ""))] = rid
             self._names[mode] = idx
         return idx
+
+    def names_cached(self, mode: str) -> dict[str, str]:
+        """`names(mode)` when the mode's index is in memory; otherwise, without reading the
+        store, just the objects this session added (what completion can answer at once)."""
+        if mode in self._index:
+            return self.names(mode)
+        key = self.schema.mode(mode).key
+        return {str(st.doc.get(key, "")): rid for rid, st in self.staged.items()
+                if st.mode == mode and st.base is None and st.doc is not None}
+
+    def adopt_index(self, mode: str, index: list[tuple[str, str]]) -> bool:
+        """Take a mode's (id, name) index read elsewhere (a background thread's own store
+        connection), unless this session read it already; whether it was taken."""
+        if mode in self._index:
+            return False
+        self._index[mode] = dict(index)
+        self._names.pop(mode, None)
+        return True
 
     def where(self, mode: str, field: str, value: object) -> list[str]:
         """Names of the objects (as this session sees them) whose `field` is `value`."""
@@ -141,6 +197,67 @@ class Workspace:
             return st.doc
         return self.base_doc(mode, rid)
 
+    def stream(self, mode: str) -> Iterator[tuple[str, dict]]:
+        """(id, document as this session sees it) of every object of the mode, in name order,
+        read from the store a chunk at a time and not cached: a long `list` holds one chunk of
+        documents, not the mode. Staged objects take their place in the order."""
+        m = self.schema.mode(mode)
+        staged = {rid: st for rid, st in self.staged.items() if st.mode == mode}
+        mine = sorted(((str(st.doc.get(m.key, "")), rid, st.doc) for rid, st in staged.items()
+                       if st.doc is not None), key=lambda t: t[0])
+
+        seen = self._recs.get(mode, {})         # records this session read already: as read
+        index: list[tuple[str, str]] | None = [] if mode not in self._index else None
+
+        def stored() -> Iterator[tuple[str, str, dict]]:
+            for rid, name, doc in self.store.scan(mode):
+                if index is not None:
+                    index.append((rid, name))
+                if rid in staged:
+                    continue
+                if rid in seen:
+                    doc = self.base_doc(mode, rid) or {}
+                elif self._has_rows(m, doc):
+                    doc = self.normalise(m, doc)
+                yield name, rid, doc
+            if index is not None:   # the names as listed are the ones this session goes on with
+                self.adopt_index(mode, index)
+
+        if not mine:
+            for _, rid, doc in stored():
+                yield rid, doc
+            return
+        for _, rid, doc in heapq.merge(stored(), mine, key=lambda t: t[0]):
+            yield rid, doc
+
+    def items(self, mode: str) -> list[tuple[str, dict]]:
+        """(id, document as this session sees it) of every object of the mode, in name order:
+        what walking `names` with `doc` gives, in one pass (bulk selections of 100,000 nodes)."""
+        with paused_gc():
+            return self._items(mode)
+
+    def _items(self, mode: str) -> list[tuple[str, dict]]:
+        self.prefetch(mode)
+        names = self.names(mode)
+        m = self.schema.mode(mode)
+        recs, docs, staged = self._recs.get(mode, {}), self._docs, self.staged
+        out = []
+        for name in sorted(names):
+            rid = names[name]
+            st = staged.get(rid)
+            if st is not None:
+                if st.doc is not None:
+                    out.append((rid, st.doc))
+                continue
+            d = docs.get(rid)
+            if d is None:
+                rec = recs.get(rid)
+                d = self.base_doc(mode, rid) if rec is None else docs.setdefault(rid, self.normalise(m, rec.doc))
+                if d is None:
+                    continue
+            out.append((rid, d))
+        return out
+
     def docs(self, mode: str) -> list[dict]:
         self.prefetch(mode)
         return [d for rid in self.names(mode).values() if (d := self.doc(mode, rid)) is not None]
@@ -157,7 +274,7 @@ class Workspace:
             base = self._record(mode, rid)
             if base is None:
                 raise KeyError(rid)
-            st = self.staged[rid] = Staged(mode, base, copy.deepcopy(self.base_doc(mode, rid)))
+            st = self.staged[rid] = Staged(mode, base, clone(self.base_doc(mode, rid)))
         if st.doc is None:
             raise KeyError(rid)
         self._touched.add(rid)
@@ -214,6 +331,7 @@ class Workspace:
         for rid in list(rids):
             st = self.staged.pop(rid, None)
             self.marks.pop(rid, None)
+            self._differs.discard(rid)
             if st is not None:
                 modes.add(st.mode)
         for m in modes:
@@ -241,7 +359,11 @@ class Workspace:
             return "+"
         if st.doc is None:
             return "~"
-        if st.doc != self.base_doc(st.mode, rid) or rid in self.marks:
+        if rid in self.marks:
+            return " "                  # edited, and kept modified until commit or refresh
+        if rid in self._differs and rid not in self._touched:
+            return " "                  # compared at the last prune, not edited since
+        if st.doc != self.base_doc(st.mode, rid):
             return " "
         return None
 
@@ -262,14 +384,21 @@ class Workspace:
         """After a command: with `keep` (it succeeded), the objects it edited stay modified until
         commit or refresh, as in cmsh, even when edited back to their stored values; without,
         staged copies that equal their base are forgotten (no star for a refused edit)."""
+        differs = self._differs
         for rid in self._touched:
             st = self.staged.get(rid)
             if st is None or st.base is None or st.doc is None:
+                differs.discard(rid)
                 continue
             if keep:
                 self.mark(rid)
-            elif rid not in self.marks and st.doc == self.base_doc(st.mode, rid):
+            if rid in self.marks:
+                differs.discard(rid)    # state() says modified without comparing
+            elif st.doc == self.base_doc(st.mode, rid):
                 del self.staged[rid]
+                differs.discard(rid)
+            else:
+                differs.add(rid)
         self._touched.clear()
 
     def with_renames(self, rids: Iterable[str]) -> list[str]:
@@ -322,8 +451,13 @@ class Workspace:
         items = list(items)
         out: list[checks.Problem] = []
 
+        known: dict[tuple[str, str], bool] = {}
+
         def exists(mode: str, name: str) -> bool:
-            return mode in self.schema.modes and self.find(mode, name) is not None
+            got = known.get((mode, name))
+            if got is None:
+                got = known[(mode, name)] = mode in self.schema.modes and self.find(mode, name) is not None
+            return got
 
         for mode_name, rid in items:
             mode = self.schema.mode(mode_name)
@@ -429,11 +563,11 @@ class Workspace:
             m = self.schema.mode(st.mode)
             if st.doc is None:
                 base = self._base(rid)
-                out.append(Change(rid, st.mode, base.name, base.revision, None))
+                out.append(Change(rid, st.mode, base.name, base.revision, None, base=base))
             else:
                 out.append(Change(rid, st.mode, str(st.doc.get(m.key, "")),
                                   st.base.revision if st.base else None, self.denormalise(m, st.doc),
-                                  tuple(sorted(self._targets(m, rid, st.doc)))))
+                                  tuple(sorted(self._targets(m, rid, st.doc))), st.base))
         return out
 
     def _targets(self, mode: Mode, rid: str, doc: dict) -> set[tuple[str, str]]:
@@ -444,15 +578,20 @@ class Workspace:
 
     def committed(self, rids: Iterable[str]) -> None:
         """The staged objects `rids` are stored now: drop them and re-read their modes."""
+        modes = set()
         for rid in rids:
             st = self.staged.pop(rid)
             self.marks.pop(rid, None)
-            self.forget(st.mode)
+            modes.add(st.mode)
             self._docs.pop(rid, None)
+            self._differs.discard(rid)
+        for mode in modes:
+            self.forget(mode)
 
     def refresh_all(self) -> None:
         self.staged.clear()
         self.marks.clear()
+        self._differs.clear()
         for mode in list(self._index) + list(self._recs):
             self.forget(mode)
         self._docs.clear()
@@ -468,8 +607,24 @@ class Workspace:
             doc[p.name] = [self._walk(sub, fn(sub, i, dict(row)), fn) for i, row in enumerate(rows)]
         return doc
 
+    def _has_rows(self, mode: Mode, doc: dict) -> bool:
+        anywhere = self._subnames.get(mode.name)
+        if anywhere is None:             # submode fields of any type or role of the mode
+            specs = [mode.base, *mode.types.values()]
+            if mode.roles is not None:
+                specs += [r.spec(mode.params) for r in mode.roles.roles]
+            anywhere = self._subnames[mode.name] = frozenset(n for sp in specs for n in sp.submodes)
+        if anywhere.isdisjoint(doc):
+            return False
+        subs = mode.spec(doc).submodes
+        return any(doc.get(n) for n in subs)
+
     def normalise(self, mode: Mode, doc: dict) -> dict:
-        """Give rows of index-keyed collections their `index` (their position in the store)."""
+        """Give rows of index-keyed collections their `index` (their position in the store). A
+        document without rows comes back as it is (not copied: base documents are read-only)."""
+        if not self._has_rows(mode, doc):
+            return doc
+
         def f(sub: Mode, i: int, row: dict) -> dict:
             if sub.indexed:
                 row["index"] = i
@@ -477,6 +632,9 @@ class Workspace:
         return self._walk(mode, dict(doc), f)
 
     def denormalise(self, mode: Mode, doc: dict) -> dict:
+        if not self._has_rows(mode, doc):
+            return doc
+
         def f(sub: Mode, i: int, row: dict) -> dict:
             if sub.indexed:
                 row.pop("index", None)

@@ -70,7 +70,7 @@ def snapshot(db: Path) -> tuple:
     conn = sqlite3.connect(str(db))
     try:
         return (tuple(conn.execute("SELECT id, mode, name, revision, doc FROM objects ORDER BY id")),
-                tuple(conn.execute("SELECT seq, user, comment, objects, changes FROM journal ORDER BY seq")),
+                tuple(conn.execute("SELECT seq, user, comment, summary, deltas FROM journal ORDER BY seq")),
                 tuple(conn.execute("SELECT key, value FROM meta ORDER BY key")))
     finally:
         conn.close()

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import copy
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from cmshell.shell.dispatch import ModeHelp, command
 from cmshell.shell.location import Level, find_row, row_key
 from cmshell.errors import CommandError
 from cmshell.shell.target import effective_of
-from cmshell.syntax.nodelist import NodeListError, parse, parse_parts, read_file, render, short
+from cmshell.syntax.nodelist import (NodeListError, parse, parse_parts, read_file, render, short,
+                                     split_number)
+from cmshell.workspace import paused_gc
 
 GROUPS = {"-n": "nodes", "--nodes": "nodes", "-c": "category", "--category": "category",
           "-e": "overlay", "--overlay": "overlay", "-l": "role", "--role": "role",
@@ -215,8 +218,7 @@ def _named(s, cmd, lp, words, drop_out=None) -> list:
 def _group(s, cmd, kind, vals) -> list[str]:
     """Devices in the named categories / overlays / with the roles / images / types."""
     want = names(s, vals)
-    devices = sorted(s.ws.names("device").items())
-    docs = [(rid, s.ws.doc("device", rid) or {}) for _, rid in devices]
+    docs = s.ws.items("device")
     if kind == "nodes":
         return _named(s, cmd, [Level(s.schema.mode("device"))], vals)
     if kind == "type":
@@ -337,26 +339,27 @@ def run_in(s, lp: list[Level], keys: list, commands: list[list[str]], *, verbose
     lvl = lp[-1]
     errors = Errors()
     try:
-        for key in keys:
-            name = s.ws.name_of(lvl.mode.name, key) if len(lp) == 1 else str(key)
-            if verbose:
-                now = time.localtime(s.env.clock())
-                s.write(f"== {name} == {time.strftime('%Y-%m-%d %H:%M:%S', now)}")
-            here = lp[:-1] + [lvl.select(key)]
-            s.path = here                   # the commands run in turn, starting at the object
-            for words in commands:
-                if not s.valid(here):
-                    break                   # an earlier command removed the object
-                if not s.valid(s.path):
-                    s.fix_path()
-                try:
-                    s.execute(words)
-                except CommandError as e:
-                    errors.add(name, e)
-                    if quit_first:
-                        break
-            if quit_first and errors.failed:
-                break
+        with paused_gc() if len(keys) > 1000 else nullcontext():
+            for key in keys:
+                name = s.ws.name_of(lvl.mode.name, key) if len(lp) == 1 else str(key)
+                if verbose:
+                    now = time.localtime(s.env.clock())
+                    s.write(f"== {name} == {time.strftime('%Y-%m-%d %H:%M:%S', now)}")
+                here = lp[:-1] + [lvl.select(key)]
+                s.path = here                   # the commands run in turn, starting at the object
+                for words in commands:
+                    if not s.valid(here):
+                        break                   # an earlier command removed the object
+                    if s.path is not here and not s.valid(s.path):
+                        s.fix_path()
+                    try:
+                        s.execute(words)
+                    except CommandError as e:
+                        errors.add(name, e)
+                        if quit_first:
+                            break
+                if quit_first and errors.failed:
+                    break
     finally:
         s.path = saved
     errors.report(s)

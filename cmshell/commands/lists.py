@@ -9,6 +9,7 @@ import re
 from cmshell.commands.bulk import names
 from cmshell.shell.dispatch import command
 from cmshell.model.names import problem as names_problem, shown
+from cmshell.model import values
 from cmshell.model.values import problem as value_problem
 from cmshell.model.validate import pointer_modes, references
 from cmshell.output import table
@@ -91,35 +92,37 @@ def list_(s, args, only=None):
         p = known[c.field]
         text = c.field.lower() if typed else (p.list_label or p.label)
         headers.append(text + (" (key)" if c.field == mode.key and not mode.indexed else ""))
+    order = sort_columns(s, mode, cols, opts.get("sort"))   # -s, else the mode's `sort`
+    ki = next((i for i, c in enumerate(cols) if c.field == mode.key), None)
+    delim = opts.get("delimiter", s.settings.delimiter)
+    indent = table.json_indent(delim)
+    if (len(s.path) == 1 and only is None and not order and ki is not None and indent is None
+            and opts.get("output") is None and not opts.flag("field_keys")):
+        # the common case streams: rows in key order straight from the store, written as read
+        out = table.Stream(headers, cols, s.write, delimiter=delim, verbose=opts.flag("verbose"))
+        makers: dict[int, list] = {}
+        for rid, doc in s.ws.stream(mode.name):
+            spec = mode.spec(doc)
+            fns = makers.get(id(spec))
+            if fns is None:
+                fns = makers[id(spec)] = [_cell_maker(s, mode, spec.param(c.field), c.field) for c in cols]
+            out.add([f(rid, doc) for f in fns])
+        out.close()
+        return
     if len(s.path) == 1:
         paths = [[Level(mode, None, rid)]
                  for rid in (s.ws.names(mode.name).values() if only is None else only)]
     else:
         base = s.path[:-1]
         paths = [base + [lvl.select(row_key(mode, r))] for r in s.rows()]
-    rows = []
-    for path in paths:
-        doc = s.element(path)
-        spec = spec_of(s, path)
-        cells = []
-        for c in cols:
-            if c.field == "index":
-                cells.append(str(doc.get("index", "")))
-                continue
-            p = spec.param(c.field) or known[c.field]
-            cells.append(display(s, path, p, doc, annotate=False) if spec.param(c.field) else "")
-        rows.append(cells)
+    rows = [_cells(s, path, s.element(path), cols, known) for path in paths]
     rows += inherited_role_rows(s, cols)     # a node's roles from its category and overlays (§6)
-    order = sort_columns(s, mode, cols, opts.get("sort"))   # -s, else the mode's `sort`
     if order:
         rows.sort(key=sort_key(known, cols, order))
     elif mode.indexed:
         rows.sort(key=lambda r: int(r[0]) if cols[0].field == "index" and r[0].isdigit() else 0)
     else:
-        ki = next((i for i, c in enumerate(cols) if c.field == mode.key), None)
         rows.sort(key=(lambda r: r[ki]) if ki is not None else None)
-    delim = opts.get("delimiter", s.settings.delimiter)
-    indent = table.json_indent(delim)
     if opts.get("output") is not None:
         from cmshell.output import formats
         machine = opts["output"] in ("csv", "tsv")        # scripts: the field names
@@ -132,6 +135,35 @@ def list_(s, args, only=None):
     else:
         lines = table.render(headers, cols, rows, delimiter=delim, verbose=opts.flag("verbose"))
     s.write("\n".join(lines))
+
+
+def _cell_maker(s, mode, p, field):
+    """A function (id, doc) -> the cell of one column of a top-level `list` row: `display`,
+    with the common plain parameters done without its look-ups."""
+    if field == "index":
+        return lambda rid, doc: str(doc.get("index", ""))
+    if p is None:
+        return lambda rid, doc: ""
+    if p.name == "type" and mode.roles is None:
+        labels = mode.type_labels
+        return lambda rid, doc: labels.get(doc.get("type", ""), doc.get("type", ""))
+    if p.name == "type" or p.is_submode or p.inherit or p.count or p.syntax or p.type in (
+            "boolean", "list", "blob", "secret", "internal"):
+        return lambda rid, doc: display(s, [Level(mode, None, rid)], p, doc, annotate=False)
+    name, unset = p.name, values.show(p, values.empty(p))
+    return lambda rid, doc: unset if (v := doc.get(name)) is None else str(v)
+
+
+def _cells(s, path, doc, cols, known) -> list[str]:
+    spec = path[-1].mode.spec(doc) if len(path) == 1 else spec_of(s, path)
+    cells = []
+    for c in cols:
+        if c.field == "index":
+            cells.append(str(doc.get("index", "")))
+            continue
+        p = spec.param(c.field)
+        cells.append(display(s, path, p, doc, annotate=False) if p is not None else "")
+    return cells
 
 
 # -- format ------------------------------------------------------------------------------------

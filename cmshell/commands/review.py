@@ -5,7 +5,6 @@ import time
 
 from cmshell.shell.dispatch import command
 from cmshell.model import diff as fdiff
-from cmshell.model.nodeset import compress
 from cmshell.output import table
 from cmshell.safety import revert
 from cmshell.shell.location import find_row
@@ -83,13 +82,18 @@ def shows_changes(s, args) -> bool:
 
 # -- journal ----------------------------------------------------------------------------------
 @command("journal", "List the commits, or show what one changed", scope="top",
-         usage=["journal [-n <count>] [-v|--verbose]", "journal show <commit>"],
-         examples=["journal", "journal -n 5", "journal show 3"], args=("any*",))
+         usage=["journal [-n <count>] [-v|--verbose]", "journal show <commit>",
+                "journal --prune <keep>       (compact all but the last <keep> commits into a snapshot)",
+                "journal --retain <keep>|all  (compact automatically past <keep> commits; all: never)"],
+         examples=["journal", "journal -n 5", "journal show 3", "journal --prune 100"], args=("any*",))
 def journal(s, args):
     if args and args[0] == "show":
         if len(args) != 2:
             raise CommandError("Usage: journal show <commit>")
         _journal_show(s, _seq(args[1]))
+        return
+    if args and args[0] in ("--prune", "--retain"):
+        _retention(s, args)
         return
     limit, verbose = None, False
     it = iter(args)
@@ -114,14 +118,40 @@ def journal(s, args):
     notes = _store_call(outcome.notes, s.ws.store, [e.seq for e in entries])
     if notes:       # the column is there once backends applied something or a commit was confirmed
         rows = [[str(e.seq), _when(e.time), e.user, e.comment, notes.get(e.seq, ""),
-                 objects_text(e.objects, verbose)] for e in entries]
+                 objects_text(_all_names(s, e) if verbose else e.groups, verbose)] for e in entries]
         s.write("\n".join(table.simple(["Commit", "Time", "User", "Comment", "Outcome", "Objects"],
                                        [6, 19, 8, 16, 24, 0], rows)))
         return
-    rows = [[str(e.seq), _when(e.time), e.user, e.comment, objects_text(e.objects, verbose)]
+    rows = [[str(e.seq), _when(e.time), e.user, e.comment, objects_text(_all_names(s, e) if verbose else e.groups,
+                                                                      verbose)]
             for e in entries]
     s.write("\n".join(table.simple(["Commit", "Time", "User", "Comment", "Objects"],
                                    [6, 19, 8, 16, 0], rows)))
+
+
+def _retention(s, args) -> None:
+    store = s.ws.store
+    if len(args) != 2:
+        raise CommandError(f"Usage: journal {args[0]} <keep>" + ("|all" if args[0] == "--retain" else ""))
+    if args[0] == "--retain" and args[1] == "all":
+        _store_call(store.set_journal_retention, None)
+        s.write("The journal keeps every commit")
+        return
+    try:
+        keep = int(args[1])
+    except ValueError:
+        keep = -1
+    if keep < 0:
+        raise CommandError(f"journal {args[0]}: expected a number of commits (0 or more), got {args[1]}")
+    if args[0] == "--retain":
+        _store_call(store.set_journal_retention, keep)
+        s.write(f"The journal keeps the last {keep} commits; older ones are compacted into a snapshot")
+        return
+    gone = _store_call(lambda: store.prune_journal(keep, user=s.user))
+    if not gone:
+        s.write(f"Nothing to compact: the journal holds at most {keep} commits and a snapshot")
+        return
+    s.write(f"Compacted {gone} commits into a snapshot; rollback goes back to it at the earliest")
 
 
 def _journal_show(s, seq: int) -> None:
@@ -134,7 +164,8 @@ def _journal_show(s, seq: int) -> None:
         if mode is None:
             lines.append(f"  {ch.mode} {ch.name} (mode unknown to this version)")
             continue
-        lines += fdiff.object_diff(s.schema, mode, ch.before, ch.after,
+        before, after = ch.shown(mode.key)
+        lines += fdiff.object_diff(s.schema, mode, before, after,
                                    old="before", new="after", verbose=True)
     s.write("\n".join(lines))
 
@@ -154,21 +185,28 @@ def _outcome_lines(s, seq: int) -> list[str]:
     return out
 
 
-def objects_text(objects, verbose: bool = False, width: int = 64) -> str:
-    """`device node001..node003 modified; device node100 added`, or counts when that is long."""
-    groups: dict[tuple[str, str], list[str]] = {}
-    for mode, name, action in objects:
-        groups.setdefault((action, mode), []).append(name)
+def _all_names(s, e):
+    """The groups of a journal entry with every name (`journal -v`): the summary's, or, where
+    it left long name lists out, those of the commit's deltas."""
+    if all(g.complete for g in e.groups):
+        return e.groups
+    from cmshell.store.delta import groups_of
+    rec = _entry(s, e.seq)
+    return groups_of(((c.mode, c.name, c.action) for c in rec.changes), full=True)
+
+
+def objects_text(groups, verbose: bool = False, width: int = 64) -> str:
+    """`device node001..node003 modified; device node100 added`, or counts when that is long,
+    from a commit's groups (JournalEntry.groups)."""
     order = {"added": 0, "modified": 1, "removed": 2}
-    parts = [f"{mode} {compress(sorted(names))} {action}"
-             for (action, mode), names in sorted(groups.items(), key=lambda g: (order.get(g[0][0], 3), g[0][1]))]
-    text = "; ".join(parts)
-    if verbose or len(text) <= width:
+    groups = sorted(groups, key=lambda g: (order.get(g.action, 3), g.mode))
+    text = "; ".join(f"{g.mode} {g.names} {g.action}" for g in groups)
+    if verbose or (len(text) <= width and all(g.complete for g in groups)):
         return text
     counts: dict[str, int] = {}
-    for _, _, action in objects:
-        counts[action] = counts.get(action, 0) + 1
-    return f"{len(objects)} objects: " + ", ".join(
+    for g in groups:
+        counts[g.action] = counts.get(g.action, 0) + g.count
+    return f"{sum(counts.values())} objects: " + ", ".join(
         f"{counts[a]} {a}" for a in sorted(counts, key=lambda a: order.get(a, 3)))
 
 
@@ -219,8 +257,11 @@ def rollback(s, args):
     last = latest[-1].seq if latest else 0
     if seq > last:
         raise CommandError(f"No commit {seq}; the latest is {last}")
-    if seq != 0 and seq != last:
-        _entry(s, seq)          # a commit number that exists
+    if seq != 0 and seq != last and _store_call(ws.store.journal_head, seq) is None:
+        first = _store_call(ws.store.journal, None)[0].seq
+        if seq < first:
+            _store_call(ws.store.state_at, seq)     # says so when it went into a snapshot
+        raise CommandError(f"No commit {seq}; 'journal' lists them")
     try:
         counts = _store_call(revert.stage, ws, seq, last)
     except revert.RevertError as e:

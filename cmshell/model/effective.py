@@ -110,6 +110,13 @@ class Effective:
         self._overlays: OverlayIndex | None = None
         self._parents: dict[tuple[int, str], Parent | None] = {}
         self._objects: dict[tuple[str, str], dict | None] = {}
+        # what many nodes share, computed once: the inherited parameters of a spec; the values
+        # of those a node leaves unset (by spec and parent); the roles of a node without roles
+        # of its own (by category and overlays). Nodes with the same context get the same
+        # (shared, not to be changed) params dict and roles tuple.
+        self._inheriting: dict[int, list[Param]] = {}
+        self._unset: dict[tuple, dict[str, Resolved]] = {}
+        self._shared_roles: dict[tuple, tuple[EffectiveRole, ...]] = {}
 
     # -- look-ups ---------------------------------------------------------------------------
     def get(self, mode: str, name: str) -> dict | None:
@@ -158,23 +165,36 @@ class Effective:
     def roles(self, mode: Mode, doc: dict, p: Param | None = None) -> list[EffectiveRole]:
         """Every role of a top-level object, each from the source that wins (a node: its own,
         its category's and its overlays'; other objects: their own)."""
+        return list(self._roles(mode, doc, p))
+
+    def _roles(self, mode: Mode, doc: dict, p: Param | None = None) -> tuple[EffectiveRole, ...]:
         p = p or mode.spec(doc).param("roles")
         own = own_layer(mode)
         if p is None:
-            return []
+            return ()
         category: str | None = None
         category_roles: list[dict] = []
         overlays: list[inherit.Overlay] = []
+        mine = doc.get(p.name) or []
         if p.inherit:
             holder = doc.get(p.inherit)
             ptr = mode.spec(doc).param(p.inherit)
             if holder and ptr is not None and ptr.target in self.schema.modes:
                 category = str(holder)
-                category_roles = (self.get(str(ptr.target), category) or {}).get(p.name) or []
             overlays = self.overlays().applying(str(doc.get(mode.key, "")), category,
                                                 doc.get("type") == "headnode")
-        sources = inherit.role_sources(doc.get(p.name) or [], own, category, category_roles, overlays)
-        return inherit.effective_roles(sources)
+            if not mine:            # nothing of its own: the same as every node in this context
+                key = (id(p), id(ptr), category, tuple(id(o) for o in overlays))
+                got = self._shared_roles.get(key)
+                if got is not None:
+                    return got
+            if category is not None:
+                category_roles = (self.get(str(ptr.target), category) or {}).get(p.name) or []   # type: ignore[union-attr]
+        sources = inherit.role_sources(mine, own, category, category_roles, overlays)
+        got = tuple(inherit.effective_roles(sources))
+        if p.inherit and not mine:
+            self._shared_roles[key] = got
+        return got
 
     # -- nodes ------------------------------------------------------------------------------
     def node(self, name: str) -> NodeConfig | None:
@@ -183,11 +203,21 @@ class Effective:
             return None
         mode = self.schema.mode(DEVICE)
         spec = mode.spec(doc)
-        params = {p.name: self.resolve(mode, p, doc) for p in spec.params
-                  if p.inherit and not p.is_submode}
+        inheriting = self._inheriting.get(id(spec))
+        if inheriting is None:
+            inheriting = self._inheriting[id(spec)] = [p for p in spec.params
+                                                       if p.inherit and not p.is_submode]
+        if all(doc.get(p.name) is None for p in inheriting):
+            # values all from the parents: the same as every node with the same parents
+            key = (id(spec),) + tuple(str(doc.get(p.inherit) or "") for p in inheriting)
+            params = self._unset.get(key)
+            if params is None:
+                params = self._unset[key] = {p.name: self.resolve(mode, p, doc) for p in inheriting}
+        else:
+            params = {p.name: self.resolve(mode, p, doc) for p in inheriting}
         category = doc.get(CATEGORY)
         return NodeConfig(name, doc, str(category) if category else None, params,
-                          tuple(self.roles(mode, doc)))
+                          self._roles(mode, doc))
 
     def node_names(self) -> list[str]:
         key = self.schema.mode(DEVICE).key
@@ -244,7 +274,14 @@ class Effective:
 
 def own_layer(mode: Mode) -> Layer:
     """The layer of the object itself: `node` for a device, else the mode's name."""
-    return Layer("node" if mode.name == DEVICE else mode.name, "", inherit.NODE_PRIORITY, own=True)
+    got = _OWN.get(mode.name)
+    if got is None:
+        got = _OWN[mode.name] = Layer("node" if mode.name == DEVICE else mode.name, "",
+                                      inherit.NODE_PRIORITY, own=True)
+    return got
+
+
+_OWN: dict[str, Layer] = {}
 
 
 def affected_nodes(schema: Schema, after: View, changes: Iterable[Change]) -> set[str]:
@@ -272,8 +309,22 @@ def affected_nodes(schema: Schema, after: View, changes: Iterable[Change]) -> se
             for name in names:
                 referenced |= before.referrers(mode, name) | now.referrers(mode, name)
     out = {n for n in referenced if now.node(n) is not None}
+    same: dict[tuple[int, int, int, int], tuple] = {}    # shared parts compared once
     for n in candidates - out:
         a, b = before.node(n), now.node(n)
-        if a is None or b is None or a.signature() != b.signature():
+        if a is None or b is None or not _same_config(a, b, same):
             out.add(n)
     return out
+
+
+def _same_config(a: NodeConfig, b: NodeConfig, memo: dict) -> bool:
+    """a.signature() == b.signature(), with the parts nodes share (params, roles: see
+    Effective.node) compared once per pair; `memo` keeps them alive while it is used."""
+    if a.doc != b.doc:
+        return False
+    key = (id(a.params), id(a.roles), id(b.params), id(b.roles))
+    got = memo.get(key)
+    if got is None:
+        sa, sb = a.signature(), b.signature()
+        got = memo[key] = (sa[1:] == sb[1:], a.params, a.roles, b.params, b.roles)
+    return got[0]

@@ -85,6 +85,12 @@ class Spec:
     def submodes(self) -> dict[str, Param]:
         return {p.name: p for p in self.params if p.is_submode}
 
+    @cached_property
+    def checked(self) -> list[Param]:
+        """The parameters validation looks at: required, pointers, submodes, typed values."""
+        return [p for p in self.params if (p.required and not p.readonly) or p.target or p.is_submode
+                or p.syntax or p.min is not None or p.max is not None]
+
 
 @dataclass
 class Role:

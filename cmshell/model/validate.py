@@ -63,7 +63,7 @@ def _check(schema: Schema, mode: Mode, doc: dict, exists: Callable[[str, str], b
         bad = names.problem(k)
         if bad is not None:
             out.append(Problem(INVALID, f"{prefix}extra", f"The name {names.shown(k)} {bad}"))
-    for p in spec.params:
+    for p in spec.checked:
         v = doc.get(p.name)
         field = prefix + p.name
         if p.required and v in (None, "", []) and not p.readonly:
@@ -77,7 +77,7 @@ def _check(schema: Schema, mode: Mode, doc: dict, exists: Callable[[str, str], b
                 if targets is not None:
                     targets.add((p.target, str(name)))
                 if not exists(p.target, str(name)):
-                    out.append(Problem(NO_TARGET, field, f"{p.target} {name} does not exist"))
+                    out.append(Problem(NO_TARGET, prefix + p.name, f"{p.target} {name} does not exist"))
         if p.is_submode and v and p.mode in schema.modes:
             sub = schema.mode(p.mode)
             _unique_rows(sub, v, field, out)

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+from itertools import starmap
+from operator import gt
 from dataclasses import dataclass
 
 _WIDTH = re.compile(r"^(?P<field>[^:]+)(?::(?:(?P<fixed>\d+)|\[(?P<lo>\d+)-(?P<hi>\d+)\]))?$")
@@ -54,35 +57,132 @@ def cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "+"
 
 
+def _width(c: Column, longest: int, verbose: bool) -> int:
+    """A column's width given its longest cell (header included); grows with `longest`."""
+    if c.unpadded:
+        return 0
+    if c.lo is None:
+        return longest
+    if c.lo == c.hi:
+        return max(c.lo, longest) if verbose else c.lo
+    w = min(max(longest, c.lo), c.hi)
+    return max(w, longest) if verbose else w
+
+
+def _line(cells: list[str], widths: list[int], delimiter: str, is_header: bool = False) -> str:
+    out = []
+    for cell, w in zip(cells, widths):
+        if w == 0:
+            out.append(cell)
+        else:
+            out.append((cell[:w] if is_header else cut(cell, w)).ljust(w))
+    return delimiter.join(out).rstrip()
+
+
+def _rule(headers: list[str], widths: list[int], delimiter: str) -> str:
+    # an unpadded column (`hostname:0`) is ruled as wide as its header, not left blank
+    return delimiter.join("-" * (w or len(h)) for w, h in zip(widths, headers)).rstrip()
+
+
 def render(headers: list[str], cols: list[Column], rows: list[list[str]], *,
            delimiter: str = " ", verbose: bool = False) -> list[str]:
-    widths = []
-    for i, c in enumerate(cols):
-        longest = max([len(headers[i])] + [len(r[i]) for r in rows])
-        if c.unpadded:
-            widths.append(0)
-        elif c.lo is None:
-            widths.append(longest)
-        elif c.lo == c.hi:
-            widths.append(max(c.lo, longest) if verbose else c.lo)
-        else:
-            w = min(max(longest, c.lo), c.hi)
-            widths.append(max(w, longest) if verbose else w)
-
-    def line(cells, is_header=False):
-        out = []
-        for cell, w in zip(cells, widths):
-            if w == 0:
-                out.append(cell)
-            else:
-                out.append((cell[:w] if is_header else cut(cell, w)).ljust(w))
-        return delimiter.join(out).rstrip()
-
-    # an unpadded column (`hostname:0`) is ruled as wide as its header, not left blank
-    rule = delimiter.join("-" * (w or len(h)) for w, h in zip(widths, headers)).rstrip()
-    lines = [line(headers, True), rule]
-    lines.extend(line(r) for r in rows)
+    widths = [_width(c, max([len(headers[i])] + [len(r[i]) for r in rows]), verbose)
+              for i, c in enumerate(cols)]
+    lines = [_line(headers, widths, delimiter, True), _rule(headers, widths, delimiter)]
+    lines.extend(_line(r, widths, delimiter) for r in rows)
     return lines
+
+
+class Stream:
+    """`render` for rows that arrive one at a time, written as they come (`write` gets a few
+    hundred lines at a time, joined by newlines). The widths come from the rows seen: the
+    first `hold` rows are held and set them (a table of no more rows prints exactly as
+    `render` prints it); a longer cell later widens its column from that row on, as far as the
+    format lets it."""
+
+    def __init__(self, headers: list[str], cols: list[Column], write, *, delimiter: str = " ",
+                 verbose: bool = False, hold: int = 1000, chunk: int = 500):
+        self.headers, self.cols, self.write = headers, cols, write
+        self.delimiter, self.verbose, self.hold, self.chunk = delimiter, verbose, hold, chunk
+        self.longest = [len(h) for h in headers]
+        self.held: list[list[str]] | None = []
+        self.widths: list[int] = []
+        self.lines: list[str] = []
+        self._fmt = ""
+        self._room: list[int] = []
+        self.pending: list[list[str]] = []
+
+    def add(self, row: list[str]) -> None:
+        if self.held is not None:
+            longest = self.longest
+            for i, cell in enumerate(row):
+                if len(cell) > longest[i]:
+                    longest[i] = len(cell)
+            self.held.append(row)
+            if len(self.held) >= self.hold:
+                self._start()
+            return
+        self.pending.append(row)
+        if len(self.pending) >= self.chunk:
+            self._rows()
+
+    def _rows(self) -> None:
+        """Format the pending rows: the whole chunk at once when no cell in it widens or
+        overflows its column (the common case), else row by row."""
+        rows, self.pending = self.pending, []
+        if not rows:
+            return
+        most = [max(map(len, col)) for col in zip(*rows)]
+        if any(map(gt, most, self.longest)) or any(map(gt, most, self._room)):
+            for row in rows:
+                self._row(row)
+        else:
+            self.lines.extend(map(str.rstrip, starmap(self._fmt.format, rows)))
+        self._flush()
+
+    def _row(self, row: list[str]) -> None:
+        longest = self.longest
+        lens = [*map(len, row)]
+        if any(map(gt, lens, longest)):
+            widths = self.widths
+            for i, n in enumerate(lens):
+                if n > longest[i]:
+                    longest[i] = n
+                    w = _width(self.cols[i], n, self.verbose)
+                    if w != widths[i]:
+                        widths[i] = w
+                        self._format()
+        if any(map(gt, lens, self._room)):
+            self.lines.append(_line(row, self.widths, self.delimiter))
+        else:
+            self.lines.append(self._fmt.format(*row).rstrip())
+
+    def _format(self) -> None:
+        """A format string for rows whose cells all fit their columns."""
+        d = self.delimiter.replace("{", "{{").replace("}", "}}")
+        self._fmt = d.join("{:<%d}" % w if w else "{}" for w in self.widths)
+        self._room = [w if w else sys.maxsize for w in self.widths]    # longer cells are cut
+
+    def _start(self) -> None:
+        held, self.held = self.held or [], None
+        self.widths = [_width(c, n, self.verbose) for c, n in zip(self.cols, self.longest)]
+        self._format()
+        self.lines = [_line(self.headers, self.widths, self.delimiter, True),
+                      _rule(self.headers, self.widths, self.delimiter)]
+        self.lines.extend(_line(r, self.widths, self.delimiter) for r in held)
+        self._flush()
+
+    def _flush(self) -> None:
+        if self.lines:
+            text = "\n".join(self.lines)
+            self.lines = []
+            self.write(text)
+
+    def close(self) -> None:
+        if self.held is not None:
+            self._start()
+        self._rows()
+        self._flush()
 
 
 def render_json(keys: list[str], rows: list[list[str]], indent: int = 2) -> list[str]:

@@ -47,7 +47,8 @@ class Repl:
         # stdout redirected: results go there, the prompt to the terminal (stderr); otherwise
         # prompt_toolkit's own choice (which also copes with TERM=dumb)
         self.output = None if env.stdout_isatty else create_output(always_prefer_tty=True)
-        completer = _completer(session, self.lock)
+        self.view = CompletionView(session)     # what completion and highlighting read
+        completer = _completer(self.view, self.lock)
         kwargs = {}
         if color:
             from prompt_toolkit.styles import Style
@@ -131,10 +132,12 @@ class Repl:
     def _run_command(self, cmd) -> None:
         s = self.session
         real = s.out
-        out = _HeldOutput(real)
+        out = _HeldOutput(real, terminal=self.env.stdout_isatty, environ=self.env.environ)
         s.out = out
         try:
             s.run_command(cmd)
+        except pager.PagerClosed:         # the reader quit the pager: the command stops there
+            pass
         finally:
             s.out = real
             held = out.release()
@@ -170,13 +173,70 @@ class Repl:
         if self.color:
             threading.Thread(target=self._load_lexer, name="cmshell-lexer", daemon=True).start()
         self._start_watcher()
+        self._start_refresher()
+
+    def _start_refresher(self) -> None:
+        path = getattr(self.session.ws.store, "path", None)
+        if not path or self._stop.is_set():
+            self.view.ready = None               # nothing to build it from: read as needed
+            return
+        threading.Thread(target=self._refresh, args=(path,), name="cmshell-completion",
+                         daemon=True).start()
+
+    def _refresh(self, path: str) -> None:
+        """Build the completion index in the background (pgcli's completion refresher): each
+        top-level mode's names are read on this thread's own connection, then handed to the
+        session and sorted for completion under the lock. Until a mode is ready, completion
+        answers from what is cached (CompletionView)."""
+        from cmshell.shell.candidates import names_of
+        from cmshell.store import open_store
+        s, view = self.session, self.view
+        store = None
+        try:
+            store = open_store(path)
+            modes = sorted((m.name for m in s.schema.modes.values() if m.top),
+                           key=lambda m: (m != "device", m))
+            for mode in modes:
+                if self._stop.is_set():
+                    return
+                seq = _last_seq(store)
+                index = store.index(mode)
+                with self.lock:
+                    if _last_seq(s.ws.store) == seq:       # nothing committed since: still true
+                        s.ws.adopt_index(mode, index)
+                    names_of(view, mode)                  # reads it now if it was not adopted
+                    view.ready.add(mode)
+        except Exception:            # completion falls back to reading as needed
+            pass
+        finally:
+            view.ready = None
+            if store is not None:
+                store.close()
+            self._recomplete()
+
+    def _recomplete(self) -> None:
+        """Once the index is built, a menu shown while typing is computed again (it was made
+        from what was cached)."""
+        try:
+            app = self.ps.app
+            loop = app.loop
+            if loop is None or not app.is_running:
+                return
+
+            def redo() -> None:
+                b = app.current_buffer
+                if b.text and b.complete_while_typing():
+                    b.start_completion(select_first=False)
+            loop.call_soon_threadsafe(redo)
+        except Exception:        # completion must never break typing
+            pass
 
     def _load_lexer(self) -> None:
         try:
             from prompt_toolkit.lexers import PygmentsLexer
 
             from cmshell.repl.lexer import CmshellLexer
-            self.ps.lexer = PygmentsLexer(CmshellLexer.bind(self.session, self.lock))
+            self.ps.lexer = PygmentsLexer(CmshellLexer.bind(self.view, self.lock))
         except Exception:        # no highlighting is better than no shell
             return
         app = self.app
@@ -260,7 +320,7 @@ class Repl:
                     last = max(last, e.seq)
                     if e.seq in own:
                         continue
-                    text = summary(s.schema, e.objects) or "Committed"
+                    text = summary(s.schema, e.groups) or "Committed"
                     note = f' "{e.comment}"' if e.comment else ""
                     s.events.post("notice", s.host, f"{text} by {e.user}{note}", broadcast=True,
                                   when=e.time, kind=COMMIT, seq=e.seq)
@@ -273,14 +333,54 @@ class Repl:
                 store.close()
 
 
+def _last_seq(store) -> int:
+    got = store.journal(1)
+    return got[-1].seq if got else 0
+
+
+class CompletionView:
+    """The session as completion and highlighting see it. While the completion index is being
+    built (`ready` is the set of modes done), the names of a mode not done yet come from what
+    the workspace has in memory, never from the store: a keystroke never waits for 100,000
+    names. `ready = None`: everything is ready (or is read when needed)."""
+
+    def __init__(self, session):
+        self._s = session
+        self.ready: set[str] | None = set()
+        self.ws = _CachedNames(session.ws, self)
+
+    def __getattr__(self, name):
+        return getattr(self._s, name)
+
+
+class _CachedNames:
+    def __init__(self, ws, view: CompletionView):
+        self._ws, self._view = ws, view
+
+    def names(self, mode: str) -> dict[str, str]:
+        ready = self._view.ready
+        if ready is None or mode in ready:
+            return self._ws.names(mode)
+        return self._ws.names_cached(mode)
+
+    def __getattr__(self, name):
+        return getattr(self._ws, name)
+
+
 class _HeldOutput:
     """Holds a command's output so that, when the command ends quickly, it can go to the pager
-    if it does not fit; a command still running after STREAM_AFTER seconds (watch, a slow
-    list) streams instead. Thread-safe: a timer releases the output."""
+    if it does not fit. Output that overflows the terminal while the command still runs (a
+    long `list`) streams into the pager as it comes; a command still running after
+    STREAM_AFTER seconds whose output fits so far (watch, a slow command) streams to the
+    terminal instead. Thread-safe: a timer releases the output."""
 
-    def __init__(self, real):
+    def __init__(self, real, *, terminal: bool = False, environ=None):
         self.real = real
+        self.terminal, self.environ = terminal, environ
         self.buf = io.StringIO()
+        self.rows = 0
+        self.size = pager._terminal_size() if terminal else None
+        self.pipe: pager.Pipe | None = None
         self.streaming = False
         self._lock = threading.Lock()
         self._timer = threading.Timer(STREAM_AFTER, self._stream)
@@ -289,7 +389,7 @@ class _HeldOutput:
 
     def _stream(self) -> None:
         with self._lock:
-            if not self.streaming:
+            if not self.streaming and self.pipe is None:
                 self.streaming = True
                 self.real.write(self.buf.getvalue())
                 self.real.flush()
@@ -297,25 +397,47 @@ class _HeldOutput:
 
     def write(self, text: str) -> int:
         with self._lock:
+            if self.pipe is not None:
+                return self.pipe.write(text)
             if self.streaming:
                 return self.real.write(text)
-            return self.buf.write(text)
+            n = self.buf.write(text)
+            if self.size is not None:
+                self.rows += pager.rows_needed(text, self.size.columns)
+                if self.rows >= self.size.lines:
+                    self._page()
+            return n
+
+    def _page(self) -> None:
+        """The output no longer fits: from now on it goes to the pager (if there is one)."""
+        pipe = pager.open_pipe(self.environ)
+        if pipe is None:
+            self.size = None                # no pager: hold on, the terminal gets it whole
+            return
+        self.real.flush()
+        self.pipe = pipe
+        text, self.buf = self.buf.getvalue(), io.StringIO()
+        pipe.write(text)
 
     def flush(self) -> None:
         with self._lock:
-            if self.streaming:
+            if self.streaming and self.pipe is None:
                 self.real.flush()
 
     def isatty(self) -> bool:
         return bool(getattr(self.real, "isatty", lambda: False)())
 
     def release(self) -> str:
-        """Stop holding; the text still held (for the pager)."""
+        """Stop holding; the text still held (for the pager). A pager fed while the command
+        ran is closed and waited for."""
         self._timer.cancel()
         with self._lock:
             self.streaming = True
             text = self.buf.getvalue()
             self.buf = io.StringIO()
+            pipe, self.pipe = self.pipe, None
+        if pipe is not None:
+            pipe.close()
         return text
 
     def __getattr__(self, name):
@@ -331,8 +453,13 @@ def _completer(session, lock):
         def get_completions(self, document, complete_event):
             if not lock.acquire(timeout=2):
                 return
+            # Tab asks for the choices: they are read as needed (the background index may not
+            # be built yet); completion while typing answers from what is cached
+            target = session
+            if complete_event.completion_requested and isinstance(session, CompletionView):
+                target = session._s
             try:
-                cands = suggest(session, document.text_before_cursor)
+                cands = suggest(target, document.text_before_cursor)
             except Exception:          # completion must never break typing
                 return
             finally:

@@ -1,7 +1,9 @@
 """Long output through a pager: only on a terminal, only when it does not fit.
 
 `$PAGER` (default `less -FRX`; an empty PAGER turns paging off). If the pager cannot be
-started the text is written directly.
+started the text is written directly. `show` pages a command's output once it is complete;
+`Pipe` feeds a pager while the command is still writing (a long `list` streams into it), and
+stops the command quietly (`PagerClosed`) when the reader quits the pager.
 """
 from __future__ import annotations
 
@@ -49,6 +51,50 @@ def show(text: str, out, *, terminal: bool, environ, size: os.terminal_size | No
             return
     out.write(text)
     out.flush()
+
+
+class PagerClosed(KeyboardInterrupt):
+    """The reader quit the pager a command was streaming into: the command stops, quietly."""
+
+
+class Pipe:
+    """A pager started on a stream: write text as it comes, `close` waits for the reader."""
+
+    def __init__(self, cmd: str):
+        import subprocess
+        self.proc = subprocess.Popen(cmd, shell=True, stdin=subprocess.PIPE)
+
+    def write(self, text: str) -> int:
+        try:
+            self.proc.stdin.write(text.encode("utf-8", "replace"))     # type: ignore[union-attr]
+            self.proc.stdin.flush()                                    # type: ignore[union-attr]
+        except (BrokenPipeError, ValueError):
+            raise PagerClosed() from None
+        return len(text)
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()                                    # type: ignore[union-attr]
+        except (BrokenPipeError, OSError):
+            pass
+        self.proc.wait()
+
+
+def open_pipe(environ=None) -> Pipe | None:
+    """A pager to stream into, or None (paging off, or no such pager: write directly)."""
+    import shlex
+    import shutil
+    cmd = pager_command(environ)
+    try:
+        first = shlex.split(cmd)[0] if cmd else ""
+    except ValueError:
+        return None
+    if not first or shutil.which(first) is None:
+        return None
+    try:
+        return Pipe(cmd)
+    except OSError:
+        return None
 
 
 def _terminal_size() -> os.terminal_size:

@@ -44,4 +44,6 @@ def candidate_view(schema: Schema, store: Store, changes: list[ObjectChange]) ->
 
 def as_commit(changes: list[ObjectChange], user: str, when: float) -> Committed:
     """What committing the changes would store, for `Backend.targets` (seq 0: not stored)."""
-    return Committed(0, when, user, "", tuple(changes))
+    from cmshell.store.delta import groups_of
+    return Committed(0, when, user, "", tuple(changes),
+                     grouped=groups_of((c.mode, c.name, c.action) for c in changes))

@@ -12,29 +12,27 @@ class RevertError(Exception):
     """The history cannot be staged (a mode this version does not know); one line."""
 
 
-def state_at(store: Store, seq: int, last: int) -> dict[str, tuple[str, dict | None]]:
+def state_at(store: Store, seq: int, last: int | None = None) -> dict[str, tuple[str, dict | None]]:
     """id -> (mode, document as of commit `seq`, None when it did not exist) for every object
-    a later commit touched: the `before` of its first change after `seq`."""
-    out: dict[str, tuple[str, dict | None]] = {}
-    for n in range(seq + 1, last + 1):
-        e = store.journal_entry(n)
-        if e is None:
-            continue
-        for ch in e.changes:
-            if ch.id not in out:
-                out[ch.id] = (ch.mode, ch.before)
-    return out
+    a later commit touched: the store reverts the later commits' field-level deltas
+    (Store.state_at; a StoreError when `seq` went into the journal's snapshot)."""
+    return {rid: (mode, doc) for rid, (mode, _, doc) in store.state_at(seq).items()}
 
 
 def undone(store: Store, seqs: list[int]) -> dict[str, tuple[str, dict | None]]:
     """id -> (mode, document before the first of the commits `seqs` that touched it): the
     state with those commits undone (and nothing else)."""
-    out: dict[str, tuple[str, dict | None]] = {}
+    first: dict[str, int] = {}              # id -> the first of `seqs` that touched it
     for n in sorted(seqs):
         e = store.journal_entry(n)
         for ch in e.changes if e is not None else ():
-            if ch.id not in out:
-                out[ch.id] = (ch.mode, ch.before)
+            first.setdefault(ch.id, n)
+    out: dict[str, tuple[str, dict | None]] = {}
+    for n in sorted(set(first.values())):
+        state = state_at(store, n - 1)
+        for rid, k in first.items():
+            if k == n and rid in state:
+                out[rid] = state[rid]
     return out
 
 

@@ -1,9 +1,14 @@
 """`--load FILE` and `--dump`: whole clusters as YAML documents (docs/schema.md)."""
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable, Iterator
+
 from cmshell.commit import CommitRefused, Committer
 from cmshell.errors import CommandError
+from cmshell.model import values
 from cmshell.model.schema import Mode, Schema
+from cmshell.shell import cluster_yaml
 from cmshell.store.base import StoreError
 from cmshell.workspace import Workspace
 
@@ -14,48 +19,100 @@ def _yaml():
 
 
 def load(committer: Committer, path: str) -> int:
-    """Stage every object of the file, validate, commit in one transaction; the object count."""
-    from cmshell.model import secrets
-    ws, schema = committer.ws, committer.ws.schema
-    yaml = _yaml()
+    """Read the file object by object, check each, and commit them all in one transaction
+    (written in batches as they are read: the tree is never held twice); the object count."""
+    if not committer.ws.store.is_empty():
+        raise CommandError("The store is not empty; --load needs an empty store (use another --db)")
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-        raw.decode("utf-8")                 # UTF-8 text, or UnicodeDecodeError (bytes parse fastest)
-        data = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        try:
+            return _load(committer, path, cluster_yaml.objects(path))
+        except cluster_yaml.Restart:        # laid out unusually: read whole (nothing was stored)
+            return _load(committer, path, _whole(path))
     except OSError as e:
         raise CommandError(f"Cannot read {path}: {e.strerror}") from None
     except UnicodeDecodeError:
         raise CommandError(f"Cannot read {path}: not UTF-8 text") from None
-    except yaml.YAMLError as e:
-        raise CommandError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    except cluster_yaml.YamlError as e:
+        raise CommandError(f"{path}: not valid YAML ({e})") from None
+
+
+def _whole(path: str) -> Iterator[tuple[str, object]]:
+    data = cluster_yaml.whole(path)
     if not isinstance(data, dict):
         raise CommandError(f"{path}: expected a mapping of mode names to lists of objects")
-    if not ws.store.is_empty():
-        raise CommandError("The store is not empty; --load needs an empty store (use another --db)")
-    rids = []
-    masks = secrets.MASK.encode() in raw      # only a file holding ***** can hold a masked secret
     for mode_name, docs in data.items():
-        mode = schema.modes.get(mode_name)
-        if mode is None or not mode.top:
-            raise CommandError(f"{path}: unknown mode {mode_name}")
         if docs is not None and not isinstance(docs, list):
-            raise CommandError(f"{path}: {mode_name} must be a list of objects")
-        for doc in docs or []:
+            yield mode_name, _NOT_A_LIST
+        elif not docs:
+            yield mode_name, None
+        else:
+            for doc in docs:
+                yield mode_name, doc
+
+
+_NOT_A_LIST = object()
+
+
+def _holds_mask(path: str) -> bool:
+    """Whether the file holds `*****` anywhere: only then can it hold a masked secret."""
+    import mmap
+    from cmshell.model import secrets
+    with open(path, "rb") as fh:
+        if os.fstat(fh.fileno()).st_size == 0:
+            return False
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            return mm.find(secrets.MASK.encode()) >= 0
+
+
+def _load(committer: Committer, path: str, items: Iterable[tuple[str, object]]) -> int:
+    schema = committer.ws.schema
+    count = 0
+    masks = _holds_mask(path)
+
+    def checked() -> Iterator[tuple[str, dict]]:
+        nonlocal count
+        for mode_name, doc in items:
+            mode = schema.modes.get(mode_name) if isinstance(mode_name, str) else None
+            if mode is None or not mode.top:
+                raise CommandError(f"{path}: unknown mode {mode_name}")
+            if doc is _NOT_A_LIST:
+                raise CommandError(f"{path}: {mode_name} must be a list of objects")
+            if doc is None:
+                continue
             if not isinstance(doc, dict) or not doc.get(mode.key):
                 raise CommandError(f"{path}: a {mode_name} object without {mode.key}")
             _check_keys(schema, mode, doc, f"{path}: {mode_name} {doc[mode.key]}")
             if masks:
                 _no_masked_secrets(schema, mode, doc, f"{path}: {mode_name} {doc[mode.key]}")
-            rids.append(ws.add(mode_name, ws.normalise(mode, doc)))
+            _strip_index(schema, mode, doc)
+            count += 1
+            yield mode_name, doc
+
     try:
-        committer.commit(rids, comment=f"load {path}", if_empty=True)
+        committer.load(checked(), comment=f"load {path}", if_empty=True)
     except StoreError as e:
         raise CommandError(str(e)) from None
     except CommitRefused as e:
         p, more = e.problems[0], len(e.problems) - 1
         raise CommandError(f"{path}: {p.field}: {p.message}" + (f" (and {more} more)" if more else "")) from None
-    return len(rids)
+    return count
+
+
+def _strip_index(schema: Schema, mode: Mode, doc: dict) -> None:
+    """Rows of index-keyed submodes are stored without `index` (their position is their index)."""
+    for p in mode.spec(doc).submodes.values():
+        rows = doc.get(p.name)
+        if not rows or p.mode not in schema.modes:
+            continue
+        sub = schema.mode(p.mode)
+        for row in rows:
+            if isinstance(row, dict):
+                if sub.indexed:
+                    row.pop("index", None)
+                _strip_index(schema, sub, row)
+
+
+_PLAIN: dict[int, frozenset[str]] = {}     # id(spec) -> its parameters a text passes as it is
 
 
 def _no_masked_secrets(schema: Schema, mode: Mode, doc: dict, where: str) -> None:
@@ -80,7 +137,13 @@ def _check_keys(schema: Schema, mode: Mode, doc: dict, where: str) -> None:
         raise CommandError(f"{where}: unknown role {doc.get('name')}")
     if mode.types and doc.get("type") not in mode.types:
         raise CommandError(f"{where}: unknown type {doc.get('type')}")
+    plain = _PLAIN.get(id(spec))
+    if plain is None:
+        plain = _PLAIN[id(spec)] = frozenset(p.name for p in spec.params if not (
+            p.is_list or p.is_submode or p.type in ("boolean", "integer", "enum") or p.syntax))
     for k, v in doc.items():
+        if k in plain and type(v) is str:
+            continue                    # a plain text parameter without a syntax: as it is
         if k == "extra" and mode.extras:
             if v is not None and (not isinstance(v, dict)
                                   or not all(isinstance(x, str) for kv in v.items() for x in kv)):
@@ -103,7 +166,6 @@ def _check_keys(schema: Schema, mode: Mode, doc: dict, where: str) -> None:
 
 def _check_value(p, v, where: str):
     """A loaded value of the parameter's type (canonical enum case), or a one-line error."""
-    from cmshell.model import values
     if p.is_list:
         if isinstance(v, list) and not any(isinstance(x, (dict, list)) for x in v):
             bad = next((x for x in v if not isinstance(x, str)), None)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Protocol
+from typing import Callable, Iterable, Iterator, Protocol, Sequence
 
 
 class StoreError(Exception):
@@ -17,16 +17,19 @@ class ConflictError(StoreError):
     """A commit's base revision is stale or a name is taken: nothing was written."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     id: str            # stable identity (survives renames)
     mode: str          # mode name, e.g. "device"
     name: str          # the object's key value
     revision: int      # bumped by every commit that touches the object
     doc: dict          # the object document (see docs/schema.md)
+    # where the store keeps it and its key in the journal: hints (checked on use), not identity
+    rowid: int | None = field(default=None, compare=False)
+    jkey: int | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     id: str
     mode: str
@@ -36,6 +39,8 @@ class Change:
     # (mode, name) of every object `after` points at: the store checks, inside the commit's
     # transaction, that each still exists (another session may have removed it meanwhile)
     refs: tuple[tuple[str, str], ...] = ()
+    base: Record | None = None  # the record the edit started from, when the writer has it (as
+                                # the store gave it: the store then need not read it again)
 
 
 class References(Protocol):
@@ -52,17 +57,112 @@ class References(Protocol):
         ...
 
 
+ADDED, MODIFIED, REMOVED = "added", "modified", "removed"
+ACTIONS = (ADDED, MODIFIED, REMOVED)          # the order `journal` lists them in
+
+
+@dataclass(frozen=True)
+class JournalGroup:
+    """The objects of one mode a commit added, modified or removed, as `journal` lists them."""
+    mode: str
+    action: str                 # "added" | "modified" | "removed"
+    count: int
+    names: str                  # every name, as a compressed node list (node001..node100,gpu1);
+                                # "" when that would be long (see `complete`)
+    first: tuple[str, ...]      # the first few names in the order of the commit
+    complete: bool = True       # False: `names` was left out (JournalRecord's changes have them)
+
+
 @dataclass(frozen=True)
 class JournalEntry:
-    """One commit as `journal` lists it (without the documents)."""
+    """One commit as `journal` lists it: who, when, and what, grouped (no documents)."""
     seq: int
     time: float                 # Unix time
     user: str
     comment: str
-    objects: list               # [(mode, name, action)] action: "added" | "modified" | "removed"
+    groups: tuple[JournalGroup, ...]
+
+    @property
+    def count(self) -> int:
+        return sum(g.count for g in self.groups)
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectDelta:
+    """One object of a stored commit as the journal keeps it. An added object carries its whole
+    document (`new`), a removed one its whole document before (`old`); a modified one only the
+    fields that changed: `old` maps each to its value before, `new` to its value after (a field
+    missing from one side was absent there). `old_name` is set when the commit renamed it;
+    `type` is the object's `type` field when it has one and the commit left it alone (context
+    for showing the fields)."""
+    id: str
+    mode: str
+    name: str                   # key after the change (before it, for a removal)
+    action: str
+    old: dict | None
+    new: dict | None
+    old_name: str | None = None
+    type: str | None = None
+
+    def revert(self, doc: dict | None) -> dict | None:
+        """The document before this change, given the one after it."""
+        if self.action == ADDED:
+            return None
+        if self.action == REMOVED:
+            return self.old
+        if doc is None or self.old is None or self.new is None:
+            raise ValueError(f"{self.mode} {self.name} is missing where the journal modified it")
+        return _patch(doc, self.new, self.old)
+
+    def apply(self, doc: dict | None) -> dict | None:
+        """The document after this change, given the one before it."""
+        if self.action == ADDED:
+            return self.new
+        if self.action == REMOVED:
+            return None
+        if doc is None or self.old is None or self.new is None:
+            raise ValueError(f"{self.mode} {self.name} is missing where the journal modified it")
+        return _patch(doc, self.old, self.new)
+
+    def shown(self, key: str) -> tuple[dict | None, dict | None]:
+        """(before, after) to show field by field: whole documents for an added or removed
+        object; for a modified one, the changed fields with the key (and `type`) for context."""
+        if self.action != MODIFIED:
+            return self.old, self.new
+        ctx = {"type": self.type} if self.type is not None else {}
+        before = {**ctx, key: self.old_name if self.old_name is not None else self.name, **(self.old or {})}
+        after = {**ctx, key: self.name, **(self.new or {})}
+        return before, after
+
+
+def _patch(doc: dict, gone: dict, put: dict) -> dict:
+    """`doc` with the fields of `gone` taken out and those of `put` set; a field in both keeps
+    its place."""
+    out = {}
+    for k, v in doc.items():
+        if k in put:
+            out[k] = put[k]
+        elif k not in gone:
+            out[k] = v
+    for k, v in put.items():
+        if k not in out:
+            out[k] = v
+    return out
 
 
 @dataclass(frozen=True)
+class JournalRecord:
+    """One stored commit with what it changed, as field-level deltas (see ObjectDelta)."""
+    seq: int
+    time: float
+    user: str
+    comment: str
+    groups: tuple[JournalGroup, ...]
+    changes: tuple[ObjectDelta, ...]
+    snapshot: bool = False      # the commits up to this one, compacted (`journal --prune`)
+
+
+@dataclass(frozen=True, slots=True)
 class ObjectChange:
     """One object of a commit, with its documents before and after (None: absent)."""
     id: str
@@ -88,15 +188,23 @@ class Committed:
     comment: str
     changes: tuple[ObjectChange, ...]
     revisions: dict[str, int] = field(default_factory=dict)   # id -> revision now (not removed)
+    grouped: tuple[JournalGroup, ...] = ()      # `groups`: whoever makes the value fills it in
+                                                # (store/delta.groups_of; base imports no delta)
 
     @property
     def objects(self) -> list[tuple[str, str, str]]:
         return [(c.mode, c.name, c.action) for c in self.changes]
 
+    @property
+    def groups(self) -> tuple[JournalGroup, ...]:
+        """The objects grouped as `journal` lists them."""
+        return self.grouped
+
 
 class Store(Protocol):
     def names(self, mode: str) -> list[str]: ...
     def load(self, mode: str) -> list[Record]: ...
+    def scan(self, mode: str, chunk: int = 1000) -> Iterator[tuple[str, str, dict]]: ...
     def index(self, mode: str) -> list[tuple[str, str]]: ...
     def records(self, mode: str, ids: list[str]) -> list[Record]: ...
     def where(self, mode: str, field: str, value: object) -> list[str]: ...
@@ -104,8 +212,17 @@ class Store(Protocol):
     def is_empty(self) -> bool: ...
     def commit(self, changes: list[Change], *, user: str, comment: str = "",
                when: float | None = None, if_empty: bool = False) -> Committed | None: ...
+    def commit_stream(self, batches: Iterable[Sequence[Change]], *, user: str, comment: str = "",
+                      when: float | None = None,
+                      before_commit: Callable[[], None] | None = None,
+                      if_empty: bool = False) -> Committed | None: ...
     def journal(self, limit: int | None = None) -> list[JournalEntry]: ...
-    def journal_entry(self, seq: int) -> Committed | None: ...
+    def journal_head(self, seq: int) -> JournalEntry | None: ...
+    def journal_entry(self, seq: int) -> JournalRecord | None: ...
+    def state_at(self, seq: int) -> dict[str, tuple[str, str, dict | None]]: ...
+    def prune_journal(self, keep: int, *, user: str = "cmshell") -> int: ...
+    def journal_retention(self) -> int | None: ...
+    def set_journal_retention(self, keep: int | None) -> None: ...
     def put_state(self, backend: str, items: dict[str, object]) -> None: ...
     def get_state(self, backend: str, keys: list[str] | None = None) -> dict[str, object]: ...
     def close(self) -> None: ...

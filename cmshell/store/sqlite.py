@@ -2,18 +2,32 @@
 
 Layout::
 
-    objects(id TEXT PRIMARY KEY, mode TEXT, name TEXT, revision INTEGER, doc TEXT)  -- doc is JSON
+    objects(id TEXT PRIMARY KEY, mode TEXT, name TEXT, revision INTEGER, doc TEXT,  -- doc is JSON
+            jkey INTEGER,   -- the object's key in the journal (object_keys)
+            kind TEXT)      -- the document's `type` (a string), for `where(mode, "type", ...)`
         UNIQUE INDEX objects_mode_name ON objects(mode, name)
+        INDEX objects_kind ON objects(mode, kind)    -- the head node, at once
     journal(seq INTEGER PRIMARY KEY AUTOINCREMENT, time REAL, user TEXT, comment TEXT,
-            objects TEXT,   -- JSON [[mode, name, action], ...]
-            changes TEXT)   -- JSON [{id, mode, name, before, after}, ...]
-    meta(key TEXT PRIMARY KEY, value TEXT)   -- schema_version
+            summary TEXT,   -- JSON [[mode, action, count, names, [first names]], ...] (`journal`)
+            deltas BLOB)    -- what changed, field by field, compressed (see store/delta.py)
+    object_keys(key INTEGER PRIMARY KEY, id TEXT)   -- small numbers the journal uses for ids
+    meta(key TEXT PRIMARY KEY, value TEXT)   -- schema_version, journal_keep, journal_snapshot
     backend_state(backend TEXT, key TEXT, value TEXT, PRIMARY KEY(backend, key))   -- JSON values:
         what the backends saw and did (a node's applied revision, an application's inventory)
 
 Every commit is one ``BEGIN IMMEDIATE`` transaction (optimistic concurrency on the
 per-object revision), so a killed process never leaves a half-applied commit and two
-processes wait for each other (busy timeout) instead of failing.
+processes wait for each other (busy timeout) instead of failing. A commit may arrive in
+batches (`commit_stream`, for `--load`): still one transaction and one journal entry.
+
+The journal keeps, per commit, only what changed: the changed fields of a modified object with
+their values before and after, the whole document of an added or removed object. The state as
+of any commit is the current one with the later deltas reverted (`state_at`). `prune_journal`
+compacts the older commits into one snapshot entry (every object as it was then, added).
+
+Schema versions: 1 (no backend_state), 2 (whole documents before and after in the journal),
+3 (this one). Older stores are migrated when opened, in one transaction, after a copy of the
+file is written beside it (``<store>.v<N>.bak``).
 """
 from __future__ import annotations
 
@@ -24,14 +38,17 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Iterator
 from json.encoder import encode_basestring_ascii as _quote
+from zlib import error as zlib_error
 
-from .base import (Change, Committed, ConflictError, JournalEntry, NoStore, ObjectChange, Record,
-                   References, StoreError)
+from . import delta as jd
+from .base import (ADDED, MODIFIED, REMOVED, Change, Committed, ConflictError, JournalEntry,
+                   JournalRecord, NoStore, ObjectChange, ObjectDelta, Record, References,
+                   StoreError)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_TIMEOUT = 10.0          # seconds a writer waits for another one
 _CHUNK = 500                    # host parameters per IN (...) query (portable limit is 999)
 _TMP_PREFIX = "\x00rename:"    # temporary names used while renaming (cannot be typed)
@@ -43,16 +60,23 @@ CREATE TABLE IF NOT EXISTS objects(
     mode TEXT NOT NULL,
     name TEXT NOT NULL,
     revision INTEGER NOT NULL,
-    doc TEXT NOT NULL
+    doc TEXT NOT NULL,
+    jkey INTEGER,
+    kind TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS objects_mode_name ON objects(mode, name);
+CREATE INDEX IF NOT EXISTS objects_kind ON objects(mode, kind);
 CREATE TABLE IF NOT EXISTS journal(
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     time REAL NOT NULL,
     user TEXT NOT NULL,
     comment TEXT NOT NULL,
-    objects TEXT NOT NULL,
-    changes TEXT NOT NULL
+    summary TEXT NOT NULL,
+    deltas BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS object_keys(
+    key INTEGER PRIMARY KEY,
+    id TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS backend_state(
     backend TEXT NOT NULL,
@@ -64,19 +88,20 @@ CREATE TABLE IF NOT EXISTS backend_state(
 _HEADER = b"SQLite format 3\x00"
 QUICK_CHECK_SIZE = 8 << 20      # stores up to 8 MiB (about 15,000 nodes) are checked at every start
 _RESTORE = "restore it from a dump (cmshell --db NEW.db --load BACKUP.yaml)"
+BATCH = 5000                    # objects per batch of a streamed commit or a journal snapshot
+
+# the statements of the migrations that create tables (see _to_v2); _to_v3 creates _SCHEMA's and
+# renames the old journal to journal_v2, dropped in the same transaction
+_V2_SQL = ("CREATE TABLE IF NOT EXISTS backend_state(backend TEXT NOT NULL, key TEXT NOT NULL,"
+           " value TEXT NOT NULL, PRIMARY KEY(backend, key))")
+_MIGRATION_SQL = (_V2_SQL,)
 
 
 def _own_tables() -> set[str]:
     """The tables a cmsh store has (any version): what _SCHEMA and the migrations create."""
     import re
-    text = _SCHEMA + " ".join(st for sts in _MIGRATIONS.values() for st in sts)
+    text = _SCHEMA + " ".join(_MIGRATION_SQL)
     return set(re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", text)) | {"sqlite_sequence"}
-
-
-_MIGRATIONS = {   # version -> statements that bring a store of that version to the next
-    1: ["CREATE TABLE IF NOT EXISTS backend_state(backend TEXT NOT NULL, key TEXT NOT NULL,"
-        " value TEXT NOT NULL, PRIMARY KEY(backend, key))"],
-}
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 _loads = json.loads
@@ -87,6 +112,15 @@ def new_id() -> str:
     import uuid  # imported lazily: uuid costs several ms at import time
 
     return uuid.uuid4().hex
+
+
+def new_ids(n: int) -> list[str]:
+    """n fresh object ids at once (random, in the form of new_id: version-4 UUIDs)."""
+    raw = bytearray(os.urandom(16 * n))
+    raw[6::16] = bytes((b & 0x0F) | 0x40 for b in raw[6::16])
+    raw[8::16] = bytes((b & 0x3F) | 0x80 for b in raw[8::16])
+    text = raw.hex()
+    return [text[i:i + 32] for i in range(0, 32 * n, 32)]
 
 
 def open_store(path: str | os.PathLike, *, timeout: float = DEFAULT_TIMEOUT, create: bool = True,
@@ -108,13 +142,38 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _chunks(seq: list[str], size: int = _CHUNK) -> Iterator[list[str]]:
+def _chunks(seq: list, size: int = _CHUNK) -> Iterator[list]:
     for i in range(0, len(seq), size):
         yield seq[i:i + size]
 
 
 _open_paths: dict[str, int] = {}      # realpath -> stores of this process open on it
 _open_lock = threading.Lock()
+
+
+class _Stale(Exception):
+    """A row was not as the change's base record said: read the rows and check them."""
+
+
+def _based(ch: Change) -> bool:
+    """Whether a change carries the record it started from, with where the store keeps it."""
+    b = ch.base
+    return (b is not None and b.id == ch.id and b.mode == ch.mode and b.revision == ch.base_revision
+            and b.rowid is not None and b.jkey is not None)
+
+
+def _text(ch: Change) -> str:
+    """The JSON text of a change's document (a StoreError when it cannot be stored)."""
+    try:
+        return _dumps(ch.after)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"Commit refused: {ch.mode} {ch.name} cannot be stored: {_one_line(exc)}") from None
+
+
+def _kind(doc: dict | None) -> str | None:
+    """The `kind` column of a document: its `type` when that is a string."""
+    t = doc.get("type") if doc is not None else None
+    return t if type(t) is str else None
 
 
 def _one_line(text: object) -> str:
@@ -136,6 +195,7 @@ class SqliteStore:
         self._conn: sqlite3.Connection | None = None
         self.references: References | None = None    # set by the Workspace (see _check_references)
         self.warnings: list[str] = []                  # for the user, once (the shell prints them)
+        self.backup_path: str | None = None            # the copy written before a migration
         self._create_file(create, parents)
         try:
             # any thread may use the connection, one at a time (the interactive shell completes
@@ -289,13 +349,7 @@ class SqliteStore:
 
     def _ensure_schema(self) -> None:
         conn = self._db()
-        version = None
-        try:
-            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            version = row[0] if row else None
-        except sqlite3.OperationalError as exc:
-            if "no such table" not in str(exc):
-                raise
+        version = self._version()
         if version is None:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -320,21 +374,60 @@ class SqliteStore:
             raise StoreError(f"Cannot open store {self.path}: unsupported schema version {version}"
                              f" (this version of cmsh reads version {SCHEMA_VERSION})")
 
+    def _version(self) -> str | None:
+        try:
+            row = self._db().execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            return None
+        return row[0] if row else None
+
     def _migrate(self, version: int) -> int:
-        """Bring an older store up to SCHEMA_VERSION in one transaction."""
+        """Bring an older store up to SCHEMA_VERSION in one transaction, after copying it to
+        `<store>.v<version>.bak` (taken under the write lock, so it is the store as it was)."""
         conn = self._db()
         conn.execute("BEGIN IMMEDIATE")
         try:
+            now = self._version()           # another process may have migrated meanwhile
+            version = int(now) if now is not None and now.isdigit() else version
+            if version in _MIGRATIONS:
+                self.backup_path = self._backup(version)
             while version in _MIGRATIONS:
-                for stmt in _MIGRATIONS[version]:
-                    conn.execute(stmt)
+                _MIGRATIONS[version](self, conn)
                 version += 1
             conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(version),))
             conn.execute("COMMIT")
         except BaseException:
             self._rollback()
             raise
+        try:        # give back the space the old journal took, when that is most of the file
+            free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+            if free * 2 > conn.execute("PRAGMA page_count").fetchone()[0]:
+                conn.execute("VACUUM")
+        except sqlite3.Error:
+            pass
         return version
+
+    def _backup(self, version: int) -> str:
+        """Copy the store (as last committed) to a new file beside it; its path."""
+        base = f"{self.path}.v{version}.bak"
+        path, n = base, 1
+        while os.path.exists(path):
+            n += 1
+            path = f"{base}.{n}"
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+        src = sqlite3.connect(self.path, timeout=self.timeout)
+        try:
+            dst = sqlite3.connect(path)
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+        finally:
+            src.close()
+        return path
 
     # -- errors ------------------------------------------------------------------------
 
@@ -378,20 +471,49 @@ class SqliteStore:
             return self._load(mode)
 
     def _load(self, mode: str) -> list[Record]:
+        out: list[Record] = []
         try:
-            rows = self._db().execute(
-                "SELECT id, name, revision, doc FROM objects WHERE mode=? ORDER BY name",
-                (mode,)).fetchall()
+            cur = self._db().execute("SELECT id, name, revision, doc, rowid, jkey FROM objects WHERE mode=?"
+                                     " ORDER BY name", (mode,))
+            while True:
+                # a few thousand rows at a time: one json.loads over their documents is much
+                # faster than one call per row, and the texts of the whole mode are never held
+                rows = cur.fetchmany(5000)
+                if not rows:
+                    return out
+                try:
+                    docs = _loads("[" + ",".join([r[3] for r in rows]) + "]")
+                except ValueError as exc:
+                    raise StoreError(f"Store {self.path} holds a damaged {mode} document: "
+                                     f"{_one_line(exc)}") from None
+                out.extend([Record(r[0], mode, r[1], r[2], d, r[4], r[5]) for r, d in zip(rows, docs)])
         except sqlite3.Error as exc:
             raise self._error(exc) from None
-        if not rows:
-            return []
+
+    def scan(self, mode: str, chunk: int = 1000) -> Iterator[tuple[str, str, dict]]:
+        """(id, name, document) of every object of a mode in name order, read `chunk` rows at a
+        time (nothing cached): for walking a large mode once, as a long `list` does."""
         try:
-            # one json.loads over all documents is much faster than one call per row
-            docs = _loads("[" + ",".join([r[3] for r in rows]) + "]")
-        except ValueError as exc:
-            raise StoreError(f"Store {self.path} holds a damaged {mode} document: {_one_line(exc)}") from None
-        return [Record(r[0], mode, r[1], r[2], d) for r, d in zip(rows, docs)]
+            cur = self._db().execute("SELECT id, name, doc FROM objects WHERE mode=? ORDER BY name",
+                                     (mode,))
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        try:
+            while True:
+                try:
+                    rows = cur.fetchmany(chunk)
+                except sqlite3.Error as exc:
+                    raise self._error(exc) from None
+                if not rows:
+                    return
+                try:
+                    docs = _loads("[" + ",".join([r[2] for r in rows]) + "]")
+                except ValueError as exc:
+                    raise StoreError(f"Store {self.path} holds a damaged {mode} document: {_one_line(exc)}") from None
+                for (oid, name, _), d in zip(rows, docs):
+                    yield oid, name, d
+        finally:
+            cur.close()
 
     def index(self, mode: str) -> list[tuple[str, str]]:
         """(id, name) of every object of a mode, without reading documents."""
@@ -407,32 +529,37 @@ class SqliteStore:
             chunk = ids[i:i + 500]
             try:
                 rows = self._db().execute(
-                    f"SELECT id, name, revision, doc FROM objects WHERE mode=? AND id IN "
+                    f"SELECT id, name, revision, doc, rowid, jkey FROM objects WHERE mode=? AND id IN "
                     f"({','.join('?' * len(chunk))})", (mode, *chunk)).fetchall()
             except sqlite3.Error as exc:
                 raise self._error(exc) from None
             for r in rows:
                 try:
-                    out.append(Record(r[0], mode, r[1], r[2], _loads(r[3])))
+                    out.append(Record(r[0], mode, r[1], r[2], _loads(r[3]), r[4], r[5]))
                 except ValueError as exc:
                     raise StoreError(f"Store {self.path} holds a damaged document for {mode} {r[1]}: "
                                      f"{_one_line(exc)}") from None
         return out
 
     def where(self, mode: str, field: str, value: object) -> list[str]:
-        """Names of the objects whose top-level `field` equals `value` (e.g. device type)."""
+        """Names of the objects whose top-level `field` equals `value` (e.g. device type). The
+        type is looked up in an index; other fields are a scan of the mode."""
+        if field == "type" and isinstance(value, str):
+            sql = "SELECT name FROM objects WHERE mode=? AND kind=?"
+            params: tuple = (mode, value)
+        else:
+            sql = "SELECT name FROM objects WHERE mode=? AND json_extract(doc, '$.' || ?) = ? ORDER BY name"
+            params = (mode, field, value)
         try:
-            rows = self._db().execute(
-                "SELECT name FROM objects WHERE mode=? AND json_extract(doc, '$.' || ?) = ? ORDER BY name",
-                (mode, field, value)).fetchall()
+            rows = self._db().execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise self._error(exc) from None
-        return [r[0] for r in rows]
+        return sorted(r[0] for r in rows)
 
     def get(self, mode: str, name: str) -> Record | None:
         try:
             row = self._db().execute(
-                "SELECT id, revision, doc FROM objects WHERE mode=? AND name=?",
+                "SELECT id, revision, doc, rowid, jkey FROM objects WHERE mode=? AND name=?",
                 (mode, name)).fetchone()
         except sqlite3.Error as exc:
             raise self._error(exc) from None
@@ -443,7 +570,7 @@ class SqliteStore:
         except ValueError as exc:
             raise StoreError(f"Store {self.path} holds a damaged document for {mode} {name}: "
                              f"{_one_line(exc)}") from None
-        return Record(row[0], mode, name, row[1], doc)
+        return Record(row[0], mode, name, row[1], doc, row[3], row[4])
 
     def is_empty(self) -> bool:
         try:
@@ -457,19 +584,73 @@ class SqliteStore:
                when: float | None = None, if_empty: bool = False) -> Committed | None:
         """Store the changes in one transaction; None when there are none. `if_empty`: only into
         an empty store, checked inside the transaction (`--load`: two loads never merge)."""
-        with _no_gc():
-            return self._commit(list(changes), user, comment, time.time() if when is None else when,
-                                if_empty)
+        return self.commit_stream([changes], user=user, comment=comment, when=when, if_empty=if_empty)
 
-    def _commit(self, changes: list[Change], user: str, comment: str, when: float,
-                if_empty: bool = False) -> Committed | None:
-        if not changes:
+    def commit_stream(self, batches: Iterable[Sequence[Change]], *, user: str, comment: str = "",
+                      when: float | None = None,
+                      before_commit: Callable[[], None] | None = None,
+                      if_empty: bool = False) -> Committed | None:
+        """Store changes that arrive in batches (read lazily, inside the transaction) as one
+        commit: one transaction, one journal entry. `before_commit` runs after the last batch,
+        before the transaction commits; whatever it (or the batches' iterator) raises rolls
+        everything back. None when there were no changes. `if_empty`: only into an empty store,
+        checked inside the transaction. Pointers are checked inside the transaction too, after
+        the last batch (see _check_references)."""
+        when = time.time() if when is None else when
+        conn = self._db()
+        with _no_gc():
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    if if_empty and conn.execute("SELECT 1 FROM objects LIMIT 1").fetchone():
+                        raise ConflictError("Commit refused: the store is not empty (another session"
+                                            " has committed into it meanwhile)")
+                    result = self._stream(conn, batches, user, comment, when, before_commit)
+                    if result is None:
+                        self._rollback()
+                    else:
+                        conn.execute("COMMIT")
+                except BaseException:
+                    self._rollback()
+                    raise
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+        if result is not None:
+            self._retain(user)
+        return result
+
+    def _stream(self, conn: sqlite3.Connection, batches: Iterable[Sequence[Change]], user: str, comment: str,
+                when: float, before_commit: Callable[[], None] | None) -> Committed | None:
+        writer = jd.Writer()
+        done: list[ObjectChange] = []
+        revisions: dict[str, int] = {}
+        seen: set[str] = set()
+        wanted: dict[tuple[str, str], tuple[str, str]] = {}   # pointer target -> first (mode, name) using it
+        gone: list[tuple[str, str]] = []                        # names removed or renamed away
+        for batch in batches:
+            batch = list(batch)
+            if not batch:
+                continue
+            self._batch(conn, batch, seen, writer, done, revisions, wanted, gone)
+        if not done:
             return None
+        if before_commit is not None:
+            before_commit()
+        self._check_references(conn, wanted, gone)
+        summary, blob = writer.finish()
+        cur = conn.execute("INSERT INTO journal(time, user, comment, summary, deltas) VALUES(?,?,?,?,?)",
+                           (when, user, comment, summary, blob))
+        seq = cur.lastrowid
+        assert seq is not None            # set by every INSERT
+        return Committed(seq, when, user, comment, tuple(done), revisions, writer.groups)
+
+    def _batch(self, conn: sqlite3.Connection, changes: list[Change], seen: set[str], writer: jd.Writer,
+               done: list[ObjectChange], revisions: dict[str, int],
+               wanted: dict[tuple[str, str], tuple[str, str]], gone: list[tuple[str, str]]) -> None:
         inserts: list[Change] = []
         updates: list[Change] = []
         removals: list[Change] = []
-        seen: set[str] = set()
-        targets: set[tuple[str, str]] = set()
+        targets: dict[str, set[str]] = {}           # mode -> names the commit gives objects
         for ch in changes:
             if not (type(ch.id) is str and type(ch.mode) is str and type(ch.name) is str):
                 raise StoreError(f"Commit refused: bad change {ch!r:.200}")
@@ -482,50 +663,87 @@ class SqliteStore:
                                      " and cannot be removed")
                 removals.append(ch)
                 continue
-            key = (ch.mode, ch.name)
-            if key in targets:
+            names = targets.get(ch.mode)
+            if names is None:
+                names = targets[ch.mode] = set()
+            if ch.name in names:
                 raise ConflictError(f"Commit refused: {ch.mode} {ch.name} would exist twice")
-            targets.add(key)
+            names.add(ch.name)
             (inserts if ch.base_revision is None else updates).append(ch)
+        del targets
+        # the texts of new objects now (the journal keeps them too); of updated ones as they
+        # are written (not all held at once)
+        after_text = {ch.id: _text(ch) for ch in inserts}
 
-        after_text: dict[str, str] = {}
+        # 1. the rows of everything updated or removed: (id, mode, name, revision, jkey, rowid).
+        # When every change carries the record it started from, the writes go ahead on those,
+        # each row checked by id and revision as it is written; otherwise (and when a write
+        # finds its row changed after all) they are read and checked first, inside this
+        # transaction, so that the error says which object another session changed.
+        touched = updates + removals
+        optimistic = all(_based(ch) for ch in touched)
+        while True:
+            if optimistic:
+                current = {ch.id: (ch.id, ch.mode, ch.base.name, ch.base.revision,  # type: ignore[union-attr]
+                                   ch.base.jkey, ch.base.rowid) for ch in touched}  # type: ignore[union-attr]
+            else:
+                current = self._current_rows(conn, touched)
+                self._check_current(touched, current)
+            befores = {ch.id: ch.base.doc for ch in touched if ch.base is not None and ch.base.id == ch.id
+                       and ch.base.revision == ch.base_revision}
+            unknown = [oid for oid in current if oid not in befores]
+            for part in _chunks(unknown, 2000):
+                marks = ",".join("?" * len(part))
+                rows = conn.execute(f"SELECT id, doc FROM objects WHERE id IN ({marks})", part).fetchall()
+                befores.update(zip([r[0] for r in rows], _loads("[" + ",".join([r[1] for r in rows]) + "]")))
+
+            # 2. write; a UNIQUE violation means a name (or id) is taken by an object we do not touch
+            conn.execute("SAVEPOINT cmsh_write")
+            try:
+                keys = self._keys(conn, inserts, current)
+                self._write(conn, inserts, updates, removals, after_text, current, keys, befores,
+                            optimistic)
+            except _Stale:
+                conn.execute("ROLLBACK TO cmsh_write")
+                conn.execute("RELEASE cmsh_write")
+                optimistic = False
+                continue
+            except sqlite3.IntegrityError as exc:
+                conn.execute("ROLLBACK TO cmsh_write")
+                raise self._collision(conn, inserts, updates, removals, current, exc) from None
+            conn.execute("RELEASE cmsh_write")
+            break
         for ch in changes:
             if ch.after is not None:
-                try:
-                    after_text[ch.id] = _dumps(ch.after)
-                except (TypeError, ValueError) as exc:
-                    raise StoreError(f"Commit refused: {ch.mode} {ch.name} cannot be stored: "
-                                     f"{_one_line(exc)}") from None
+                for ref in ch.refs:
+                    wanted.setdefault(ref, (ch.mode, ch.name))
+        gone += [(ch.mode, current[ch.id][2]) for ch in removals]
+        gone += [(ch.mode, current[ch.id][2]) for ch in updates if current[ch.id][2] != ch.name]
 
-        conn = self._db()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                if if_empty and conn.execute("SELECT 1 FROM objects LIMIT 1").fetchone():
-                    raise ConflictError("Commit refused: the store is not empty (another session has"
-                                        " committed into it meanwhile)")
-                result = self._apply(conn, changes, inserts, updates, removals, after_text,
-                                     user, comment, when)
-                conn.execute("COMMIT")
-            except BaseException:
-                self._rollback()
-                raise
-        except sqlite3.Error as exc:
-            raise self._error(exc) from None
-        return result
+        # 3. the Committed value (whole documents, in hand) and the journal (deltas); the
+        # documents before come from the rows read inside this transaction
+        members: list[jd.Member] = []
+        payloads = jd.Payloads()
+        for ch in changes:
+            oid = ch.id
+            row = current.get(oid)
+            before = befores.get(oid)
+            done.append(ObjectChange(oid, ch.mode, ch.name, before, ch.after))
+            if ch.after is None:
+                action, payload = REMOVED, _dumps(before)
+            elif row is None:
+                action, payload = ADDED, after_text[oid]
+                revisions[oid] = 1
+            else:
+                action = MODIFIED
+                payload = payloads.modified(before, ch.after, row[2] if row[2] != ch.name else None)  # type: ignore[arg-type]
+                revisions[oid] = ch.base_revision + 1                 # type: ignore[operator]
+            members.append((keys[oid], ch.mode, ch.name, action, payload))
+        writer.add(members)
 
-    def _apply(self, conn: sqlite3.Connection, changes: list[Change], inserts: list[Change],
-               updates: list[Change], removals: list[Change], after_text: dict[str, str], user: str,
-               comment: str, when: float) -> Committed:
-        # 1. current rows of everything updated or removed, read inside the transaction
-        current: dict[str, tuple] = {}
-        existing = [ch.id for ch in updates] + [ch.id for ch in removals]
-        for part in _chunks(existing):
-            marks = ",".join("?" * len(part))
-            for row in conn.execute(
-                    f"SELECT id, mode, name, revision, doc FROM objects WHERE id IN ({marks})", part):
-                current[row[0]] = row
-        for ch in updates + removals:
+    @staticmethod
+    def _check_current(changes: list[Change], current: dict[str, tuple]) -> None:
+        for ch in changes:
             row = current.get(ch.id)
             if row is None or row[1] != ch.mode:
                 raise ConflictError(f"Commit refused: {ch.mode} {ch.name} was removed by another"
@@ -535,74 +753,98 @@ class SqliteStore:
                     f"Commit refused: {ch.mode} {ch.name} was changed by another session"
                     f" (revision {row[3]}, you started from {ch.base_revision}); refresh and try again")
 
-        # 2. write; a UNIQUE violation means a name (or id) is taken by an object we do not touch
-        conn.execute("SAVEPOINT cmsh_write")
-        try:
-            self._write(conn, inserts, updates, removals, after_text, current)
-        except sqlite3.IntegrityError as exc:
-            conn.execute("ROLLBACK TO cmsh_write")
-            raise self._collision(conn, inserts, updates, removals, current, exc) from None
-        conn.execute("RELEASE cmsh_write")
-        self._check_references(conn, changes, updates, removals, current)
-
-        # 3. journal; the documents before come from the rows read inside this transaction
-        objects = []
-        parts = []
-        done: list[ObjectChange] = []
-        revisions: dict[str, int] = {}
+    def _current_rows(self, conn: sqlite3.Connection, changes: list[Change]) -> dict[str, tuple]:
+        """id -> (id, mode, name, revision, jkey, rowid) of the objects `changes` touch: by id,
+        or, for a mode most of whose objects they touch, in one pass over the mode."""
+        current: dict[str, tuple] = {}
+        by_mode: dict[str, list[str]] = {}
         for ch in changes:
-            row = current.get(ch.id)
-            before = _loads(row[4]) if row is not None else None
-            done.append(ObjectChange(ch.id, ch.mode, ch.name, before, ch.after))
-            objects.append((ch.mode, ch.name, done[-1].action))
-            if ch.after is not None:
-                revisions[ch.id] = 1 if ch.base_revision is None else ch.base_revision + 1
-            parts.append('{"id":%s,"mode":%s,"name":%s,"before":%s,"after":%s}'
-                         % (_quote(ch.id), _quote(ch.mode), _quote(ch.name),
-                            row[4] if row is not None else "null", after_text.get(ch.id, "null")))
-        cur = conn.execute("INSERT INTO journal(time, user, comment, objects, changes) VALUES(?,?,?,?,?)",
-                           (when, user, comment, _dumps(objects), "[" + ",".join(parts) + "]"))
-        seq = cur.lastrowid
-        assert seq is not None            # set by every INSERT
-        return Committed(seq, when, user, comment, tuple(done), revisions)
+            by_mode.setdefault(ch.mode, []).append(ch.id)
+        for mode, ids in by_mode.items():
+            if len(ids) > 2000 and 3 * len(ids) > conn.execute(
+                    "SELECT COUNT(*) FROM objects WHERE mode=?", (mode,)).fetchone()[0]:
+                want = set(ids)
+                current.update((r[0], r) for r in conn.execute(
+                    "SELECT id, mode, name, revision, jkey, rowid FROM objects WHERE mode=?", (mode,))
+                    if r[0] in want)
+                continue
+            for part in _chunks(ids, 2000):
+                marks = ",".join("?" * len(part))
+                current.update((r[0], r) for r in conn.execute(
+                    f"SELECT id, mode, name, revision, jkey, rowid FROM objects WHERE id IN ({marks})", part))
+        return current
+
+    def _keys(self, conn: sqlite3.Connection, inserts: list[Change], current: dict[str, tuple]) -> dict[str, int]:
+        """The journal's key of every object of a batch: the one on its row, a new one for a
+        new object (or an old row without one)."""
+        keys = {oid: row[4] for oid, row in current.items() if row[4] is not None}
+        need = [ch.id for ch in inserts] + [oid for oid in current if oid not in keys]
+        if need:
+            keys.update(zip(need, self._new_keys(conn, need)))
+            old = [(keys[oid], oid) for oid in current if current[oid][4] is None]
+            if old:
+                conn.executemany("UPDATE objects SET jkey=? WHERE id=?", old)
+        return keys
+
+    def _new_keys(self, conn: sqlite3.Connection, ids: list[str]) -> list[int]:
+        start = conn.execute("SELECT COALESCE(MAX(key), 0) FROM object_keys").fetchone()[0] + 1
+        keys = list(range(start, start + len(ids)))
+        conn.executemany("INSERT INTO object_keys(key, id) VALUES(?,?)", zip(keys, ids))
+        return keys
 
     def _write(self, conn: sqlite3.Connection, inserts: list[Change], updates: list[Change],
-               removals: list[Change], after_text: dict[str, str], current: dict[str, tuple]) -> None:
+               removals: list[Change], after_text: dict[str, str], current: dict[str, tuple],
+               keys: dict[str, int], befores: dict[str, dict],
+               optimistic: bool = False) -> None:
         def check(cur: sqlite3.Cursor, expected: int) -> None:
-            if cur.rowcount != expected:     # cannot happen under BEGIN IMMEDIATE; be safe anyway
+            if cur.rowcount != expected:     # a row is not as expected: another session was first
+                if optimistic:
+                    raise _Stale()
                 raise ConflictError("Commit refused: objects were changed by another session;"
                                     " refresh and try again")
 
+        # rows by rowid (known, or read inside this transaction), each checked by id and revision
         if removals:
-            check(conn.executemany("DELETE FROM objects WHERE id=? AND revision=?",
-                                   [(ch.id, ch.base_revision) for ch in removals]), len(removals))
+            check(conn.executemany("DELETE FROM objects WHERE rowid=? AND id=? AND revision=?",
+                                   [(current[ch.id][5], ch.id, ch.base_revision) for ch in removals]),
+                  len(removals))
         renamed = [ch for ch in updates if current[ch.id][2] != ch.name]
         if renamed:
             # move renamed objects out of the way first, so that swaps and chains work
-            check(conn.executemany("UPDATE objects SET name=? WHERE id=? AND revision=?",
-                                   [(_TMP_PREFIX + ch.id, ch.id, ch.base_revision) for ch in renamed]),
-                  len(renamed))
-        if updates:
+            check(conn.executemany("UPDATE objects SET name=? WHERE rowid=? AND id=? AND revision=?",
+                                   [(_TMP_PREFIX + ch.id, current[ch.id][5], ch.id, ch.base_revision)
+                                    for ch in renamed]), len(renamed))
+        # indexed columns (name, kind) are set only where they change
+        moved, kept = [], []
+        for ch in updates:
+            kind = _kind(ch.after)
+            row = current[ch.id]
+            if row[2] != ch.name or _kind(befores[ch.id]) != kind:
+                moved.append((ch.name, _text(ch), kind, row[5], ch.id, ch.base_revision))
+            else:
+                kept.append(ch)
+        if moved:
             check(conn.executemany(
-                "UPDATE objects SET name=?, doc=?, revision=revision+1 WHERE id=? AND revision=?",
-                [(ch.name, after_text[ch.id], ch.id, ch.base_revision) for ch in updates]),
-                len(updates))
+                "UPDATE objects SET name=?, doc=?, kind=?, revision=revision+1"
+                " WHERE rowid=? AND id=? AND revision=?", moved), len(moved))
+        if kept:
+            check(conn.executemany(
+                "UPDATE objects SET doc=?, revision=revision+1 WHERE rowid=? AND id=? AND revision=?",
+                ((_text(ch), current[ch.id][5], ch.id, ch.base_revision) for ch in kept)), len(kept))
         if inserts:
             check(conn.executemany(
-                "INSERT INTO objects(id, mode, name, revision, doc) VALUES(?,?,?,1,?)",
-                [(ch.id, ch.mode, ch.name, after_text[ch.id]) for ch in inserts]), len(inserts))
+                "INSERT INTO objects(id, mode, name, revision, doc, jkey, kind) VALUES(?,?,?,1,?,?,?)",
+                [(ch.id, ch.mode, ch.name, after_text[ch.id], keys[ch.id], _kind(ch.after))
+                 for ch in inserts]), len(inserts))
 
-    def _check_references(self, conn: sqlite3.Connection, changes: list[Change], updates: list[Change],
-                          removals: list[Change], current: dict[str, tuple]) -> None:
+    def _check_references(self, conn: sqlite3.Connection, wanted: dict[tuple[str, str], tuple[str, str]],
+                          gone: list[tuple[str, str]]) -> None:
         """Pointers, checked against what is stored now (inside the transaction, after the
-        writes), not against the session's older view: two sessions must not be able to commit
-        a node pointing at a category while the other removes it (write skew)."""
+        writes of every batch), not against the session's older view: two sessions must not be
+        able to commit a node pointing at a category while the other removes it (write skew).
+        `wanted`: pointer targets of the written objects (-> the first object pointing there);
+        `gone`: (mode, name) the commit removed or renamed away."""
         # a. every target of the written objects exists
-        wanted: dict[tuple[str, str], Change] = {}
-        for ch in changes:
-            if ch.after is not None:
-                for ref in ch.refs:
-                    wanted.setdefault(ref, ch)
         by_mode: dict[str, set[str]] = {}
         for mode, name in wanted:
             by_mode.setdefault(mode, set()).add(name)
@@ -615,16 +857,14 @@ class SqliteStore:
             for name in sorted(missing):      # a pointer may differ in case (cmsh finds it so)
                 if conn.execute("SELECT 1 FROM objects WHERE mode=? AND name=? COLLATE NOCASE",
                                 (mode, name)).fetchone() is None:
-                    ch = wanted[(mode, name)]
-                    raise ConflictError(f"Commit refused: {ch.mode} {ch.name} points at {mode} {name},"
+                    chmode, chname = wanted[(mode, name)]
+                    raise ConflictError(f"Commit refused: {chmode} {chname} points at {mode} {name},"
                                         " which no longer exists (another session removed or renamed"
                                         " it); refresh and try again")
         # b. no stored object points at a name this commit removed or renamed away
         refs = self.references
         if refs is None:
             return
-        gone = [(ch.mode, current[ch.id][2]) for ch in removals]
-        gone += [(ch.mode, current[ch.id][2]) for ch in updates if current[ch.id][2] != ch.name]
         for mode, name in gone:
             if conn.execute("SELECT 1 FROM objects WHERE mode=? AND name=?", (mode, name)).fetchone():
                 continue              # the name is taken again (a swap, a chain of renames)
@@ -656,7 +896,8 @@ class SqliteStore:
     # -- journal -----------------------------------------------------------------------
 
     def journal(self, limit: int | None = None) -> list[JournalEntry]:
-        sql = "SELECT seq, time, user, comment, objects FROM journal ORDER BY seq DESC"
+        """The commits, oldest first (the last `limit` of them); their groups, no documents."""
+        sql = "SELECT seq, time, user, comment, summary FROM journal ORDER BY seq DESC"
         params: tuple = ()
         if limit is not None:
             sql += " LIMIT ?"
@@ -666,21 +907,213 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise self._error(exc) from None
         rows.reverse()
-        return [JournalEntry(r[0], r[1], r[2], r[3], [tuple(o) for o in _loads(r[4])])
-                for r in rows]
+        return [self._entry(r) for r in rows]
 
-    def journal_entry(self, seq: int) -> Committed | None:
+    def journal_head(self, seq: int) -> JournalEntry | None:
+        """One commit as `journal` lists it (None when there is no such commit)."""
         try:
-            row = self._db().execute(
-                "SELECT seq, time, user, comment, objects, changes FROM journal WHERE seq=?",
-                (seq,)).fetchone()
+            row = self._db().execute("SELECT seq, time, user, comment, summary FROM journal WHERE seq=?",
+                                     (seq,)).fetchone()
         except sqlite3.Error as exc:
             raise self._error(exc) from None
-        if row is None:
-            return None
-        changes = tuple(ObjectChange(c["id"], c["mode"], c["name"], c["before"], c["after"])
-                        for c in _loads(row[5]))
-        return Committed(row[0], row[1], row[2], row[3], changes)
+        return self._entry(row) if row is not None else None
+
+    def _entry(self, row: tuple) -> JournalEntry:
+        try:
+            groups = jd.load_groups(row[4])
+        except (ValueError, TypeError) as exc:
+            raise StoreError(f"Store {self.path} holds a damaged journal entry {row[0]}: {_one_line(exc)}") from None
+        return JournalEntry(row[0], row[1], row[2], row[3], groups)
+
+    def journal_entry(self, seq: int) -> JournalRecord | None:
+        """One commit with what it changed, as field-level deltas."""
+        try:
+            conn = self._db()
+            row = conn.execute("SELECT seq, time, user, comment, summary, deltas FROM journal WHERE seq=?",
+                               (seq,)).fetchone()
+            if row is None:
+                return None
+            changes = tuple(self._deltas(conn, row[0], row[5]))
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        head = self._entry(row)
+        return JournalRecord(head.seq, head.time, head.user, head.comment, head.groups, changes,
+                             snapshot=seq == self._snapshot_seq(conn))
+
+    def _deltas(self, conn: sqlite3.Connection, seq: int, blob: bytes) -> list[ObjectDelta]:
+        try:
+            recs = list(jd.records(blob))
+        except (ValueError, TypeError, zlib_error) as exc:
+            raise StoreError(f"Store {self.path} holds a damaged journal entry {seq}: {_one_line(exc)}") from None
+        ids = self._ids(conn, sorted({k for r in recs for k in r[2]}))
+        out: list[ObjectDelta] = []
+        for mode, action, keys, names, payloads in recs:
+            for k, name, payload in zip(keys, names, payloads):
+                oid = ids.get(k)
+                if oid is None:
+                    raise StoreError(f"Store {self.path}: journal entry {seq} names an unknown object")
+                out.append(jd.delta(oid, mode, name, action, payload))
+        return out
+
+    def _ids(self, conn: sqlite3.Connection, keys: list[int]) -> dict[int, str]:
+        """key -> id of sorted, distinct keys (one range query per run of consecutive keys)."""
+        out: dict[int, str] = {}
+        for first, count in jd.int_runs(keys):
+            out.update(conn.execute("SELECT key, id FROM object_keys WHERE key BETWEEN ? AND ?",
+                                    (first, first + count - 1)))
+        return out
+
+    def _snapshot_seq(self, conn: sqlite3.Connection) -> int | None:
+        row = conn.execute("SELECT value FROM meta WHERE key='journal_snapshot'").fetchone()
+        return int(row[0]) if row else None
+
+    def state_at(self, seq: int) -> dict[str, tuple[str, str, dict | None]]:
+        """id -> (mode, name, document as of commit `seq`; None: it did not exist) of every object
+        a later commit changed: the current documents with the later deltas reverted. Commits
+        compacted into the snapshot cannot be gone back to (0, no objects, always can)."""
+        conn = self._db()
+        try:
+            conn.execute("BEGIN")
+            try:
+                snap = self._snapshot_seq(conn)
+                if snap is not None and 0 < seq < snap:
+                    raise StoreError(f"Commit {seq} was compacted into the snapshot of commit {snap}"
+                                     f" ('journal --prune'); the journal goes back to commit {snap}")
+                return self._state_after(conn, seq)
+            finally:
+                self._rollback()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    def _state_after(self, conn: sqlite3.Connection, seq: int) -> dict[str, tuple[str, str, dict | None]]:
+        state: dict[str, tuple[str, str, dict | None]] = {}
+        later = [r[0] for r in conn.execute("SELECT seq FROM journal WHERE seq > ? ORDER BY seq DESC", (seq,))]
+        with _no_gc():
+            for n in later:
+                blob = conn.execute("SELECT deltas FROM journal WHERE seq=?", (n,)).fetchone()[0]
+                deltas = self._deltas(conn, n, blob)
+                new = [d.id for d in deltas if d.id not in state]
+                now = self._current(conn, new)
+                for d in deltas:
+                    if d.id in state:
+                        _, _, doc = state[d.id]
+                    else:
+                        doc = now.get(d.id)
+                    try:
+                        before = d.revert(doc)
+                    except ValueError as exc:
+                        raise StoreError(f"Store {self.path}: the journal does not match the objects"
+                                         f" (commit {n}: {exc})") from None
+                    name = d.old_name if d.old_name is not None else d.name
+                    state[d.id] = (d.mode, name, before)
+        return state
+
+    def _current(self, conn: sqlite3.Connection, ids: list[str]) -> dict[str, dict]:
+        out: dict[str, dict] = {}
+        for part in _chunks(ids):
+            marks = ",".join("?" * len(part))
+            rows = conn.execute(f"SELECT id, doc FROM objects WHERE id IN ({marks})", part).fetchall()
+            if rows:
+                docs = _loads("[" + ",".join(r[1] for r in rows) + "]")
+                out.update((r[0], d) for r, d in zip(rows, docs))
+        return out
+
+    def prune_journal(self, keep: int, *, user: str = "cmshell") -> int:
+        """Compact every commit but the last `keep` into one snapshot entry: every object as it
+        was after the newest of them, as added. The number of entries that went."""
+        keep = max(0, int(keep))
+        conn = self._db()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                n = self._prune(conn, keep, user)
+                conn.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        return n
+
+    def _prune(self, conn: sqlite3.Connection, keep: int, user: str) -> int:
+        old = conn.execute("SELECT seq, time FROM journal ORDER BY seq DESC LIMIT -1 OFFSET ?",
+                           (keep,)).fetchall()
+        snap = self._snapshot_seq(conn)
+        if not old or (len(old) == 1 and old[0][0] == snap):
+            return 0
+        top, when = old[0]
+        first = old[-1][0]
+        state = self._state_after(conn, top)
+        writer = jd.Writer(level=1)
+        batch: list[tuple[int, str, str, str]] = []       # (key, mode, name, document text)
+
+        def flush() -> None:
+            writer.add([(key, mode, name, ADDED, text) for key, mode, name, text in batch])
+            batch.clear()
+
+        gone = []                                       # objects removed since: new keys
+        for oid, (mode, name, doc) in state.items():
+            if doc is not None:
+                gone.append((oid, mode, name, doc))
+        keyed = dict(conn.execute("SELECT id, jkey FROM objects WHERE jkey IS NOT NULL"))
+        fresh = [g[0] for g in gone if g[0] not in keyed]
+        keyed.update(zip(fresh, self._new_keys(conn, fresh)))
+        for oid, mode, name, text in conn.execute("SELECT id, mode, name, doc FROM objects ORDER BY mode, name"):
+            if oid in state:
+                continue
+            if oid not in keyed:
+                keyed[oid] = self._new_keys(conn, [oid])[0]
+                conn.execute("UPDATE objects SET jkey=? WHERE id=?", (keyed[oid], oid))
+            batch.append((keyed[oid], mode, name, text))
+            if len(batch) >= BATCH:
+                flush()
+        for oid, mode, name, doc in gone:
+            batch.append((keyed[oid], mode, name, _dumps(doc)))
+            if len(batch) >= BATCH:
+                flush()
+        flush()
+        summary, blob = writer.finish()
+        if first == snap:
+            first_text = f"the snapshot of commit {snap}"
+        else:
+            first_text = f"commit {first}"
+        comment = f"Snapshot: {first_text} to {top} compacted (journal --prune)"
+        conn.execute("DELETE FROM journal WHERE seq <= ?", (top,))
+        conn.execute("INSERT INTO journal(seq, time, user, comment, summary, deltas) VALUES(?,?,?,?,?,?)",
+                     (top, when, user, comment, summary, blob))
+        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('journal_snapshot', ?)", (str(top),))
+        return len(old)
+
+    def journal_retention(self) -> int | None:
+        """How many commits the journal keeps (older ones compacted); None: all."""
+        try:
+            row = self._db().execute("SELECT value FROM meta WHERE key='journal_keep'").fetchone()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        return int(row[0]) if row else None
+
+    def set_journal_retention(self, keep: int | None) -> None:
+        try:
+            if keep is None:
+                self._db().execute("DELETE FROM meta WHERE key='journal_keep'")
+            else:
+                self._db().execute("INSERT OR REPLACE INTO meta(key, value) VALUES('journal_keep', ?)",
+                                   (str(max(0, int(keep))),))
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    def _retain(self, user: str) -> None:
+        """After a commit: compact the journal once it holds a tenth (at least 10) more commits
+        than the retention keeps. Best effort: the commit is stored whatever happens here."""
+        try:
+            keep = self.journal_retention()
+            if keep is None:
+                return
+            count = self._db().execute("SELECT COUNT(*) FROM journal").fetchone()[0]
+            if count > keep + 1 + max(10, keep // 10):
+                self.prune_journal(keep, user=user)
+        except StoreError:
+            pass
 
     # -- backend state -----------------------------------------------------------------
 
@@ -743,3 +1176,67 @@ class SqliteStore:
 
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r})"
+
+
+# -- migrations -----------------------------------------------------------------------------------
+def _to_v2(store: SqliteStore, conn: sqlite3.Connection) -> None:
+    """Version 1 -> 2: the backends' state."""
+    conn.execute(_V2_SQL)
+
+
+def _to_v3(store: SqliteStore, conn: sqlite3.Connection) -> None:
+    """Version 2 -> 3: the journal's whole documents before and after become field-level deltas
+    (same commit numbers, users, times and comments)."""
+    conn.execute("ALTER TABLE journal RENAME TO journal_v2")
+    conn.execute("ALTER TABLE objects ADD COLUMN jkey INTEGER")
+    conn.execute("ALTER TABLE objects ADD COLUMN kind TEXT")
+    conn.execute("UPDATE objects SET kind=json_extract(doc, '$.type') WHERE json_type(doc, '$.type')='text'")
+    for stmt in _SCHEMA.split(";"):
+        if stmt.strip():
+            conn.execute(stmt)
+    names: dict[str, str] = {}          # id -> name after the last commit seen that touched it
+    keys: dict[str, int] = {}           # id -> journal key
+    rows = conn.cursor()
+    with _no_gc():
+        for seq, when, user, comment, text in rows.execute(
+                "SELECT seq, time, user, comment, changes FROM journal_v2 ORDER BY seq"):
+            try:
+                changes = _loads(text)
+            except ValueError as exc:
+                raise StoreError(f"Cannot migrate store {store.path}: journal entry {seq} is damaged:"
+                                 f" {_one_line(exc)}") from None
+            fresh = list(dict.fromkeys(c["id"] for c in changes if c["id"] not in keys))
+            keys.update(zip(fresh, store._new_keys(conn, fresh)))
+            writer = jd.Writer()
+            members = []
+            for c in changes:
+                oid, mode, name, before, after = c["id"], c["mode"], c["name"], c["before"], c["after"]
+                if after is None:
+                    action, payload = REMOVED, _dumps(before)
+                elif before is None:
+                    action, payload = ADDED, _dumps(after)
+                else:
+                    action = MODIFIED
+                    old, changed = jd.field_delta(before, after)
+                    was = names.get(oid, name)
+                    payload = jd.modified_payload(old, changed, was if was != name else None,
+                                                  jd.context_type(after, changed))
+                names[oid] = name
+                members.append((keys[oid], mode, name, action, payload))
+            writer.add(members)
+            summary, blob = writer.finish()
+            conn.execute("INSERT INTO journal(seq, time, user, comment, summary, deltas) VALUES(?,?,?,?,?,?)",
+                         (seq, when, user, comment, summary, blob))
+    keyed = [(keys[oid], oid) for (oid,) in conn.execute("SELECT id FROM objects").fetchall() if oid in keys]
+    conn.executemany("UPDATE objects SET jkey=? WHERE id=?", keyed)
+    top = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='journal_v2'").fetchone()
+    conn.execute("DROP TABLE journal_v2")
+    if top is not None:                 # commit numbers are never reused
+        now = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='journal'").fetchone()
+        if now is None:
+            conn.execute("INSERT INTO sqlite_sequence(name, seq) VALUES('journal', ?)", (top[0],))
+        elif now[0] < top[0]:
+            conn.execute("UPDATE sqlite_sequence SET seq=? WHERE name='journal'", (top[0],))
+
+
+_MIGRATIONS: dict[int, Callable[[SqliteStore, sqlite3.Connection], None]] = {1: _to_v2, 2: _to_v3}

@@ -88,3 +88,38 @@ def test_load_goes_through_the_committer(tmp_path, shared_cache):
     assert len(seen) == 1 and len(seen[0].changes) == n and seen[0].comment == f"load {DEMO_YAML}"
     assert {c.action for c in seen[0].changes} == {"added"}
     store.close()
+
+
+def test_load_streams_batches_into_one_commit_and_checks_pointers_last(tmp_path, shared_cache):
+    import pytest
+    from cmshell.commit import CommitRefused
+    store = open_store(tmp_path / "new.db")
+    s = session_on(store, shared_cache)
+    read = []
+
+    def objects(last_category):
+        for i in range(10):
+            read.append(i)
+            yield "device", {"hostname": f"n{i:02d}", "type": "physicalnode", "category": "later"}
+        yield "category", {"name": last_category}
+
+    with pytest.raises(CommitRefused) as e:            # the pointer is checked after the last object
+        s.committer.load(objects("other"), batch=3)
+    assert len(e.value.problems) == 10 and e.value.problems[0].message == "category later does not exist"
+    assert store.is_empty() and store.journal() == [] and read == list(range(10))
+    done = s.committer.load(objects("later"), batch=3, comment="streamed")
+    assert len(done.changes) == 11 and [e.comment for e in store.journal()] == ["streamed"]
+    assert [(g.mode, g.count) for g in done.groups] == [("category", 1), ("device", 10)]
+    assert s.ws.names("device").keys() == {f"n{i:02d}" for i in range(10)}     # the session sees them
+    store.close()
+
+
+def test_load_of_a_file_pyyaml_must_read_whole(tmp_path, shared_cache):
+    from cmshell.shell import cluster_io
+    src = tmp_path / "flow.yaml"
+    src.write_text("category: [{name: c}]\ndevice: [{hostname: n1, type: physicalnode, category: c}]\n")
+    store = open_store(tmp_path / "new.db")
+    s = session_on(store, shared_cache)
+    assert cluster_io.load(s.committer, str(src)) == 2
+    assert store.get("device", "n1").doc == {"hostname": "n1", "type": "physicalnode", "category": "c"}
+    store.close()

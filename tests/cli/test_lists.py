@@ -370,3 +370,13 @@ def test_revision_is_a_free_text_field(cm, tmp_path):
         [basecm10->device[node001]]% category get default revision
         r2
         """)
+
+
+def test_list_streams_staged_objects_in_their_place(cm):
+    res = cm("-c", "device; use node002; set hostname zzz; add physicalnode aaa 10.141.1.1; remove node003; "
+                   "list -f hostname:0,ip:0")
+    assert_ok(res)
+    assert res.stdout.splitlines() == [
+        "hostname (key) ip", "-------------- --", "aaa 10.141.1.1", "basecm10 10.141.255.254",
+        "gpu001 10.141.1.1", "gpu002 10.141.1.2", "node001 10.141.0.1", "node004 10.141.0.4",
+        "node005 10.141.0.5", "node006 10.141.0.6", "zzz 10.141.0.2"]

@@ -25,7 +25,7 @@ def state(db) -> dict:
 def journal_rows(db) -> list[tuple]:
     conn = sqlite3.connect(str(db))
     try:
-        return list(conn.execute("SELECT seq, user, comment, objects FROM journal ORDER BY seq"))
+        return list(conn.execute("SELECT seq, user, comment, summary FROM journal ORDER BY seq"))
     finally:
         conn.close()
 
@@ -176,7 +176,7 @@ def test_commit_message_is_journalled_and_listed(cm, db):
     rows = journal_rows(db)
     me = journal_user()          # the OS account, with $USER=tester beside it as a claim
     assert [(r[1], r[2]) for r in rows[-2:]] == [(me, "first change"), (me, "second")]
-    assert json.loads(rows[-2][3]) == [["device", "node001", "modified"]]
+    assert json.loads(rows[-2][3]) == [["device", "modified", 1, "node001", ["node001"]]]
     lines = res.stdout.splitlines()
     assert lines[0] == "Successfully committed 1 Categories"
     assert lines[1].split() == ["Commit", "Time", "User", "Comment", "Objects"]
@@ -365,3 +365,57 @@ def test_pure_diff_extras_and_unknown_fields():
     out = fdiff.field_lines(SCHEMA, mode, {"hostname": "h", "extra": {"a": "1"}, "zz": [1]},
                             {"hostname": "h", "extra": {"a": "2", "b": "x"}, "zz": [2]})
     assert out == ["- a  1", "+ a  2", "+ b  x", "- zz  [1]", "+ zz  [2]"]
+
+
+# -- journal --prune / --retain ---------------------------------------------------------------------
+def test_prune_compacts_the_journal_and_rollback_reaches_the_snapshot(cm, db):
+    start = journal_rows(db)[-1][0]
+    assert_ok(cm("-c", COMMIT_A))
+    after_a = state(db)
+    assert_ok(cm("-c", COMMIT_B))
+    res = cm("-c", "journal --prune 1")
+    assert_ok(res)
+    assert res.stdout.splitlines() == [f"Compacted {start + 1} commits into a snapshot; "
+                                       "rollback goes back to it at the earliest"]
+    rows = journal_rows(db)
+    assert [r[0] for r in rows] == [start + 1, start + 2]
+    assert rows[0][2].startswith("Snapshot: commit 1 to ") and rows[1][2] == "B"
+    res = cm("-c", "journal")
+    assert_ok(res)
+    assert "snapshot" in res.stdout.lower() and "added" in res.stdout.splitlines()[2]
+    res = cm("-c", f"rollback {start}")
+    assert_clean(res)
+    assert res.returncode == 1 and "compacted into the snapshot" in res.stderr, str(res)
+    assert_ok(cm("-c", f"rollback {start + 1}; commit -m back"))
+    assert state(db) == after_a
+    res = cm("-c", "journal --prune 5")
+    assert_ok(res)
+    assert res.stdout.startswith("Nothing to compact")
+    for cmd, msg in [("journal --prune x", "journal --prune: expected a number of commits (0 or more), got x"),
+                     ("journal --prune", "Usage: journal --prune <keep>")]:
+        res = cm("-c", cmd)
+        assert res.returncode == 1 and res.err_lines == [msg], str(res)
+
+
+def test_retain_keeps_the_journal_short(cm, db):
+    res = cm("-c", "journal --retain 2")
+    assert_ok(res)
+    assert res.stdout.splitlines() == ["The journal keeps the last 2 commits; older ones are compacted"
+                                       " into a snapshot"]
+    cmds = "; ".join(f"device use node001; set notes n{i}; commit" for i in range(14))
+    assert_ok(cm("-c", cmds))
+    assert len(journal_rows(db)) <= 2 + 1 + 10
+    assert journal_rows(db)[0][2].startswith("Snapshot")
+    assert_ok(cm("-c", "journal --retain all"))
+
+
+def test_journal_v_lists_long_name_lists_from_the_deltas(cm, db):
+    from cmshell.store import Change, new_id, open_store
+    with open_store(db) as store:
+        store.commit([Change(new_id(), "network", f"net{i:03d}", None, {"name": f"net{i:03d}", "type": "internal"})
+                      for i in range(0, 200, 2)], user="tester", comment="many")
+    res = cm("-c", "journal -n 1; journal -n 1 -v")
+    assert_ok(res)
+    lines = res.stdout.splitlines()
+    assert lines[2].endswith("100 objects: 100 added"), lines[2]
+    assert lines[5].endswith("network " + ",".join(f"net{i:03d}" for i in range(0, 200, 2)) + " added")

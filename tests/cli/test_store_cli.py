@@ -13,6 +13,8 @@ import yaml
 
 from conftest import DEMO_YAML, ROOT, assert_clean, assert_ok, journal_user, snapshot
 
+from cmshell.store import open_store
+
 TOP_MODES = sorted(d["name"] for d in (yaml.safe_load(p.read_text()) for p in (ROOT / "modes").glob("*.yaml"))
                    if d.get("top"))
 
@@ -97,19 +99,18 @@ def test_commit_is_journalled(cm, db):
     assert_ok(res)
 
     conn = sqlite3.connect(str(db))
-    rows = conn.execute("SELECT seq, time, user, objects, changes FROM journal ORDER BY seq").fetchall()
+    rows = conn.execute("SELECT seq, time, user, summary FROM journal ORDER BY seq").fetchall()
     (rev_after,) = conn.execute("SELECT revision FROM objects WHERE mode='device' AND name='node001'").fetchone()
     conn.close()
     assert len(rows) == n_before + 1
-    seq, when, user, objects, changes = rows[-1]
+    seq, when, user, summary = rows[-1]
     assert user == journal_user("alice")        # the OS account; $USER only as a claim
-    assert json.loads(objects) == [["device", "node001", "modified"]]
-    (change,) = json.loads(changes)
-    assert change["mode"] == "device" and change["name"] == "node001"
-    assert change["before"].get("notes", "") == ""
-    assert change["after"]["notes"] == "journalled"
-    assert {k: v for k, v in change["before"].items() if k != "notes"} == \
-           {k: v for k, v in change["after"].items() if k != "notes"}
+    assert json.loads(summary) == [["device", "modified", 1, "node001", ["node001"]]]
+    with open_store(db) as s:
+        (change,) = s.journal_entry(seq).changes
+    assert change.mode == "device" and change.name == "node001" and change.action == "modified"
+    assert change.old.get("notes", "") == ""                  # only the field that changed
+    assert change.new == {"notes": "journalled"}
     assert rev_after == rev_before[0] + 1
 
 

@@ -86,7 +86,7 @@ def node(db, name="node001") -> tuple[int, dict]:
 def journal(db) -> list[tuple]:
     conn = sqlite3.connect(str(db))
     try:
-        return conn.execute("SELECT seq, user, objects FROM journal ORDER BY seq").fetchall()
+        return conn.execute("SELECT seq, user, summary FROM journal ORDER BY seq").fetchall()
     finally:
         conn.close()
 
@@ -128,7 +128,7 @@ def test_second_commit_from_a_stale_revision_is_refused(cm, db):
     assert doc["notes"] == "from-bob" and doc["ip"] == "10.141.9.9"
     entries = journal(db)
     assert len(entries) == n_journal + 1
-    assert entries[-1][1] == journal_user("bob") and json.loads(entries[-1][2]) == [["device", "node001", "modified"]]
+    assert entries[-1][1] == journal_user("bob") and json.loads(entries[-1][2]) == [["device", "modified", 1, "node001", ["node001"]]]
 
 
 def test_loser_refreshes_and_reapplies_without_losing_the_winner(cm, db):

@@ -80,7 +80,7 @@ def check_consistent(db: Path, begun: int, done: int) -> int:
         if gen:
             last = s.journal_entry(journal[-1].seq)
             assert len(last.changes) == N
-            assert all(c.after["gen"] == gen and c.before["gen"] == gen - 1
+            assert all(c.new == {"gen": gen} and c.old == {"gen": gen - 1}
                        for c in last.changes)
         return gen
     finally:

@@ -236,6 +236,31 @@ def test_show_pages_only_on_a_terminal_and_only_when_long(tmp_path, monkeypatch)
     assert pager.pager_command({}) == "less -FRX"
 
 
+def test_output_that_overflows_while_the_command_runs_streams_into_the_pager(tmp_path, monkeypatch):
+    import io
+    from cmshell.repl.app import _HeldOutput
+    monkeypatch.setattr(pager, "_terminal_size", lambda: os.terminal_size((80, 10)))
+    marker = tmp_path / "paged"
+    out = io.StringIO()
+    held = _HeldOutput(out, terminal=True, environ={"PAGER": f"cat > {marker}"})
+    held.write("".join(f"line {i}\n" for i in range(5)))
+    assert held.pipe is None                                      # fits so far: held
+    held.write("".join(f"line {i}\n" for i in range(5, 12)))
+    assert held.pipe is not None                                  # overflows: the pager has it all
+    held.write("more\n")
+    assert held.release() == "" and out.getvalue() == ""
+    assert marker.read_text() == "".join(f"line {i}\n" for i in range(12)) + "more\n"
+
+    held = _HeldOutput(out, terminal=True, environ={"PAGER": "head -1 >/dev/null"})   # the reader quits
+    with pytest.raises(pager.PagerClosed):
+        for _ in range(10000):
+            held.write("x" * 79 + "\n")
+    held.release()
+    held = _HeldOutput(out, terminal=True, environ={"PAGER": "no-such-pager-xyz"})
+    held.write("y\n" * 20)
+    assert held.release() == "y\n" * 20 and out.getvalue() == ""   # no pager: held, written whole
+
+
 # -- the lexer -----------------------------------------------------------------------------------------------
 def test_the_lexer_gives_pygments_tokens(db, shared_cache, monkeypatch):
     import io
@@ -295,3 +320,25 @@ def test_the_menu_never_repeats_an_entry_beside_itself():
     assert menu_meta("physicalnode", "PhysicalNode") == ""
     assert menu_meta("docker::host", "DockerHost") == ""
     assert menu_meta("node001", "Device") == "Device"
+
+
+# -- the completion refresher ---------------------------------------------------------------------
+def test_completion_answers_from_cache_until_the_background_index_is_built(db, shared_cache):
+    from cmshell.repl.app import CompletionView, Repl
+    from cmshell.shell.complete import suggest
+    from cmshell.store import open_store
+    store = open_store(db)
+    s = session_on(store, shared_cache)
+    view = CompletionView(s)
+    assert suggest(view, "device use node0") == []            # not built yet: nothing read
+    assert "device" not in s.ws.loaded_modes()
+    s.ws.add("device", {"hostname": "node0new", "type": "physicalnode"})
+    assert [c.text for c in suggest(view, "device use node0")] == ["node0new"]   # what is in memory
+    assert "device" not in s.ws.loaded_modes()
+    repl = Repl.__new__(Repl)                                   # the parts _refresh uses
+    repl.session, repl.lock, repl.view, repl._stop = s, threading.RLock(), view, threading.Event()
+    repl._refresh(str(db))
+    assert view.ready is None and "device" in s.ws.loaded_modes()
+    got = [c.text for c in suggest(view, "device use node0")]
+    assert got == ["node001", "node002", "node003", "node004", "node005", "node006", "node0new"]
+    store.close()

@@ -149,3 +149,20 @@ def test_before_view_undoes_a_rename(schema, cluster):
     names = sorted(d["hostname"] for d in view.docs("device"))
     assert "node006" in names and "node060" not in names
     assert affected(schema, cluster, after) == {"node006", "node060"}
+
+
+def test_nodes_that_set_or_hold_their_own_values_are_told_apart_from_the_shared_ones(schema, cluster):
+    before = copy.deepcopy(cluster)
+    find(before["device"], "hostname", "gpu001")["softwareimage"] = "own-image"   # overrides
+    find(before["device"], "hostname", "gpu002")["roles"] = [{"name": "Docker::Host"}]
+    after = copy.deepcopy(before)
+    cat = find(after["category"], "name", "gpu-nodes")
+    cat["softwareimage"] = "new-image"
+    assert affected(schema, before, after) == {"gpu002"}        # gpu001 keeps its own image
+    eff = Effective(schema, DocsView(schema, after))
+    a, b = eff.node("gpu001"), eff.node("gpu002")
+    assert a.value("softwareimage") == "own-image" and b.value("softwareimage") == "new-image"
+    assert [r.name for r in b.roles][:1] == ["Docker::Host"] and b.roles[0].layer.own
+    assert a.roles is not b.roles and eff.node("gpu002").params is not a.params
+    cat["roles"] = [{"name": "Docker::Host"}]                    # gpu002's own role hides it
+    assert affected(schema, before, after) == {"gpu001", "gpu002"}

@@ -18,6 +18,7 @@ if str(ROOT) not in sys.path:       # plain `pytest tests/` (no __init__.py, no 
 from cmshell.store import (  # noqa: E402
     Change, ConflictError, JournalEntry, ObjectChange, Record, SqliteStore, StoreError, new_id, open_store,
 )
+from cmshell.store.base import ObjectDelta  # noqa: E402
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -87,7 +88,7 @@ def test_wal_mode_schema_and_reopen(db):
     s.close()                                   # idempotent
     conn = sqlite3.connect(str(db))
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "2"
+    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "3"
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"objects", "journal", "meta"} <= tables
     conn.close()
@@ -145,7 +146,7 @@ def test_unicode_and_nested_docs_round_trip(store):
     assert store.get("device", "nødé").doc == doc
     assert store.load("device")[0].doc == doc
     entry = store.journal_entry(store.journal()[-1].seq)
-    assert entry.changes[0].after == doc
+    assert entry.changes[0].new == doc
     assert entry.changes[0].name == "nødé"
 
 
@@ -343,24 +344,26 @@ def test_journal(store):
                                                        ("carol", "bye")]
     assert all(isinstance(e, JournalEntry) for e in entries)
     assert all(t0 - 1 <= e.time <= time.time() + 1 for e in entries)
-    assert [list(map(tuple, e.objects)) for e in entries] == [
-        [("device", "node001", "added"), ("device", "node002", "added")],
-        [("device", "node010", "modified")],
-        [("device", "node002", "removed")],
+    assert [[(g.mode, g.action, g.count, g.names) for g in e.groups] for e in entries] == [
+        [("device", "added", 2, "node001,node002")],
+        [("device", "modified", 1, "node010")],
+        [("device", "removed", 1, "node002")],
     ]
     assert [e.seq for e in store.journal(2)] == [entries[1].seq, entries[2].seq]
     assert store.journal(0) == []
+    assert store.journal_head(entries[1].seq) == entries[1]
+    assert store.journal_head(10_000) is None
 
     first = store.journal_entry(entries[0].seq)
-    assert first.user == "alice" and first.objects == entries[0].objects
+    assert first.user == "alice" and first.groups == entries[0].groups
     assert first.changes == (
-        ObjectChange(a, "device", "node001", None, {"v": 1}),
-        ObjectChange(b, "device", "node002", None, {"v": 1}),
+        ObjectDelta(a, "device", "node001", "added", None, {"v": 1}),
+        ObjectDelta(b, "device", "node002", "added", None, {"v": 1}),
     )
     assert store.journal_entry(entries[1].seq).changes == (
-        ObjectChange(a, "device", "node010", {"v": 1}, {"v": 2}),)
+        ObjectDelta(a, "device", "node010", "modified", {"v": 1}, {"v": 2}, old_name="node001"),)
     assert store.journal_entry(entries[2].seq).changes == (
-        ObjectChange(b, "device", "node002", {"v": 1}, None),)
+        ObjectDelta(b, "device", "node002", "removed", {"v": 1}, None),)
     assert store.journal_entry(10_000) is None
 
 
@@ -373,7 +376,7 @@ def test_journal_before_is_read_inside_the_transaction(db):
         rev = s2.get("device", "n").revision
         s2.commit([Change(a, "device", "n", rev, {"v": "s2"})], user="s2")
         last = s2.journal_entry(s2.journal(1)[0].seq)
-        assert last.changes[0].before == {"v": "s1"} and last.changes[0].after == {"v": "s2"}
+        assert last.changes[0].old == {"v": "s1"} and last.changes[0].new == {"v": "s2"}
     finally:
         s1.close()
         s2.close()
@@ -548,20 +551,56 @@ def test_foreign_sqlite_database_is_refused(tmp_path):
 
 
 def test_a_version_1_store_is_migrated_on_open_and_keeps_its_data(tmp_path):
+    import json
     import sqlite3 as sq
     path = tmp_path / "old.db"
-    store = open_store(path)
-    oid = add(store, "device", "node001")
-    store.close()
-    conn = sq.connect(str(path))                       # make it a version-1 store again
-    conn.execute("DROP TABLE backend_state")
-    conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    oid = new_id()
+    conn = sq.connect(str(path))                       # a version-1 store, as cmsh 0.1 wrote it
+    conn.executescript("""
+        CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
+        CREATE TABLE objects(id TEXT PRIMARY KEY, mode TEXT NOT NULL, name TEXT NOT NULL,
+                             revision INTEGER NOT NULL, doc TEXT NOT NULL);
+        CREATE UNIQUE INDEX objects_mode_name ON objects(mode, name);
+        CREATE TABLE journal(seq INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL,
+                             user TEXT NOT NULL, comment TEXT NOT NULL, objects TEXT NOT NULL,
+                             changes TEXT NOT NULL);
+        INSERT INTO meta VALUES('schema_version', '1');""")
+    conn.execute("INSERT INTO objects VALUES(?, 'device', 'node001', 1, '{\"hostname\":\"node001\"}')", (oid,))
+    conn.execute("INSERT INTO journal(time, user, comment, objects, changes) VALUES(1, 'root', '', ?, ?)",
+                 (json.dumps([["device", "node001", "added"]]),
+                  json.dumps([{"id": oid, "mode": "device", "name": "node001", "before": None,
+                               "after": {"hostname": "node001"}}])))
     conn.commit()
     conn.close()
     store = open_store(path)
     assert store.get("device", "node001").id == oid
+    assert store.journal_entry(1).changes[0].new == {"hostname": "node001"}
     store.put_state("ssh", {"node001": {"seq": 3}, "node002": {"seq": 1}})
     store.put_state("ssh", {"node002": None})
     assert store.get_state("ssh") == {"node001": {"seq": 3}}
     assert store.get_state("ssh", ["node001", "nope"]) == {"node001": {"seq": 3}}
     store.close()
+
+
+def test_scan_reads_a_mode_in_name_order_a_chunk_at_a_time(store):
+    ids = {}
+    for name in ["b", "a", "c", "aa"]:
+        ids[name] = add(store, "device", name, {"hostname": name})
+    add(store, "category", "x")
+    got = list(store.scan("device", chunk=3))
+    assert [(n, d) for _, n, d in got] == [(n, {"hostname": n}) for n in ["a", "aa", "b", "c"]]
+    assert [i for i, _, _ in got] == [ids[n] for n in ["a", "aa", "b", "c"]]
+    assert list(store.scan("network")) == []
+
+
+def test_where_type_follows_commits(store):
+    a = add(store, "device", "n1", {"hostname": "n1", "type": "physicalnode"})
+    add(store, "device", "h2", {"hostname": "h2", "type": "headnode"})
+    assert store.where("device", "type", "headnode") == ["h2"]
+    store.commit([Change(a, "device", "h1", 1, {"hostname": "h1", "type": "headnode"})], user="u")
+    assert store.where("device", "type", "headnode") == ["h1", "h2"]
+    store.commit([Change(a, "device", "h1", 2, {"hostname": "h1", "type": "headnode", "x": 1})], user="u")
+    assert store.where("device", "type", "headnode") == ["h1", "h2"]
+    store.commit([Change(a, "device", "h1", 3, {"hostname": "h1"})], user="u")
+    assert store.where("device", "type", "headnode") == ["h2"]
+    assert store.where("device", "hostname", "h2") == ["h2"]          # any other field: a scan
