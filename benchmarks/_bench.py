@@ -220,3 +220,17 @@ def row(name: str, secs: float, base: float, target: float | None = None, *, wid
 def runs_ms(times: list[float]) -> str:
     """'812 790 801': every run in whole milliseconds."""
     return " ".join(f"{x * 1000:.0f}" for x in times)
+
+
+def first_prompt(argv: list[str], env: dict, pattern: str, timeout: float = 120) -> float:
+    """Seconds from spawning `argv` on a pty until `pattern` (a regex) is on the screen."""
+    import pexpect
+    t0 = time.perf_counter()
+    child = pexpect.spawn(argv[0], argv[1:], env=env, cwd=str(ROOT), encoding="utf-8", timeout=timeout,
+                          dimensions=(24, 100))
+    child.expect(pattern)
+    took = time.perf_counter() - t0
+    child.sendcontrol("d")
+    child.sendcontrol("c")
+    child.close(force=True)
+    return took

@@ -27,27 +27,13 @@ import threading
 import time
 from pathlib import Path
 
-from _bench import (DEMO, ROOT, about, arg_parser, child_env, cmshell, generated_store, load_store,
+from _bench import (DEMO, ROOT, about, first_prompt, arg_parser, child_env, cmshell, generated_store, load_store,
                     row, verdict, workdir)
 
 sys.path.insert(0, str(ROOT))                        # cmshell itself, imported in-process below
 
 TARGET_FIRST_PROMPT_S = 0.400
 TARGET_P95_S = 0.020
-
-
-def first_prompt(argv: list[str], env: dict, pattern: str) -> float:
-    """Seconds from spawning `argv` on a pty until `pattern` (a regex) is on the screen."""
-    import pexpect
-    t0 = time.perf_counter()
-    child = pexpect.spawn(argv[0], argv[1:], env=env, cwd=str(ROOT), encoding="utf-8", timeout=60,
-                          dimensions=(24, 100))
-    child.expect(pattern)
-    took = time.perf_counter() - t0
-    child.sendcontrol("d")
-    child.sendcontrol("c")
-    child.close(force=True)
-    return took
 
 
 def series(fn, runs: int) -> list[float]:

@@ -38,7 +38,7 @@ import sys
 import time
 from pathlib import Path
 
-from _bench import (PASS, ROOT, MiB, about, arg_parser, child_env, cmshell, copy_store, generate,
+from _bench import (PASS, ROOT, MiB, about, first_prompt, arg_parser, child_env, cmshell, copy_store, generate,
                     median_time, peak_rss, run, runs_ms, verdict)
 
 sys.path.insert(0, str(ROOT))                        # cmshell itself, for the in-process rows
@@ -96,19 +96,6 @@ class T:
 
 
 # -- rows ---------------------------------------------------------------------------------------
-def first_prompt(argv: list[str], env: dict, pattern: str) -> float:
-    import pexpect
-    t0 = time.perf_counter()
-    child = pexpect.spawn(argv[0], argv[1:], env=env, cwd=str(ROOT), encoding="utf-8", timeout=120,
-                          dimensions=(24, 100))
-    child.expect(pattern)
-    took = time.perf_counter() - t0
-    child.sendcontrol("d")
-    child.sendcontrol("c")
-    child.close(force=True)
-    return took
-
-
 def build_journal(db: Path, commits: int, touch: int) -> float:
     """`commits` commits of `notes` on `touch` nodes each (the default category's nodes, a slice
     at a time), through the store's commit; the seconds it took."""

@@ -15,7 +15,8 @@ from cmshell.model.schema import Schema
 from cmshell.store.base import REMOVED, Change, Committed, JournalGroup
 from cmshell.store.sqlite import new_ids
 from cmshell.store.delta import groups_of
-from cmshell.workspace import Workspace, paused_gc
+from cmshell.store.sqlite import paused_gc
+from cmshell.workspace import Workspace
 
 AfterCommit = Callable[[Committed], None]
 LOAD_BATCH = 5000               # objects per batch of a streamed load

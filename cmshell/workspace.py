@@ -6,30 +6,16 @@ reaches the store until `commit`, which sends one revision-checked change set.
 from __future__ import annotations
 
 import copy
-import gc
 import heapq
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from cmshell.model import validate as checks
 from cmshell.model.schema import Mode, Schema
 from cmshell.store.base import Change, Record, Store
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a bulk operation makes many containers (it
-    would rescan every document of the session again and again; documents hold no cycles)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+from cmshell.store.sqlite import paused_gc
 
 
 def clone(doc: Any) -> Any:

@@ -20,9 +20,8 @@ from cmshell.shell.dispatch import ModeHelp, command
 from cmshell.shell.location import Level, find_row, row_key
 from cmshell.errors import CommandError
 from cmshell.shell.target import effective_of
-from cmshell.syntax.nodelist import (NodeListError, parse, parse_parts, read_file, render, short,
-                                     split_number)
-from cmshell.workspace import paused_gc
+from cmshell.syntax.nodelist import NodeListError, parse, parse_parts, read_file, render, short
+from cmshell.store.sqlite import paused_gc
 
 GROUPS = {"-n": "nodes", "--nodes": "nodes", "-c": "category", "--category": "category",
           "-e": "overlay", "--overlay": "overlay", "-l": "role", "--role": "role",

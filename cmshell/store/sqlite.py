@@ -131,8 +131,9 @@ def open_store(path: str | os.PathLike, *, timeout: float = DEFAULT_TIMEOUT, cre
 
 
 @contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic GC while building many containers (it would rescan them repeatedly)."""
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a bulk operation makes many containers (it
+    would rescan every document again and again; documents hold no cycles)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -467,7 +468,7 @@ class SqliteStore:
         return [r[0] for r in rows]
 
     def load(self, mode: str) -> list[Record]:
-        with _no_gc():
+        with paused_gc():
             return self._load(mode)
 
     def _load(self, mode: str) -> list[Record]:
@@ -598,7 +599,7 @@ class SqliteStore:
         the last batch (see _check_references)."""
         when = time.time() if when is None else when
         conn = self._db()
-        with _no_gc():
+        with paused_gc():
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -988,7 +989,7 @@ class SqliteStore:
     def _state_after(self, conn: sqlite3.Connection, seq: int) -> dict[str, tuple[str, str, dict | None]]:
         state: dict[str, tuple[str, str, dict | None]] = {}
         later = [r[0] for r in conn.execute("SELECT seq FROM journal WHERE seq > ? ORDER BY seq DESC", (seq,))]
-        with _no_gc():
+        with paused_gc():
             for n in later:
                 blob = conn.execute("SELECT deltas FROM journal WHERE seq=?", (n,)).fetchone()[0]
                 deltas = self._deltas(conn, n, blob)
@@ -1197,7 +1198,7 @@ def _to_v3(store: SqliteStore, conn: sqlite3.Connection) -> None:
     names: dict[str, str] = {}          # id -> name after the last commit seen that touched it
     keys: dict[str, int] = {}           # id -> journal key
     rows = conn.cursor()
-    with _no_gc():
+    with paused_gc():
         for seq, when, user, comment, text in rows.execute(
                 "SELECT seq, time, user, comment, changes FROM journal_v2 ORDER BY seq"):
             try:
