@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from test_bulk import store, transcript
+from scenarios import store, transcript
 
 from conftest import assert_ok
 
