@@ -1,6 +1,7 @@
-"""What the whole-session tests of tests/cli share: `transcript` replays a session typed after
-its prompts and compares it whole; `store`, `notes` and `journal_length` read the store behind it;
-the constants are set-ups that several sessions start from."""
+"""What the tests of tests/cli share: `transcript` replays a session typed after its prompts and
+compares it whole; `store`, `notes` and `journal_length` read the store behind it; the constants
+and `foreign_sqlite` are set-ups that several tests start from; `assert_errors` and
+`assert_refused` check failures the way the user sees them."""
 from __future__ import annotations
 
 import difflib
@@ -8,7 +9,7 @@ import re
 import sqlite3
 import textwrap
 
-from conftest import assert_clean
+from conftest import assert_clean, snapshot
 
 PROMPT = re.compile(r"^(\[basecm10(?:->.*?)?\]%)(?: (.*))?$")
 
@@ -58,3 +59,33 @@ def notes(db) -> dict:
     """The devices' notes that are set, by device name."""
     rows = store(db, "SELECT name, json_extract(doc, '$.notes') FROM objects WHERE mode='device'")
     return {n: v for n, v in rows if v}
+
+
+def foreign_sqlite(path):
+    """An SQLite database that is not a cmshell store (a table of accounts), at `path`."""
+    conn = sqlite3.connect(str(path))
+    conn.execute("CREATE TABLE accounts(id INTEGER PRIMARY KEY, owner TEXT)")
+    conn.execute("INSERT INTO accounts(owner) VALUES('alice')")
+    conn.commit()
+    conn.close()
+    return path
+
+
+def assert_errors(cm, cases) -> None:
+    """Each (command line, message) of `cases`, run alone with -c, fails with status 1 and says
+    exactly that one line on stderr."""
+    for line, msg in cases:
+        res = cm("-c", line)
+        assert_clean(res)
+        assert res.returncode == 1 and res.err_lines == [msg], str(res)
+
+
+def assert_refused(cm, db, line: str, message: str):
+    """`cmshell -c line` fails (status 1, `message` in what it says) and changes nothing in `db`."""
+    before = snapshot(db)
+    res = cm("-c", line)
+    assert_clean(res)
+    assert res.returncode == 1, str(res)
+    assert message in res.stderr, str(res)
+    assert snapshot(db) == before
+    return res
