@@ -88,7 +88,7 @@ def test_wal_mode_schema_and_reopen(db):
     s.close()                                   # idempotent
     conn = sqlite3.connect(str(db))
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "3"
+    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "4"
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"objects", "journal", "meta"} <= tables
     conn.close()
