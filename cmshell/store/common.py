@@ -26,6 +26,7 @@ loads = json.loads
 BATCH = 5000                    # objects per batch of a streamed commit or a journal snapshot
 EVENTS_KEEP = 1000              # events kept for other sessions (publish), and read at once
 RESTORE = "restore it from a dump (cmshell --db NEW.db --load BACKUP.yaml)"
+NO_STORE = "create one with --init (empty), --load FILE (a cluster file) or --demo"   # NoStore's hint
 
 
 def new_id() -> str:
@@ -78,6 +79,14 @@ def text(ch: Change) -> str:
         return dumps(ch.after)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"Commit refused: {ch.mode} {ch.name} cannot be stored: {one_line(exc)}") from None
+
+
+def event_text(event: dict) -> str:
+    """The JSON text of an event to publish (a StoreError when it is not JSON-able)."""
+    try:
+        return dumps(event)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"Cannot publish event {event!r:.100}: {one_line(exc)}") from None
 
 
 def load_docs(texts: list[str]) -> list:

@@ -519,7 +519,7 @@ class SqliteStore(JournalMixin):
         the newest EVENTS_KEEP are kept."""
         if not events:
             return
-        texts = [_event_text(e) for e in events]
+        texts = [common.event_text(e) for e in events]
         now = time.time()
         with self._tx() as conn:
             conn.executemany("INSERT INTO events(time, payload) VALUES(?,?)", [(now, t) for t in texts])
@@ -566,13 +566,6 @@ class SqliteStore(JournalMixin):
 
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r})"
-
-
-def _event_text(event: dict) -> str:
-    try:
-        return common.dumps(event)
-    except (TypeError, ValueError) as exc:
-        raise StoreError(f"Cannot publish event {event!r:.100}: {one_line(exc)}") from None
 
 
 class _Lookup:

@@ -9,11 +9,10 @@ import stat
 import threading
 
 from .base import NoStore, StoreError
-from .common import RESTORE, one_line
+from .common import NO_STORE, RESTORE, one_line
 from .sqlite_migrate import own_tables
 
 HEADER = b"SQLite format 3\x00"
-NO_STORE = "create one with --init (empty), --load FILE (a cluster file) or --demo"
 
 open_paths: dict[str, int] = {}       # realpath -> stores of this process open on it
 open_lock = threading.Lock()
