@@ -13,13 +13,13 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from json.encoder import encode_basestring_ascii as quote   # a name as it stands in a stored document
-from typing import Protocol
+from json.encoder import encode_basestring_ascii as quote  # noqa: F401  (a name as a stored document has it)
+from typing import TYPE_CHECKING, Protocol, Self, Sequence
 from zlib import error as zlib_error
 
 from . import delta as jd
-from .base import (ADDED, MODIFIED, REMOVED, Change, ConflictError, JournalEntry, ObjectChange,
-                   ObjectDelta, References, StoreError)
+from .base import (ADDED, MODIFIED, REMOVED, Change, Committed, ConflictError, JournalEntry, JournalRecord,
+                   ObjectChange, ObjectDelta, References, StoreError)
 
 dumps = json.JSONEncoder(separators=(",", ":")).encode
 loads = json.loads
@@ -276,6 +276,14 @@ def entry(row: tuple, where: str) -> JournalEntry:
     return JournalEntry(row[0], row[1], row[2], row[3], groups)
 
 
+def journal_record(row: tuple, changes: Sequence[ObjectDelta], snapshot: int | None, where: str) -> JournalRecord:
+    """A journal row (seq, time, user, comment, summary, ...) with its deltas; `snapshot`: the
+    seq of the journal's snapshot entry."""
+    head = entry(row, where)
+    return JournalRecord(head.seq, head.time, head.user, head.comment, head.groups, tuple(changes),
+                         snapshot=head.seq == snapshot)
+
+
 def decode(blob: bytes, seq: int, where: str) -> list[tuple[str, str, list[int], list[str], list]]:
     """The records of a journal entry; a damaged one is a StoreError naming `where`."""
     try:
@@ -349,3 +357,38 @@ def prune_due(count: int, keep: int) -> bool:
     """After a commit: compact the journal once it holds a tenth (at least 10) more commits
     than the retention keeps."""
     return count > keep + 1 + max(10, keep // 10)
+
+
+class Shared:
+    """What both stores do the same way above their SQL (a base class of each)."""
+
+    if TYPE_CHECKING:       # each store's
+        def commit_stream(self, batches: Iterable[Sequence[Change]], *, user: str, comment: str = ...,
+                          when: float | None = ..., before_commit: Callable[[], None] | None = ...,
+                          if_empty: bool = ...) -> Committed | None: ...
+        def journal_retention(self) -> int | None: ...
+        def prune_journal(self, keep: int, *, user: str = ...) -> int: ...
+        def _journal_count(self) -> int: ...
+        def close(self) -> None: ...
+
+    def commit(self, changes: list[Change], *, user: str, comment: str = "",
+               when: float | None = None, if_empty: bool = False) -> Committed | None:
+        """Store the changes in one transaction; None when there are none. `if_empty`: only into
+        an empty store, checked inside the transaction (`--load`: two loads never merge)."""
+        return self.commit_stream([changes], user=user, comment=comment, when=when, if_empty=if_empty)
+
+    def _retain(self, user: str) -> None:
+        """After a commit: compact the journal when it is due (prune_due). Best effort: the
+        commit is stored whatever happens here."""
+        try:
+            keep = self.journal_retention()
+            if keep is not None and prune_due(self._journal_count(), keep):
+                self.prune_journal(keep, user=user)
+        except StoreError:
+            pass
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TypeVar
 
 import psycopg
 from psycopg import errors as pge
@@ -34,6 +35,7 @@ from .postgres_sessions import SessionsMixin, signed_crc
 from .sqlite_migrate import SCHEMA_VERSION
 
 _SCHEMA_LOCK = 0x636d7369       # of creating and migrating the schema
+T = TypeVar("T")
 _TMP_PREFIX = "\x01rename:"    # PostgreSQL text cannot hold the NUL of SQLite's
 
 _SCHEMA = """
@@ -128,8 +130,9 @@ class PostgresStore(JournalMixin, SessionsMixin):
             return StoreError(f"Cannot write store {self.shown}: {text}")
         return StoreError(f"Store {self.shown}: {text}")
 
-    def _read(self, fn: Callable[[psycopg.Connection], list]) -> list:
-        """Run a read; once more on a new connection if the server went away meanwhile."""
+    def _read(self, fn: Callable[[psycopg.Connection], T]) -> T:
+        """Run `fn` on the main connection; once more on a new connection if the server went
+        away meanwhile (`fn` must be a read, or the start of a transaction: nothing written)."""
         for attempt in (0, 1):
             conn = self._db()
             try:
@@ -148,18 +151,10 @@ class PostgresStore(JournalMixin, SessionsMixin):
     def _begin(self, sql: str) -> psycopg.Connection:
         """The main connection with a transaction begun on it: a connection the server dropped
         meanwhile (say, restarted) is replaced here, where nothing has been sent yet."""
-        for attempt in (0, 1):
-            conn = self._db()
-            try:
-                conn.execute(sql)
-                return conn
-            except psycopg.OperationalError as exc:
-                if attempt or not (conn.broken or conn.closed):
-                    raise self._error(exc, conn) from None
-                self._drop()
-            except psycopg.Error as exc:
-                raise self._error(exc, conn) from None
-        raise AssertionError("not reached")
+        def begin(conn: psycopg.Connection) -> psycopg.Connection:
+            conn.execute(sql)
+            return conn
+        return self._read(begin)
 
     @contextmanager
     def _tx(self, *, read: bool = False, lock: int | None = None) -> Iterator[psycopg.Connection]:
@@ -276,11 +271,6 @@ class PostgresStore(JournalMixin, SessionsMixin):
 
     # -- committing ------------------------------------------------------------------------
 
-    def commit(self, changes: list[Change], *, user: str, comment: str = "",
-               when: float | None = None, if_empty: bool = False) -> Committed | None:
-        """As SqliteStore.commit."""
-        return self.commit_stream([changes], user=user, comment=comment, when=when, if_empty=if_empty)
-
     def commit_stream(self, batches: Iterable[Sequence[Change]], *, user: str, comment: str = "",
                       when: float | None = None,
                       before_commit: Callable[[], None] | None = None,
@@ -393,12 +383,6 @@ class PostgresStore(JournalMixin, SessionsMixin):
         self._closed = True
         self._drop()
         self._close_sessions()
-
-    def __enter__(self) -> "PostgresStore":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.shown!r})"

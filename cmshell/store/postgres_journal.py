@@ -18,7 +18,7 @@ from .sqlite_migrate import SCHEMA_VERSION    # the SQLite store's layout, versi
 COMMIT_LOCK = 0x636d7368        # advisory lock class of commits ("cmsh"; key 2: the schema)
 
 
-class JournalMixin:
+class JournalMixin(common.Shared):
     shown: str
 
     if TYPE_CHECKING:       # PostgresStore's
@@ -47,11 +47,9 @@ class JournalMixin:
                                " WHERE seq=%s", (seq,)).fetchone()
             if row is None:
                 return None
-            changes = tuple(self._deltas(conn, row[0], row[5]))
+            changes = self._deltas(conn, row[0], row[5])
             snap = self._snapshot_seq(conn)
-        head = common.entry(row, self.shown)
-        return JournalRecord(head.seq, head.time, head.user, head.comment, head.groups, changes,
-                             snapshot=seq == snap)
+        return common.journal_record(row, changes, snap, self.shown)
 
     def _deltas(self, conn: psycopg.Connection, seq: int, blob: bytes) -> list[ObjectDelta]:
         recs = common.decode(blob, seq, self.shown)
@@ -120,14 +118,8 @@ class JournalMixin:
                 conn.execute("INSERT INTO meta(key, value) VALUES('journal_keep', %s) ON CONFLICT(key)"
                              " DO UPDATE SET value=excluded.value", (str(max(0, int(keep))),))
 
-    def _retain(self, user: str) -> None:
-        """As SqliteStore._retain: best effort, after the commit."""
-        try:
-            keep = self.journal_retention()
-            if keep is not None and common.prune_due(self._rows("SELECT count(*) FROM journal")[0][0], keep):
-                self.prune_journal(keep, user=user)
-        except StoreError:
-            pass
+    def _journal_count(self) -> int:
+        return int(self._rows("SELECT count(*) FROM journal")[0][0])
 
     # -- backend state ---------------------------------------------------------------------
 

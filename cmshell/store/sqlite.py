@@ -323,12 +323,6 @@ class SqliteStore(JournalMixin):
 
     # -- committing --------------------------------------------------------------------
 
-    def commit(self, changes: list[Change], *, user: str, comment: str = "",
-               when: float | None = None, if_empty: bool = False) -> Committed | None:
-        """Store the changes in one transaction; None when there are none. `if_empty`: only into
-        an empty store, checked inside the transaction (`--load`: two loads never merge)."""
-        return self.commit_stream([changes], user=user, comment=comment, when=when, if_empty=if_empty)
-
     def commit_stream(self, batches: Iterable[Sequence[Change]], *, user: str, comment: str = "",
                       when: float | None = None,
                       before_commit: Callable[[], None] | None = None,
@@ -557,12 +551,6 @@ class SqliteStore(JournalMixin):
                 conn.close()
             except sqlite3.Error as exc:
                 raise self._error(exc) from None
-
-    def __enter__(self) -> "SqliteStore":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r})"

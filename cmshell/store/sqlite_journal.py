@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 
 from . import common
 from . import delta as jd
-from .base import JournalEntry, JournalRecord, ObjectDelta, StoreError
+from .base import JournalEntry, JournalRecord, ObjectDelta
 from .common import paused_gc
 from .sqlite_migrate import new_keys
 
 
-class JournalMixin:
+class JournalMixin(common.Shared):
     shown: str
 
     if TYPE_CHECKING:       # SqliteStore's
@@ -53,11 +53,9 @@ class JournalMixin:
                                (seq,)).fetchone()
             if row is None:
                 return None
-            changes = tuple(self._deltas(conn, row[0], row[5]))
+            changes = self._deltas(conn, row[0], row[5])
             snap = self._snapshot_seq(conn)
-        head = common.entry(row, self.shown)
-        return JournalRecord(head.seq, head.time, head.user, head.comment, head.groups, changes,
-                             snapshot=seq == snap)
+        return common.journal_record(row, changes, snap, self.shown)
 
     def _deltas(self, conn: sqlite3.Connection, seq: int, blob: bytes) -> list[ObjectDelta]:
         recs = common.decode(blob, seq, self.shown)
@@ -142,15 +140,8 @@ class JournalMixin:
             self._query("INSERT OR REPLACE INTO meta(key, value) VALUES('journal_keep', ?)",
                         (str(max(0, int(keep))),))
 
-    def _retain(self, user: str) -> None:
-        """After a commit: compact the journal when it is due (common.prune_due). Best effort:
-        the commit is stored whatever happens here."""
-        try:
-            keep = self.journal_retention()
-            if keep is not None and common.prune_due(self._query("SELECT COUNT(*) FROM journal")[0][0], keep):
-                self.prune_journal(keep, user=user)
-        except StoreError:
-            pass
+    def _journal_count(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM journal")[0][0])
 
     # -- backend state -----------------------------------------------------------------
 

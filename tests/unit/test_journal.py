@@ -276,6 +276,48 @@ def test_a_failed_migration_leaves_the_store_as_it_was(tmp_path):
     conn.close()
 
 
+def test_a_version_3_store_gets_the_events_table_with_a_backup(tmp_path):
+    path = tmp_path / "v3.db"
+    with open_store(path) as s:
+        s.commit([Change(new_id(), "device", "a", None, {"hostname": "a"})], user="u")
+    conn = sqlite3.connect(str(path))                   # as cmsh with schema 3 left it
+    conn.execute("DROP TABLE events")
+    conn.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
+    conn.commit()
+    conn.close()
+    with open_store(path) as s:
+        assert s.backup_path == f"{path}.v3.bak" and os.path.exists(s.backup_path)
+        assert s.names("device") == ["a"] and len(s.journal()) == 1
+        assert s.event_seq() == 0
+        s.publish([{"kind": "restarted"}])
+        assert s.events_after(0) == [(1, {"kind": "restarted"})]
+    conn = sqlite3.connect(str(path))
+    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("4",)
+    conn.close()
+    backup = sqlite3.connect(f"{path}.v3.bak")
+    assert backup.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("3",)
+    backup.close()
+
+
+def test_a_version_3_postgres_schema_is_migrated(pg_url):
+    import psycopg
+    with open_store(pg_url) as s:
+        s.commit([Change(new_id(), "device", "a", None, {"hostname": "a"})], user="u")
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE events")
+        conn.execute("UPDATE schema_version SET version=3")
+    with open_store(pg_url) as s:
+        assert s.names("device") == ["a"]
+        s.publish([{"kind": "restarted"}])
+        assert s.events_after(0) == [(1, {"kind": "restarted"})]
+    with psycopg.connect(pg_url) as conn:
+        assert [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY version")] == [3, 4]
+        conn.execute("UPDATE schema_version SET version=99")
+        conn.commit()
+    with pytest.raises(StoreError, match="unsupported schema version 99"):
+        open_store(pg_url)
+
+
 def test_long_name_lists_stay_out_of_the_summary(store):
     ids = {f"n{i:03d}": new_id() for i in range(0, 400, 2)}          # every other name: long text
     store.commit([Change(i, "device", n, None, {"hostname": n}) for n, i in ids.items()], user="u")

@@ -539,6 +539,25 @@ def test_two_processes_no_lost_update(db):
     s.close()
 
 
+def test_four_processes_of_five_hundred_commits_lose_no_update(db):
+    s = open_store(db)
+    oid = add(s, "counter", "c", {"n": 0})
+    n, writers = 500, 4
+    procs = [subprocess.Popen([sys.executable, "-c", COUNTER_CHILD, str(db), f"p{i}", str(n)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=CHILD_ENV, cwd=str(ROOT))
+             for i in range(writers)]
+    for p in procs:
+        out, errout = p.communicate(timeout=600)
+        assert p.returncode == 0, errout
+        assert int(out.split()[0]) == n
+    rec = s.get("counter", "c")
+    assert rec.doc == {"n": n * writers} and rec.revision == n * writers + 1
+    assert [e.seq for e in s.journal()] == list(range(1, n * writers + 2))     # commit order, no gaps
+    assert s.state_at(1)[oid][2] == {"n": 0}
+    s.close()
+
+
 def test_foreign_sqlite_database_is_refused(tmp_path):
     path = tmp_path / "other.db"
     conn = sqlite3.connect(str(path))
