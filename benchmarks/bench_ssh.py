@@ -40,7 +40,7 @@ from cmshell.model.schema import load_schema  # noqa: E402
 from cmshell.backends.ssh.renderers import render_node  # noqa: E402
 from cmshell.backends.ssh.renderers.common import RenderInput  # noqa: E402
 from cmshell.store.base import Change  # noqa: E402
-from cmshell.store.sqlite import new_id, open_store  # noqa: E402
+from cmshell.store import new_id, open_store  # noqa: E402
 from cmshell.store.view import StoreView  # noqa: E402
 from tests.infra.sshnodes import SshCluster  # noqa: E402
 

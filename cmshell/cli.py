@@ -35,8 +35,8 @@ def parser(env: Environment | None = None) -> argparse.ArgumentParser:
     p.add_argument("-n", "--norc", action="store_true", help="do not run ~/.cmshellrc at start-up")
     p.add_argument("-Q", "--noquitconfirmation", action="store_true",
                    help="never ask for confirmation on quit")
-    p.add_argument("--db", metavar="PATH", help="the store (default: $CMSHELL_DB, else "
-                   "$XDG_DATA_HOME/cmshell/cluster.db)")
+    p.add_argument("--db", metavar="PATH", help="the store: a file, or a postgresql:// URL (default: "
+                   "$CMSHELL_DB, else $XDG_DATA_HOME/cmshell/cluster.db)")
     p.add_argument("--demo", action="store_true",
                    help="work on a fresh temporary copy of the demo cluster (basecm10)")
     p.add_argument("--load", metavar="FILE", help="load a cluster YAML file into an empty store "

@@ -43,9 +43,12 @@ class Runner:
         # the default location ($XDG_DATA_HOME/cmshell) is made when needed; a path that is
         # named must exist, or be created on purpose (--init, --load): a typo creates nothing
         default = args.demo or not (args.db or env.environ.get("CMSHELL_DB"))
-        if args.init and os.path.exists(path):
-            raise StartError(f"--init: there is a store at {path} already")
-        self._created = None if os.path.exists(path) else path    # removed again if --load fails
+        from cmshell.store.pgurl import is_url, redact
+        url = is_url(path)
+        if args.init and (self._schema_exists(path) if url else os.path.exists(path)):
+            raise StartError(f"--init: there is a store at {redact(path) if url else path} already")
+        # removed again if --load fails (a file; a database's schema stays, empty)
+        self._created = None if url or os.path.exists(path) else path
         try:
             self.store = open_store(path, create=bool(args.demo or args.load or args.init),
                                     parents=bool(default))
@@ -79,6 +82,18 @@ class Runner:
                     except OSError:
                         pass
             raise StartError(str(e)) from None
+
+    @staticmethod
+    def _schema_exists(url: str) -> bool:
+        """Whether the database at `url` has cmshell's schema (--init refuses to make it twice)."""
+        from cmshell.store import NoStore, StoreError, open_store
+        try:
+            open_store(url, create=False).close()
+        except NoStore:
+            return False
+        except StoreError as e:
+            raise StartError(str(e)) from None
+        return True
 
     def _backends(self) -> None:
         """Read the configuration; when it turns applying on, every commit goes to the backends."""
@@ -116,12 +131,12 @@ class Runner:
         if args.check:
             problems = self.store.check()
             for p in problems[:10]:
-                env.stderr.write(f"Store {self.store.path}: {p}\n")
+                env.stderr.write(f"Store {self.store.shown}: {p}\n")
             if problems:
                 env.stderr.write("The store is damaged; restore it from a dump "
                                  "(cmshell --db NEW.db --load BACKUP.yaml)\n")
                 return Exit.FAILED
-            env.stdout.write(f"Store {self.store.path}: ok\n")
+            env.stdout.write(f"Store {self.store.shown}: ok\n")
             if args.commands is None and args.file is None:
                 return Exit.OK
         if args.dump:

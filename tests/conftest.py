@@ -262,3 +262,42 @@ def journal_user(claim: str = "tester") -> str:
     import pwd
     account = pwd.getpwuid(os.getuid()).pw_name
     return account if claim == account else f"{account} ($USER={claim})"
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def pg_server():
+    """A PostgreSQL server started for this test session (tests/infra/postgres.py); skipped,
+    with the reason, when the binaries or psycopg are missing."""
+    from tests.infra import postgres
+    why = postgres.why_not()
+    if why:
+        pytest.skip(why)
+    server = postgres.Server()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """The URL (with its password) of an empty schema of its own on the session's server."""
+    return pg_server.url(pg_server.new_schema())
+
+
+def dump_tables(db) -> tuple:
+    """The objects and the journal of a store (a file path or a postgresql:// URL), for
+    before/after comparisons."""
+    if isinstance(db, str) and db.startswith("postgresql://"):
+        import psycopg
+        with psycopg.connect(db) as pg:
+            objects = pg.execute("SELECT id, mode, name, revision, doc FROM objects ORDER BY id").fetchall()
+            journal = pg.execute('SELECT seq, time, "user", comment, summary, deltas FROM journal'
+                                 " ORDER BY seq").fetchall()
+            return objects, [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in journal]
+    conn = sqlite3.connect(str(db))
+    try:
+        objects = conn.execute("SELECT id, mode, name, revision, doc FROM objects ORDER BY id").fetchall()
+        journal = conn.execute("SELECT * FROM journal ORDER BY seq").fetchall()
+        return objects, journal
+    finally:
+        conn.close()

@@ -1,6 +1,7 @@
 """The store interface: documents with revisions, committed atomically, journalled."""
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Protocol, Sequence
 
@@ -202,6 +203,10 @@ class Committed:
 
 
 class Store(Protocol):
+    path: str       # what open_store needs to open it again (a URL with its password: never print it)
+    shown: str      # how the store is named to a user: the file path, or the URL with its
+                    # password as **** (store/pgurl.py redact); every message of a store uses it
+
     def names(self, mode: str) -> list[str]: ...
     def load(self, mode: str) -> list[Record]: ...
     def scan(self, mode: str, chunk: int = 1000) -> Iterator[tuple[str, str, dict]]: ...
@@ -225,4 +230,35 @@ class Store(Protocol):
     def set_journal_retention(self, keep: int | None) -> None: ...
     def put_state(self, backend: str, items: dict[str, object]) -> None: ...
     def get_state(self, backend: str, keys: list[str] | None = None) -> dict[str, object]: ...
+    def check(self) -> list[str]: ...
+
+    # -- between sessions (every session of this store, in any process, on any machine) --
+
+    def lock(self, name: str, *, wait: bool = True, shared: bool = False) -> AbstractContextManager[bool]:
+        """A named lock shared by every session of this store, held for the with-block: yields
+        True when held; with `wait` off, False at once when another holder conflicts. Shared
+        holders exclude exclusive ones, not each other (as flock). Two threads of one process
+        exclude each other too."""
+        ...
+
+    def publish(self, events: list[dict]) -> None:
+        """Store JSON-able events (the backends': service restarted, apply failed) for the other
+        sessions; each gets a seq; only the newest 1,000 are kept."""
+        ...
+
+    def events_after(self, seq: int) -> list[tuple[int, dict]]:
+        """(seq, event) of the events newer than `seq`, oldest first, at most 1,000."""
+        ...
+
+    def event_seq(self) -> int:
+        """The seq of the newest event; 0 when there is none."""
+        ...
+
+    def wait(self, timeout: float) -> bool:
+        """Block up to `timeout` seconds until another session may have committed or published:
+        True when the store says so (PostgreSQL's NOTIFY; also the first call after connecting,
+        when notices could have been missed), False when the time ran out (SQLite: always, after
+        sleeping). Callers look at the journal and events_after either way."""
+        ...
+
     def close(self) -> None: ...

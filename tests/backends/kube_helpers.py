@@ -10,7 +10,7 @@ from cmshell.backends.kubernetes.backend import KubernetesBackend
 from cmshell.events import EventQueue
 from cmshell.model.schema import load_schema
 from cmshell.store.base import Change
-from cmshell.store.sqlite import new_id, open_store
+from cmshell.store import new_id, open_store
 
 SCHEMA = load_schema()
 

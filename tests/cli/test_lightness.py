@@ -9,7 +9,7 @@ import pytest
 
 from conftest import assert_ok
 
-HEAVY = ("prompt_toolkit", "pygments", "paramiko", "kubernetes", "yaml", "tabulate")
+HEAVY = ("prompt_toolkit", "pygments", "paramiko", "kubernetes", "yaml", "tabulate", "psycopg")
 
 # runs the real entry point in-process, then reports what got imported
 WRAPPER = r"""

@@ -1,5 +1,6 @@
 """The journal as field-level deltas: what is stored, going back (state_at), compaction
-(prune, retention), batched commits and the migration of version-2 stores."""
+(prune, retention), batched commits and the migration of version-2 stores. The tests of the
+Store protocol run against SQLite and a real PostgreSQL."""
 from __future__ import annotations
 
 import copy
@@ -14,11 +15,19 @@ from cmshell.store import Change, StoreError, new_id, open_store
 from cmshell.store import delta as jd
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "j.db")
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request, tmp_path):
+    s = open_store(request.getfixturevalue("pg_url") if request.param == "postgres" else tmp_path / "j.db")
     yield s
     s.close()
+
+
+def one_value(store, sql: str, *params):
+    """The first column of the first row of `sql` (with ? marks) on the store's own connection."""
+    if hasattr(store, "_rows"):         # PostgreSQL
+        return bytes(store._rows(sql.replace("?", "%s"), params)[0][0]) if "deltas" in sql else \
+            store._rows(sql.replace("?", "%s"), params)[0][0]
+    return store._db().execute(sql, params).fetchone()[0]
 
 
 def docs_of(store) -> dict[str, tuple[str, str, dict]]:
@@ -63,7 +72,7 @@ def test_a_modification_stores_only_the_changed_fields(store):
     assert done.changes[0].before == big and done.changes[0].after == after   # whole, in hand
     d = store.journal_entry(done.seq).changes[0]
     assert (d.action, d.old, d.new, d.type) == ("modified", {"ip": "10.0.0.1"}, {"ip": "10.0.0.2"}, "physicalnode")
-    blob = store._db().execute("SELECT deltas FROM journal WHERE seq=?", (done.seq,)).fetchone()[0]
+    blob = one_value(store, "SELECT deltas FROM journal WHERE seq=?", done.seq)
     assert len(blob) < 200
     assert d.shown("hostname") == ({"type": "physicalnode", "hostname": "n1", "ip": "10.0.0.1"},
                                    {"type": "physicalnode", "hostname": "n1", "ip": "10.0.0.2"})
@@ -75,7 +84,7 @@ def test_one_value_on_many_objects_stores_one_payload(store):
     store.commit([Change(i, "device", d["hostname"], None, d) for i, d in zip(ids, docs)], user="u")
     done = store.commit([Change(i, "device", d["hostname"], 1, dict(d, notes="b")) for i, d in zip(ids, docs)],
                         user="u")
-    blob = store._db().execute("SELECT deltas FROM journal WHERE seq=?", (done.seq,)).fetchone()[0]
+    blob = one_value(store, "SELECT deltas FROM journal WHERE seq=?", done.seq)
     assert len(blob) < 300
     e = store.journal_entry(done.seq)
     assert len(e.changes) == 3000 and {(d.old["notes"], d.new["notes"]) for d in e.changes} == {("a", "b")}
@@ -267,6 +276,48 @@ def test_a_failed_migration_leaves_the_store_as_it_was(tmp_path):
     conn.close()
 
 
+def test_a_version_3_store_gets_the_events_table_with_a_backup(tmp_path):
+    path = tmp_path / "v3.db"
+    with open_store(path) as s:
+        s.commit([Change(new_id(), "device", "a", None, {"hostname": "a"})], user="u")
+    conn = sqlite3.connect(str(path))                   # as cmsh with schema 3 left it
+    conn.execute("DROP TABLE events")
+    conn.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
+    conn.commit()
+    conn.close()
+    with open_store(path) as s:
+        assert s.backup_path == f"{path}.v3.bak" and os.path.exists(s.backup_path)
+        assert s.names("device") == ["a"] and len(s.journal()) == 1
+        assert s.event_seq() == 0
+        s.publish([{"kind": "restarted"}])
+        assert s.events_after(0) == [(1, {"kind": "restarted"})]
+    conn = sqlite3.connect(str(path))
+    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("4",)
+    conn.close()
+    backup = sqlite3.connect(f"{path}.v3.bak")
+    assert backup.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("3",)
+    backup.close()
+
+
+def test_a_version_3_postgres_schema_is_migrated(pg_url):
+    import psycopg
+    with open_store(pg_url) as s:
+        s.commit([Change(new_id(), "device", "a", None, {"hostname": "a"})], user="u")
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE events")
+        conn.execute("UPDATE schema_version SET version=3")
+    with open_store(pg_url) as s:
+        assert s.names("device") == ["a"]
+        s.publish([{"kind": "restarted"}])
+        assert s.events_after(0) == [(1, {"kind": "restarted"})]
+    with psycopg.connect(pg_url) as conn:
+        assert [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY version")] == [3, 4]
+        conn.execute("UPDATE schema_version SET version=99")
+        conn.commit()
+    with pytest.raises(StoreError, match="unsupported schema version 99"):
+        open_store(pg_url)
+
+
 def test_long_name_lists_stay_out_of_the_summary(store):
     ids = {f"n{i:03d}": new_id() for i in range(0, 400, 2)}          # every other name: long text
     store.commit([Change(i, "device", n, None, {"hostname": n}) for n, i in ids.items()], user="u")
@@ -277,8 +328,7 @@ def test_long_name_lists_stay_out_of_the_summary(store):
     assert (g.count, g.names, g.complete, g.first[:2]) == (200, "", False, ("n000", "n002"))
     (g,) = ranged.groups
     assert (g.count, g.names, g.complete) == (300, "r000..r299", True)
-    row = store._db().execute("SELECT length(summary) FROM journal WHERE seq=?", (scattered.seq,)).fetchone()
-    assert row[0] < 200
+    assert one_value(store, "SELECT length(summary) FROM journal WHERE seq=?", scattered.seq) < 200
     full = jd.groups_of(((c.mode, c.name, c.action) for c in store.journal_entry(scattered.seq).changes), full=True)
     assert full[0].names == ",".join(sorted(ids)) and full[0].complete
 
@@ -288,7 +338,8 @@ def test_changes_that_carry_their_base_record_are_written_without_reading_it(sto
     a, b = new_id(), new_id()
     store.commit([Change(a, "device", "a", None, {"v": 1}), Change(b, "device", "b", None, {"v": 1})], user="u")
     ra, rb = (store.get("device", n) for n in ("a", "b"))
-    assert ra.rowid is not None and ra.jkey is not None
+    if not hasattr(store, "_rows"):        # SQLite gives where it keeps them; PostgreSQL: None
+        assert ra.rowid is not None and ra.jkey is not None
     done = store.commit([Change(a, "device", "a", 1, {"v": 2}, base=ra)], user="u")
     assert done.changes[0].before == {"v": 1} and store.get("device", "a").doc == {"v": 2}
     with pytest.raises(ConflictError, match=r"changed by another session \(revision 2, you started from 1\)"):

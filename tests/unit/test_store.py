@@ -1,4 +1,6 @@
-"""The SQLite store: files, commits, conflicts, journal, errors, two processes."""
+"""The stores: files, commits, conflicts, journal, errors, two processes. Every test of the
+Store protocol runs against SQLite and a real PostgreSQL (`db` is a file path or a
+postgresql:// URL); those about SQLite files take `sqlite_db`."""
 from __future__ import annotations
 
 import os
@@ -23,15 +25,7 @@ from cmshell.store.base import ObjectDelta  # noqa: E402
 
 # -- helpers ---------------------------------------------------------------------------
 
-def dump(path) -> tuple:
-    """Everything in the store file, for before/after comparisons."""
-    conn = sqlite3.connect(str(path))
-    try:
-        objects = conn.execute("SELECT id, mode, name, revision, doc FROM objects ORDER BY id").fetchall()
-        journal = conn.execute("SELECT * FROM journal ORDER BY seq").fetchall()
-        return objects, journal
-    finally:
-        conn.close()
+from tests.conftest import dump_tables as dump  # noqa: E402
 
 
 def add(store, mode, name, doc=None, *, user="root") -> str:
@@ -42,8 +36,16 @@ def add(store, mode, name, doc=None, *, user="root") -> str:
 
 
 @pytest.fixture
-def db(tmp_path):
+def sqlite_db(tmp_path):
     return tmp_path / "state" / "cmsh.db"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request, sqlite_db):
+    """The store, one of each kind: a file path, or the URL of a PostgreSQL schema of its own."""
+    if request.param == "postgres":
+        return request.getfixturevalue("pg_url")
+    return sqlite_db
 
 
 @pytest.fixture
@@ -59,21 +61,21 @@ def mode_bits(path) -> int:
 
 # -- files -----------------------------------------------------------------------------
 
-def test_new_store_file_modes(db):
+def test_new_store_file_modes(sqlite_db):
     old = os.umask(0o022)
     try:
-        s = SqliteStore(db)
+        s = SqliteStore(sqlite_db)
     finally:
         os.umask(old)
     try:
-        assert mode_bits(db) == 0o600
-        assert mode_bits(db.parent) == 0o700
+        assert mode_bits(sqlite_db) == 0o600
+        assert mode_bits(sqlite_db.parent) == 0o700
         assert s.is_empty()
         add(s, "device", "node001")
-        wal = Path(str(db) + "-wal")
+        wal = Path(str(sqlite_db) + "-wal")
         assert wal.exists()                    # while the store is open
         assert mode_bits(wal) == 0o600
-        shm = Path(str(db) + "-shm")
+        shm = Path(str(sqlite_db) + "-shm")
         if shm.exists():
             assert mode_bits(shm) == 0o600
         assert not s.is_empty()
@@ -81,30 +83,30 @@ def test_new_store_file_modes(db):
         s.close()
 
 
-def test_wal_mode_schema_and_reopen(db):
-    s = open_store(db)
+def test_wal_mode_schema_and_reopen(sqlite_db):
+    s = open_store(sqlite_db)
     oid = add(s, "device", "node001", {"hostname": "node001", "ip": "10.141.0.1"})
     s.close()
     s.close()                                   # idempotent
-    conn = sqlite3.connect(str(db))
+    conn = sqlite3.connect(str(sqlite_db))
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "3"
+    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "4"
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"objects", "journal", "meta"} <= tables
     conn.close()
-    with open_store(db) as s2:
+    with open_store(sqlite_db) as s2:
         assert s2.get("device", "node001") == Record(oid, "device", "node001", 1,
                                                      {"hostname": "node001", "ip": "10.141.0.1"})
 
 
-def test_open_is_read_only_when_schema_exists(db):
-    open_store(db).close()
+def test_open_is_read_only_when_schema_exists(sqlite_db):
+    open_store(sqlite_db).close()
     # another process holds the write lock: opening must not need it
-    holder = sqlite3.connect(str(db), isolation_level=None)
+    holder = sqlite3.connect(str(sqlite_db), isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
         t = time.monotonic()
-        s = SqliteStore(db, timeout=5)
+        s = SqliteStore(sqlite_db, timeout=5)
         assert time.monotonic() - t < 1
         assert s.is_empty()
         s.close()
@@ -419,10 +421,10 @@ def test_permission_denied(tmp_path):
         os.chmod(path, 0o600)
 
 
-def test_locked_after_timeout(db):
-    s = SqliteStore(db, timeout=0.3)
+def test_locked_after_timeout(sqlite_db):
+    s = SqliteStore(sqlite_db, timeout=0.3)
     a = add(s, "device", "node001")
-    holder = sqlite3.connect(str(db), isolation_level=None)
+    holder = sqlite3.connect(str(sqlite_db), isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
         t = time.monotonic()
@@ -430,7 +432,7 @@ def test_locked_after_timeout(db):
             s.commit([Change(a, "device", "node001", 1, {"x": 1})], user="root")
         assert 0.2 <= time.monotonic() - t < 5
         assert not isinstance(err.value, ConflictError)
-        assert str(db) in str(err.value) and "locked" in str(err.value)
+        assert str(sqlite_db) in str(err.value) and "locked" in str(err.value)
         assert s.get("device", "node001").revision == 1     # reads still work (WAL)
     finally:
         holder.execute("ROLLBACK")
@@ -534,6 +536,25 @@ def test_two_processes_no_lost_update(db):
     assert rec.doc == {"n": 2 * n}
     assert rec.revision == 2 * n + 1
     assert len(s.journal()) == 2 * n + 1
+    s.close()
+
+
+def test_four_processes_of_five_hundred_commits_lose_no_update(db):
+    s = open_store(db)
+    oid = add(s, "counter", "c", {"n": 0})
+    n, writers = 500, 4
+    procs = [subprocess.Popen([sys.executable, "-c", COUNTER_CHILD, str(db), f"p{i}", str(n)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=CHILD_ENV, cwd=str(ROOT))
+             for i in range(writers)]
+    for p in procs:
+        out, errout = p.communicate(timeout=600)
+        assert p.returncode == 0, errout
+        assert int(out.split()[0]) == n
+    rec = s.get("counter", "c")
+    assert rec.doc == {"n": n * writers} and rec.revision == n * writers + 1
+    assert [e.seq for e in s.journal()] == list(range(1, n * writers + 2))     # commit order, no gaps
+    assert s.state_at(1)[oid][2] == {"n": 0}
     s.close()
 
 

@@ -1,0 +1,415 @@
+"""The shared store: the SQLite store's tables on a PostgreSQL server (psycopg 3).
+
+Commits take one transaction-level advisory lock, so they are serialised as SQLite's
+``BEGIN IMMEDIATE`` serialises them: journal numbers follow commit order (a watcher that has
+seen commit n has seen everything before it), and the rows a commit checks its revisions
+against are committed and final. Documents stay JSON text (not jsonb), so that 1, 1.0 and true
+stay what they were; names sort as bytes (COLLATE "C"), as in SQLite. Each commit sends a NOTIFY
+(delivered when it commits); other sessions `wait` on it instead of polling.
+
+Several stores may share a database, one per schema (`options=-csearch_path=...` in the URL):
+the advisory lock keys and the NOTIFY channels carry a hash of the schema's name.
+
+A lost connection (the server restarted) is one error line that says whether a commit was
+stored; the next call connects again (a read at once). The URL's password is never shown:
+`shown` has it as ****, and the driver's messages are scrubbed (pgurl.py).
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TypeVar
+
+import psycopg
+from psycopg import errors as pge
+from psycopg.pq import TransactionStatus
+
+from . import common
+from . import delta as jd
+from .base import Change, Committed, NoStore, ObjectChange, Record, References, StoreError
+from .common import NO_STORE, one_line, paused_gc
+from .pgurl import redact, scrub
+from .postgres_journal import COMMIT_LOCK, JournalMixin
+from .postgres_sessions import SessionsMixin, signed_crc
+from .sqlite_migrate import SCHEMA_VERSION
+
+_SCHEMA_LOCK = 0x636d7369       # of creating and migrating the schema
+T = TypeVar("T")
+_TMP_PREFIX = "\x01rename:"    # PostgreSQL text cannot hold the NUL of SQLite's
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL, applied DOUBLE PRECISION NOT NULL);
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS objects(id TEXT PRIMARY KEY, mode TEXT COLLATE "C" NOT NULL,
+    name TEXT COLLATE "C" NOT NULL, revision BIGINT NOT NULL CHECK (revision > 0), doc TEXT NOT NULL,
+    jkey BIGINT, kind TEXT, CONSTRAINT objects_mode_name UNIQUE (mode, name));
+CREATE INDEX IF NOT EXISTS objects_kind ON objects(mode, kind);
+CREATE TABLE IF NOT EXISTS journal(seq BIGINT PRIMARY KEY, time DOUBLE PRECISION NOT NULL,
+    "user" TEXT NOT NULL, comment TEXT NOT NULL, summary TEXT NOT NULL, deltas BYTEA NOT NULL);
+CREATE TABLE IF NOT EXISTS object_keys(key BIGINT PRIMARY KEY, id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS backend_state(backend TEXT NOT NULL, key TEXT NOT NULL,
+    value TEXT NOT NULL, PRIMARY KEY(backend, key));
+"""
+_EVENTS = ("CREATE TABLE IF NOT EXISTS events(seq BIGINT PRIMARY KEY, time DOUBLE PRECISION NOT NULL,"
+           " payload TEXT NOT NULL)")
+# version n -> n + 1 (version 3: the layout before events between sessions)
+_MIGRATIONS: dict[int, Callable[[psycopg.Connection], object]] = {3: lambda conn: conn.execute(_EVENTS)}
+
+
+class PostgresStore(JournalMixin, SessionsMixin):
+    """The Store implementation over a PostgreSQL database (see module doc)."""
+
+    def __init__(self, url: str, *, timeout: float = 10.0, create: bool = True):
+        self.path = url                 # to open it again (watcher, completion): never shown
+        self.shown = redact(url)        # what messages show
+        self.timeout = float(timeout)
+        self.references: References | None = None    # set by the Workspace (see common.check_references)
+        self.warnings: list[str] = []
+        self._conn: psycopg.Connection | None = None
+        self._closed = False
+        self._init_sessions()
+        self.schema: str = self._rows("SELECT current_schema()")[0][0]
+        if self.schema is None:
+            self.close()
+            raise StoreError(f"Cannot open store {self.shown}: no schema of its search_path exists")
+        self.key = signed_crc(self.schema)          # of this store's locks and channels
+        self.channel = f"cmshell_commit_{self.key & 0xffffffff:08x}"
+        self.event_channel = f"cmshell_event_{self.key & 0xffffffff:08x}"
+        try:
+            self._ensure_schema(create)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- connections and errors ------------------------------------------------------------
+
+    def _connect(self) -> psycopg.Connection:
+        """A new connection (autocommit: transactions are explicit, see _tx)."""
+        try:
+            params = psycopg.conninfo.conninfo_to_dict(self.path)
+            extra: dict[str, object] = {"application_name": "cmshell"}
+            if "connect_timeout" not in params:
+                extra["connect_timeout"] = max(1, int(self.timeout))
+            conn = psycopg.connect(self.path, autocommit=True, **extra)  # type: ignore[arg-type]
+            # a commit waits this long for another one, then fails as SQLite's busy timeout does
+            conn.execute(f"SET lock_timeout = {int(self.timeout * 1000)}")
+            return conn
+        except psycopg.Error as exc:
+            raise StoreError(f"Cannot reach store {self.shown}: {scrub(one_line(exc), self.path)}") from None
+
+    def _db(self) -> psycopg.Connection:
+        if self._closed:
+            raise StoreError(f"Store {self.shown} is closed")
+        if self._conn is None or self._conn.closed:
+            self._conn = self._connect()
+        return self._conn
+
+    def _drop(self) -> None:
+        """Forget the main connection (broken): the next call connects again."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except psycopg.Error:
+                pass
+
+    def _error(self, exc: BaseException, conn: psycopg.Connection | None = None, during: str = "") -> StoreError:
+        """A StoreError for a driver's error on `conn` (the main connection by default)."""
+        text = scrub(one_line(exc), self.path)
+        conn = conn if conn is not None else self._conn
+        if isinstance(exc, pge.LockNotAvailable):
+            return StoreError(f"Store {self.shown} is locked by another session"
+                              f" (waited {self.timeout:g} s); try again later")
+        if isinstance(exc, psycopg.OperationalError) and (conn is None or conn.broken or conn.closed):
+            if conn is self._conn:
+                self._drop()
+            return StoreError(f"Lost the connection to store {self.shown}{during}: {text};"
+                              " it reconnects on the next command")
+        if isinstance(exc, pge.InsufficientPrivilege):
+            return StoreError(f"Cannot write store {self.shown}: {text}")
+        return StoreError(f"Store {self.shown}: {text}")
+
+    def _read(self, fn: Callable[[psycopg.Connection], T]) -> T:
+        """Run `fn` on the main connection; once more on a new connection if the server went
+        away meanwhile (`fn` must be a read, or the start of a transaction: nothing written)."""
+        for attempt in (0, 1):
+            conn = self._db()
+            try:
+                return fn(conn)
+            except psycopg.OperationalError as exc:
+                if attempt or not (conn.broken or conn.closed):
+                    raise self._error(exc, conn) from None
+                self._drop()
+            except psycopg.Error as exc:
+                raise self._error(exc, conn) from None
+        raise AssertionError("not reached")
+
+    def _rows(self, sql: str, params: Sequence | dict = ()) -> list[tuple]:
+        return self._read(lambda c: c.execute(sql, params).fetchall())
+
+    def _begin(self, sql: str) -> psycopg.Connection:
+        """The main connection with a transaction begun on it: a connection the server dropped
+        meanwhile (say, restarted) is replaced here, where nothing has been sent yet."""
+        def begin(conn: psycopg.Connection) -> psycopg.Connection:
+            conn.execute(sql)
+            return conn
+        return self._read(begin)
+
+    @contextmanager
+    def _tx(self, *, read: bool = False, lock: int | None = None) -> Iterator[psycopg.Connection]:
+        """One transaction for the with-block (a repeatable read snapshot when `read`), under
+        the advisory lock of class `lock` when given: committed at the end unless the block
+        rolled back itself, rolled back when it raises; a driver's error is a StoreError that
+        says, for a connection lost, whether a write was stored."""
+        conn = self._begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if read else "BEGIN")
+        lost = "" if read else "; nothing of it was stored"
+        try:
+            try:
+                if lock is not None:
+                    conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (lock, self.key))
+                yield conn
+            except BaseException:
+                if conn.info.transaction_status != TransactionStatus.UNKNOWN and not conn.closed:
+                    try:
+                        conn.execute("ROLLBACK")
+                    except psycopg.Error:
+                        pass
+                raise
+        except psycopg.Error as exc:
+            raise self._error(exc, conn, lost) from None
+        if conn.info.transaction_status == TransactionStatus.IDLE:
+            return                          # the block rolled back
+        try:
+            conn.execute("ROLLBACK" if read else "COMMIT")
+        except psycopg.Error as exc:
+            during = "" if read else " while committing (it may or may not have been stored: see `journal`)"
+            raise self._error(exc, conn, during) from None
+
+    def _ensure_schema(self, create: bool) -> None:
+        if self._version() == SCHEMA_VERSION:
+            return                          # the common case: no lock, no transaction
+        with self._tx(lock=_SCHEMA_LOCK) as conn:
+            version = self._version(conn)
+            if version is None:
+                if not create:
+                    raise NoStore(f"No store at {self.shown}; {NO_STORE}")
+                conn.execute(_SCHEMA)
+                conn.execute(_EVENTS)
+                conn.execute("INSERT INTO schema_version(version, applied) VALUES(%s, %s)",
+                             (SCHEMA_VERSION, time.time()))
+                version = SCHEMA_VERSION
+            while version in _MIGRATIONS:
+                _MIGRATIONS[version](conn)
+                version += 1
+                conn.execute("INSERT INTO schema_version(version, applied) VALUES(%s, %s)",
+                             (version, time.time()))
+        if version != SCHEMA_VERSION:
+            raise StoreError(f"Cannot open store {self.shown}: unsupported schema version {version}"
+                             f" (this version of cmsh reads version {SCHEMA_VERSION})")
+
+    def _version(self, conn: psycopg.Connection | None = None) -> int | None:
+        """The schema's version; None when this schema has no cmsh store."""
+        def read(c: psycopg.Connection) -> list:
+            if not c.execute("SELECT 1 FROM pg_tables WHERE schemaname = current_schema()"
+                             " AND tablename = 'schema_version'").fetchone():
+                return [None]
+            return [c.execute("SELECT max(version) FROM schema_version").fetchone()[0]]  # type: ignore[index]
+        return (read(conn) if conn is not None else self._read(read))[0]
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def names(self, mode: str) -> list[str]:
+        return [r[0] for r in self._rows("SELECT name FROM objects WHERE mode=%s ORDER BY name", (mode,))]
+
+    def load(self, mode: str) -> list[Record]:
+        with paused_gc():
+            rows = self._rows("SELECT id, name, revision, doc FROM objects WHERE mode=%s ORDER BY name", (mode,))
+            docs = common.docs([r[3] for r in rows], self.shown, mode)
+            return [Record(r[0], mode, r[1], r[2], d) for r, d in zip(rows, docs)]
+
+    def scan(self, mode: str, chunk: int = 1000) -> Iterator[tuple[str, str, dict]]:
+        """Every object of a mode in name order, `chunk` rows per query (keyset paging: no
+        transaction stays open while the caller works)."""
+        after: str | None = None
+        while True:
+            if after is None:
+                rows = self._rows("SELECT id, name, doc FROM objects WHERE mode=%s ORDER BY name LIMIT %s",
+                                  (mode, chunk))
+            else:
+                rows = self._rows("SELECT id, name, doc FROM objects WHERE mode=%s AND name > %s"
+                                  " ORDER BY name LIMIT %s", (mode, after, chunk))
+            if not rows:
+                return
+            for (oid, name, _), d in zip(rows, common.docs([r[2] for r in rows], self.shown, mode)):
+                yield oid, name, d
+            after = rows[-1][1]
+
+    def index(self, mode: str) -> list[tuple[str, str]]:
+        return self._rows("SELECT id, name FROM objects WHERE mode=%s", (mode,))
+
+    def records(self, mode: str, ids: list[str]) -> list[Record]:
+        rows = self._rows("SELECT id, name, revision, doc FROM objects WHERE mode=%s AND id = ANY(%s)",
+                          (mode, list(ids)))
+        return [Record(r[0], mode, r[1], r[2], d)
+                for r, d in zip(rows, common.docs([r[3] for r in rows], self.shown, mode))]
+
+    def where(self, mode: str, field: str, value: object) -> list[str]:
+        if field == "type" and isinstance(value, str):
+            return sorted(r[0] for r in self._rows("SELECT name FROM objects WHERE mode=%s AND kind=%s",
+                                                   (mode, value)))
+        return [name for _, name, doc in self.scan(mode) if field in doc and doc[field] == value]
+
+    def get(self, mode: str, name: str) -> Record | None:
+        rows = self._rows("SELECT id, revision, doc FROM objects WHERE mode=%s AND name=%s", (mode, name))
+        if not rows:
+            return None
+        return Record(rows[0][0], mode, name, rows[0][1], common.docs([rows[0][2]], self.shown, f"{mode} {name}")[0])
+
+    def is_empty(self) -> bool:
+        return not self._rows("SELECT 1 FROM objects LIMIT 1")
+
+    # -- committing ------------------------------------------------------------------------
+
+    def commit_stream(self, batches: Iterable[Sequence[Change]], *, user: str, comment: str = "",
+                      when: float | None = None,
+                      before_commit: Callable[[], None] | None = None,
+                      if_empty: bool = False) -> Committed | None:
+        """As SqliteStore.commit_stream: all batches in one transaction and one journal entry."""
+        when = time.time() if when is None else when
+        with paused_gc(), self._tx(lock=COMMIT_LOCK) as conn:
+            if if_empty and conn.execute("SELECT 1 FROM objects LIMIT 1").fetchone():
+                raise common.not_empty()
+            result = self._stream(conn, batches, user, comment, when, before_commit)
+            if result is None:
+                conn.execute("ROLLBACK")
+        if result is not None:
+            self._retain(user)
+        return result
+
+    def _stream(self, conn: psycopg.Connection, batches: Iterable[Sequence[Change]], user: str, comment: str,
+                when: float, before_commit: Callable[[], None] | None) -> Committed | None:
+        writer = jd.Writer()
+        done: list[ObjectChange] = []
+        revisions: dict[str, int] = {}
+        seen: set[str] = set()
+        wanted: dict[tuple[str, str], tuple[str, str]] = {}
+        gone: list[tuple[str, str]] = []
+        for batch in batches:
+            batch = list(batch)
+            if batch:
+                self._batch(conn, batch, seen, writer, done, revisions, wanted, gone)
+        if not done:
+            return None
+        if before_commit is not None:
+            before_commit()
+        common.check_references(_Lookup(conn), self.references, wanted, gone)
+        summary, blob = writer.finish()
+        seq = conn.execute("SELECT COALESCE(max(seq), 0) + 1 FROM journal").fetchone()[0]  # type: ignore[index]
+        conn.execute('INSERT INTO journal(seq, time, "user", comment, summary, deltas)'
+                     " VALUES(%s,%s,%s,%s,%s,%s)", (seq, when, user, comment, summary, blob))
+        conn.execute("SELECT pg_notify(%s, %s)", (self.channel, str(seq)))
+        return Committed(seq, when, user, comment, tuple(done), revisions, writer.groups)
+
+    def _batch(self, conn: psycopg.Connection, changes: list[Change], seen: set[str], writer: jd.Writer,
+               done: list[ObjectChange], revisions: dict[str, int],
+               wanted: dict[tuple[str, str], tuple[str, str]], gone: list[tuple[str, str]]) -> None:
+        inserts, updates, removals, after_text = common.classify(changes, seen)
+        touched = updates + removals
+        # (id, mode, name, revision, jkey, -), read under the commit lock: committed and final
+        current: dict[str, tuple] = {r[0]: r for r in conn.execute(
+            "SELECT id, mode, name, revision, jkey, NULL FROM objects WHERE id = ANY(%s)",
+            ([ch.id for ch in touched],))}
+        common.check_revisions(touched, current)
+        befores = common.known_befores(touched)
+        befores.update(self._current(conn, [oid for oid in current if oid not in befores]))
+        keys = {oid: row[4] for oid, row in current.items() if row[4] is not None}
+        conn.execute("SAVEPOINT cmsh_write")       # a name collision undoes the batch's writes
+        try:
+            need = [ch.id for ch in inserts] + [oid for oid in current if oid not in keys]
+            keys.update(zip(need, self._new_keys(conn, need)))
+            self._write(conn, inserts, updates, removals, after_text, current, keys)
+        except pge.IntegrityError as exc:
+            conn.execute("ROLLBACK TO SAVEPOINT cmsh_write")
+            look = _Lookup(conn)
+            raise common.collision(inserts, updates, removals, current, scrub(one_line(exc), self.path),
+                                   look.where_id, look.holder) from None
+        conn.execute("RELEASE SAVEPOINT cmsh_write")
+        common.pointers(changes, current, removals, updates, wanted, gone)
+        writer.add(common.members(changes, current, befores, after_text, keys, done, revisions))
+
+    def _new_keys(self, conn: psycopg.Connection, ids: list[str]) -> list[int]:
+        if not ids:
+            return []
+        start = conn.execute("SELECT COALESCE(max(key), 0) + 1 FROM object_keys").fetchone()[0]  # type: ignore[index]
+        keys = list(range(start, start + len(ids)))
+        conn.execute("INSERT INTO object_keys(key, id) SELECT * FROM unnest(%s::bigint[], %s::text[])",
+                     (keys, ids))
+        return keys
+
+    def _current(self, conn: psycopg.Connection, ids: list[str]) -> dict[str, dict]:
+        """id -> stored document of these ids (those that exist)."""
+        if not ids:
+            return {}
+        rows = conn.execute("SELECT id, doc FROM objects WHERE id = ANY(%s)", (ids,)).fetchall()
+        return dict(zip([r[0] for r in rows], common.docs([r[1] for r in rows], self.shown)))
+
+    def _write(self, conn: psycopg.Connection, inserts: list[Change], updates: list[Change],
+               removals: list[Change], after_text: dict[str, str], current: dict[str, tuple],
+               keys: dict[str, int]) -> None:
+        if removals:
+            conn.execute("DELETE FROM objects WHERE id = ANY(%s)", ([ch.id for ch in removals],))
+        renamed = [ch.id for ch in updates if current[ch.id][2] != ch.name]
+        if renamed:     # out of the way first, so that swaps and chains of renames work
+            conn.execute("UPDATE objects SET name = %s || id WHERE id = ANY(%s)", (_TMP_PREFIX, renamed))
+        if updates:
+            cols = ([ch.id for ch in updates], [ch.name for ch in updates], [common.text(ch) for ch in updates],
+                    [common.kind(ch.after) for ch in updates], [keys[ch.id] for ch in updates])
+            conn.execute("UPDATE objects o SET name=v.name, doc=v.doc, kind=v.kind, jkey=v.jkey,"
+                         " revision=o.revision+1 FROM unnest(%s::text[], %s::text[], %s::text[],"
+                         " %s::text[], %s::bigint[]) AS v(id, name, doc, kind, jkey) WHERE o.id=v.id", cols)
+        if inserts:
+            cols2 = ([ch.id for ch in inserts], [ch.mode for ch in inserts], [ch.name for ch in inserts],
+                     [after_text[ch.id] for ch in inserts], [keys[ch.id] for ch in inserts],
+                     [common.kind(ch.after) for ch in inserts])
+            conn.execute("INSERT INTO objects(id, mode, name, revision, doc, jkey, kind) SELECT"
+                         " v.id, v.mode, v.name, 1, v.doc, v.jkey, v.kind FROM unnest(%s::text[],"
+                         " %s::text[], %s::text[], %s::text[], %s::bigint[], %s::text[])"
+                         " AS v(id, mode, name, doc, jkey, kind)", cols2)
+
+    # -- closing ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._closed = True
+        self._drop()
+        self._close_sessions()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.shown!r})"
+
+
+class _Lookup:
+    """common.Lookup (and the look-ups of common.collision) over a connection in a transaction."""
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def existing(self, mode: str, names: list[str]) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT name FROM objects WHERE mode=%s AND name = ANY(%s)",
+                                                (mode, names))}
+
+    def exists_folded(self, mode: str, name: str) -> bool:
+        # lower() of the "C" collation folds ASCII only, as SQLite's NOCASE
+        return self.conn.execute("SELECT 1 FROM objects WHERE mode=%s AND lower(name)=lower(%s) LIMIT 1",
+                                 (mode, name)).fetchone() is not None
+
+    def mentioning(self, mode: str, name: str) -> Iterable[tuple[str, str]]:
+        return self.conn.execute("SELECT name, doc FROM objects WHERE mode=%s AND strpos(doc, %s) > 0",
+                                 (mode, common.quote(name))).fetchall()
+
+    def where_id(self, oid: str) -> tuple | None:
+        return self.conn.execute("SELECT mode, name FROM objects WHERE id=%s", (oid,)).fetchone()
+
+    def holder(self, mode: str, name: str) -> str | None:
+        row = self.conn.execute("SELECT id FROM objects WHERE mode=%s AND name=%s", (mode, name)).fetchone()
+        return row[0] if row else None
