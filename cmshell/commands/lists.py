@@ -192,19 +192,27 @@ def format_(s, args):
             text = "Position of the entry" if p is None else (p.help or p.label)
             s.write(f"{name.ljust(w)} : {text.splitlines()[0] if text else ''}".rstrip())
         return
-    if args[0] in ("-r", "--reset"):
-        if len(args) > 1:
-            raise CommandError(f"format: unexpected argument {args[1]}")
-        s.settings.formats.pop(mode.name, None)
+    if _reset(args, s.settings.formats, mode.name, "format"):
         return
-    if args[0].startswith("-"):
-        raise CommandError(f"format: unknown option {args[0]}")
     try:
         cols = table.parse_format(",".join(args))
     except table.FormatError as e:
         raise CommandError(f"format: {e}") from None
     _check_fields(mode, [c.field for c in cols], "format")
     s.settings.formats[mode.name] = spec_text(cols).replace(", ", ",")
+
+
+def _reset(args: list[str], settings: dict, mode: str, command: str) -> bool:
+    """`format`/`sort` with options: -r|--reset drops the mode's setting (True); any other
+    option is an error; no option: False (the arguments are fields)."""
+    if args[0] in ("-r", "--reset"):
+        if len(args) > 1:
+            raise CommandError(f"{command}: unexpected argument {args[1]}")
+        settings.pop(mode, None)
+        return True
+    if args[0].startswith("-"):
+        raise CommandError(f"{command}: unknown option {args[0]}")
+    return False
 
 
 # -- sort --------------------------------------------------------------------------------------
@@ -219,13 +227,8 @@ def sort_(s, args):
         cur = s.settings.sorts.get(mode.name) or list(mode.sort)
         s.write(f"Current sort order: {', '.join(cur) if cur else mode.key + ' (the key)'}")
         return
-    if args[0] in ("-r", "--reset"):
-        if len(args) > 1:
-            raise CommandError(f"sort: unexpected argument {args[1]}")
-        s.settings.sorts.pop(mode.name, None)
+    if _reset(args, s.settings.sorts, mode.name, "sort"):
         return
-    if args[0].startswith("-"):
-        raise CommandError(f"sort: unknown option {args[0]}")
     fields = [f.strip() for a in args for f in a.split(",") if f.strip()]
     if not fields:
         raise CommandError("Usage: sort <field> [<field> ...]")

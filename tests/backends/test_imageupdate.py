@@ -15,11 +15,8 @@ import stat
 
 import pytest
 
-from conftest import session_on
-from cmshell.backends.config import Config
-from cmshell.backends.engine import Engine
 from cmshell.backends.ssh.imagesync import Entry, Excludes, plan, rule
-from cmshell.store import open_store
+from tests.backends.ssh_helpers import out
 
 NODES = ["node001", "node002", "node003"]
 
@@ -41,15 +38,10 @@ def make_image(root):
 
 
 @pytest.fixture
-def cluster(make_ssh_cluster, db, shared_cache, tmp_path):
+def cluster(ssh_session, tmp_path):
     """node001..node003 as sshd nodes; a session on the demo store whose default-image is the
     small image made here, with imageupdate's SSH settings (applying stays off)."""
-    nodes = make_ssh_cluster(NODES)
-    store = open_store(db)
-    s = session_on(store, shared_cache)
-    settings = {"known_hosts": str(nodes.known_hosts), "identity_file": str(nodes.identity_file),
-                "ssh_config": str(nodes.ssh_config), "connect_timeout": 3, "command_timeout": 20}
-    s.engine = Engine(store, s.schema, Config(None, "off", {"ssh": settings}), events=s.events)
+    nodes, s, store = ssh_session(NODES, apply="off")
     image = make_image(tmp_path / "image")
     assert s.run_line(f"softwareimage use default-image; set path {image}; commit"), s.err.getvalue()
     # the category's snippets: one with no-new-files, one disabled, one not for updates
@@ -62,15 +54,7 @@ def cluster(make_ssh_cluster, db, shared_cache, tmp_path):
     # a role's snippet: generic::containerd comes to node001..003 from overlay kube-default-master
     assert s.run_line("configurationoverlay use kube-default-master; roles; use generic::containerd; "
                       "excludelistsnippets; add cache; set excludelist /srv/app/cache/; commit"), s.err.getvalue()
-    yield nodes, s, image
-    store.close()
-
-
-def out(s) -> str:
-    text = s.env.stdout.getvalue()
-    s.env.stdout.seek(0)
-    s.env.stdout.truncate()
-    return text
+    return nodes, s, image
 
 
 def test_dry_run_lists_then_w_syncs_honouring_the_exclude_lists(cluster):

@@ -19,7 +19,7 @@ from conftest import journal_user  # noqa: E402
 from cmshell.safety import confirm, outcome  # noqa: E402
 from cmshell.store import open_store  # noqa: E402
 from tests.backends.kube_helpers import configmap  # noqa: E402
-from tests.backends.test_safety_ssh import DAEMON, DEFAULT, DEMO, ssh_settings  # noqa: E402
+from tests.backends.ssh_helpers import DEFAULT, DEMO, mtu_of, settings  # noqa: E402
 
 
 def lines_of(proc) -> queue.Queue:
@@ -46,16 +46,12 @@ def wait_line(q: queue.Queue, text: str, timeout: float = 120) -> str:
     raise AssertionError(f"no {text!r} in {''.join(seen)!r}")
 
 
-def mtu(cluster, node: str):
-    return json.loads(cluster.node(node).read(DAEMON)).get("mtu")
-
-
 def test_unconfirmed_commit_is_reverted_after_the_session_was_killed(make_ssh_cluster, cm, db, tmp_path,
                                                                      kube_api, kube_client, kube_namespace):
     v1 = client.CoreV1Api(kube_client)
     cluster = make_ssh_cluster(DEMO)
     conf = tmp_path / "config.yaml"
-    conf.write_text(json.dumps({"apply": "auto", "ssh": ssh_settings(cluster),
+    conf.write_text(json.dumps({"apply": "auto", "ssh": settings(cluster),
                                 "kubernetes": {"default": {"kubeconfig": str(kube_api.kubeconfig)}}}))
     one, two = tmp_path / "one.yaml", tmp_path / "two.yaml"
     one.write_text(configmap("web", kube_namespace, port="80"))
@@ -77,7 +73,7 @@ def test_unconfirmed_commit_is_reverted_after_the_session_was_killed(make_ssh_cl
     said = wait_line(out, "will be rolled back at")
     assert said.startswith("Commit 3 will be rolled back at") and "within 3 seconds" in said
     # applied before the prompt came back
-    assert all(mtu(cluster, n) == 1400 for n in DEFAULT)
+    assert all(mtu_of(cluster, n) == 1400 for n in DEFAULT)
     assert v1.read_namespaced_config_map("web", kube_namespace).data == {"port": "8080"}
     with open_store(db) as store:
         token = confirm.pending(store).token
@@ -96,7 +92,7 @@ def test_unconfirmed_commit_is_reverted_after_the_session_was_killed(make_ssh_cl
         # 6 nodes, the application, and the head node (its ApiServerProxy points at the cluster)
         assert outcome.notes(store, [3, 4]) == {3: "applied 8/8; not confirmed: rolled back by 4",
                                                 4: "applied 8/8"}
-    assert all(mtu(cluster, n) is None for n in DEFAULT)
+    assert all(mtu_of(cluster, n) is None for n in DEFAULT)
     assert cluster.node("node001").systemctl_calls().count("restart docker") == restarts + 2
     assert v1.read_namespaced_config_map("web", kube_namespace).data == {"port": "80"}
     res = cm("-c", "journal -n 2")

@@ -5,58 +5,42 @@ import json
 
 import pytest
 
-from conftest import journal_user, session_on
-from cmshell.backends.config import Config
-from cmshell.backends.engine import Engine
-from cmshell.backends.ssh.backend import SshBackend
+from conftest import journal_user
 from cmshell.safety import outcome
 from cmshell.status import Exit
-from cmshell.store import open_store
+from tests.backends.ssh_helpers import DAEMON, DEFAULT, DEMO, mtu_of, out, settings
 
-DEMO = ["basecm10", "node001", "node002", "node003", "node004", "node005", "node006", "gpu001", "gpu002"]
-DEFAULT = ["node001", "node002", "node003", "node004", "node005", "node006"]    # category default
-DAEMON = "/etc/docker/daemon.json"
 CRI = "/cm/local/apps/containerd/var/etc/conf.d/cri.toml"
 
 
-def ssh_settings(cluster) -> dict:
-    return {"known_hosts": str(cluster.known_hosts), "identity_file": str(cluster.identity_file),
-            "ssh_config": str(cluster.ssh_config), "fanout": 8, "connect_timeout": 3, "command_timeout": 20}
-
-
 @pytest.fixture
-def demo(make_ssh_cluster, db, shared_cache):
-    """The demo's devices as sshd nodes, already in sync; a session with apply: auto."""
-    cluster = make_ssh_cluster(DEMO)
-    store = open_store(db)
-    s = session_on(store, shared_cache)
-    s.engine = Engine(store, s.schema, Config(None, "auto", {"ssh": ssh_settings(cluster)}), events=s.events,
-                      factories={"ssh": lambda: SshBackend})
-    s.committer.after.append(s.engine.after_commit)
+def demo(ssh_session):
+    """The demo's devices as sshd nodes, already in sync; a session with apply: auto whose commits
+    record their outcome in the journal."""
+    cluster, s, store = ssh_session(DEMO)
     s.committer.after.append(outcome.attach(s.engine, s.events, s.committer.source))
     (recap,) = s.engine.sync()
     assert recap.complete, [(r.target, r.reason) for r in recap.results if r.reason]
-    yield cluster, s, store
-    store.close()
+    return cluster, s, store
 
 
-def out(s) -> str:
-    text = s.env.stdout.getvalue()
-    s.env.stdout.seek(0)
-    s.env.stdout.truncate()
-    return text
+def plan_after(s, *lines: str, ok: bool = True) -> str:
+    """Run `lines` (each must succeed) and forget their output; then `home; plan`, which succeeds
+    or (ok=False) fails: what the plan printed."""
+    for line in lines:
+        assert s.run_line(line), s.env.stderr.getvalue()
+    out(s)
+    assert s.run_line("home; plan") == ok
+    return out(s)
 
 
 def test_plan_shows_diffs_and_actions_and_changes_nothing(demo):
     cluster, s, store = demo
     calls = {n: cluster.node(n).systemctl_calls() for n in DEMO}
     before = {n: cluster.node(n).read(DAEMON) for n in DEFAULT}
-    assert s.run_line("category use default; roles; use docker::host; set mtu 1400")
-    assert s.run_line("configurationoverlay use kube-default-worker; roles; use generic::containerd; "
+    text = plan_after(s, "category use default; roles; use docker::host; set mtu 1400",
+                      "configurationoverlay use kube-default-worker; roles; use generic::containerd; "
                       "configurations; use containerd-cri; set filemask 0600")
-    out(s)
-    assert s.run_line("home; plan")
-    text = out(s)
     # nodes with the same changes are shown once: node004..node006 are also kube workers
     assert text.startswith("node001..node003:\n  ~ /etc/docker/daemon.json\n"
                            "      --- /etc/docker/daemon.json (on the node)\n"
@@ -86,20 +70,15 @@ def test_plan_shows_diffs_and_actions_and_changes_nothing(demo):
 def test_plan_lists_unreachable_and_new_files(demo):
     cluster, s, store = demo
     cluster.stop_node("node002")
-    assert s.run_line("category use default; roles; use docker::host; set mtu 9000")
-    out(s)
-    assert not s.run_line("home; plan")        # a plan that could not reach a node fails
-    text = out(s)
+    # a plan that could not reach a node fails
+    text = plan_after(s, "category use default; roles; use docker::host; set mtu 9000", ok=False)
     assert "node002: unreachable: cannot connect to" in text
     assert "node001,node003..node006:\n  ~ /etc/docker/daemon.json" in text
     assert text.strip().endswith("Plan: 5 nodes change 5 files and restart 5 services; 1 node unreachable")
     # a file the nodes do not have yet
     cluster.start_node("node002")
-    assert s.run_line("refresh; configurationoverlay use kube-default-worker; roles; use generic::containerd; "
-                      "configurations; add extra; set filename /etc/extra.conf; set content /etc/hostname")
-    out(s)
-    assert s.run_line("home; plan")
-    text = out(s)
+    text = plan_after(s, "refresh; configurationoverlay use kube-default-worker; roles; use generic::containerd; "
+                         "configurations; add extra; set filename /etc/extra.conf; set content /etc/hostname")
     assert text.startswith("node004..node006:\n  + /etc/extra.conf (new file, 0644 root:root)\n"
                            "      --- /dev/null\n      +++ /etc/extra.conf (cmshell)\n"), text
     assert text.strip().endswith("Plan: 3 nodes change 3 files")
@@ -176,7 +155,7 @@ def test_batch_exit_statuses(demo, cm, tmp_path):
     reached; drift: 0 none, 5 drift found (docs/scripting.md)."""
     cluster, s, store = demo
     conf = tmp_path / "config.yaml"
-    conf.write_text(json.dumps({"apply": "auto", "ssh": ssh_settings(cluster)}))
+    conf.write_text(json.dumps({"apply": "auto", "ssh": settings(cluster)}))
 
     def run(*commands: str):
         return cm("--config", str(conf), "-c", "; ".join(commands))
@@ -205,7 +184,7 @@ def test_batch_exit_statuses(demo, cm, tmp_path):
     res = run("drift")      # no kubernetes: section: only the nodes are compared
     assert (res.returncode, res.stdout) == (0, "Drift: none\n")
     # a kubernetes: section whose cluster's API cannot be reached (no kubeconfig)
-    conf.write_text(json.dumps({"apply": "auto", "ssh": ssh_settings(cluster),
+    conf.write_text(json.dumps({"apply": "auto", "ssh": settings(cluster),
                                 "kubernetes": {"default": {"kubeconfig": str(tmp_path / "no-kubeconfig")}}}))
     res = run("drift")
     assert res.returncode == 1
@@ -237,7 +216,3 @@ def test_manual_apply_pending_in_journal_and_drift_then_sync(demo):
     assert s.run_line("journal show 2")
     assert f"Outcome: applied 6/6 (last sync by {journal_user()} at " in out(s)
     assert mtu_of(cluster, "node006") == 1400
-
-
-def mtu_of(cluster, node: str):
-    return json.loads(cluster.node(node).read(DAEMON)).get("mtu")

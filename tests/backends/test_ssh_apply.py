@@ -6,21 +6,14 @@ import json
 
 import pytest
 
-from conftest import session_on
 from cmshell.backends.ssh.backend import SshBackend
-from cmshell.store import open_store
-from tests.backends.ssh_helpers import DAEMON, DEMO, attach, calls
+from tests.backends.ssh_helpers import DAEMON, DEMO, calls
 
 
 @pytest.fixture
-def demo(make_ssh_cluster, db, shared_cache):
+def demo(ssh_session):
     """Every demo device as an sshd node, a session on the demo store with apply: auto."""
-    cluster = make_ssh_cluster(DEMO)
-    store = open_store(db)
-    s = session_on(store, shared_cache)
-    attach(s, store, cluster)
-    yield cluster, s, store
-    store.close()
+    return ssh_session(DEMO)
 
 
 def by_target(recap):

@@ -7,23 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import session_on
 from cmshell.backends.ssh.backend import SshBackend
-from cmshell.store import open_store
-from tests.backends.ssh_helpers import DAEMON, DEMO, attach, calls
+from tests.backends.ssh_helpers import DAEMON, DEMO, calls
 
 MTU = "category use default; roles; use docker::host; set mtu {}; commit"
 
 
 @pytest.fixture
-def demo(make_ssh_cluster, db, shared_cache):
+def demo(ssh_session):
     """All demo devices as nodes; commits mark nodes pending (apply: manual), sync applies."""
-    cluster = make_ssh_cluster(DEMO)
-    store = open_store(db)
-    s = session_on(store, shared_cache)
-    attach(s, store, cluster, apply="manual")
-    yield cluster, s, store
-    store.close()
+    return ssh_session(DEMO, apply="manual")
 
 
 def upper(cluster, name: str) -> dict[str, tuple[int, int, float]]:

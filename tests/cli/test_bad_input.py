@@ -7,6 +7,8 @@ import sqlite3
 
 import pytest
 
+from scenarios import foreign_sqlite
+
 from conftest import DEMO_YAML, assert_clean, assert_ok, assert_one_error, snapshot
 
 APP = "kubernetes use default; appgroups; use system; applications; use bootstrap"
@@ -158,12 +160,7 @@ def test_store_path_is_not_a_database(cm, tmp_path, content):
 
 
 def test_store_is_someone_elses_sqlite_database(cm, tmp_path):
-    other = tmp_path / "other.db"
-    conn = sqlite3.connect(str(other))
-    conn.execute("CREATE TABLE accounts(id INTEGER PRIMARY KEY, owner TEXT)")
-    conn.execute("INSERT INTO accounts(owner) VALUES('alice')")
-    conn.commit()
-    conn.close()
+    other = foreign_sqlite(tmp_path / "other.db")
     res = cm("-c", "device; list", db=other)
     assert_one_error(res)
     conn = sqlite3.connect(str(other))

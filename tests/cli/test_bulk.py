@@ -1,51 +1,17 @@
 """Bulk work through the real entry point: the node-list grammar wherever objects are listed,
 `foreach` (objects, `*`, -n -c -e -l -m -t -s -i -u -v -q, `( cmd; cmd )`, --clone) and
 `range` (prompt, one line per member, staging, --show, --clear, `..`). Sessions are compared
-whole, prompts included, as transcripts (cmsh-behaviour §4.14)."""
+whole, prompts included, as transcripts (cmsh-behaviour §4.14; scenarios.transcript)."""
 from __future__ import annotations
 
-import difflib
 import re
-import sqlite3
 import subprocess
 import sys
-import textwrap
 
 import pytest
+from scenarios import journal_length, notes, store, transcript
 
 from conftest import GENERATE, assert_clean, assert_ok
-
-PROMPT = re.compile(r"^(\[basecm10(?:->.*?)?\]%)(?: (.*))?$")
-
-
-def transcript(cm, tmp_path, text: str, *, errors: list[str] | None = None):
-    """Run the commands typed after the prompts of `text` (-f, --show-prompt) and check that
-    the session prints exactly `text`, and exactly `errors` on stderr."""
-    text = textwrap.dedent(text).lstrip("\n")
-    commands = [m.group(2) or "" for m in map(PROMPT.match, text.splitlines()) if m]
-    script = tmp_path / "session.cmsh"
-    script.write_text("\n".join(commands) + "\n")
-    res = cm("--show-prompt", "-f", str(script))
-    assert_clean(res)
-    diff = "".join(difflib.unified_diff(text.splitlines(True), res.stdout.splitlines(True),
-                                        "expected", "cmshell"))
-    assert res.stdout == text, diff + "\n--- stderr ---\n" + res.stderr
-    assert res.err_lines == (errors or []), str(res)
-    assert res.returncode == (1 if errors else 0), str(res)
-    return res
-
-
-def store(db, sql, *args):
-    conn = sqlite3.connect(str(db))
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
-
-
-def notes(db) -> dict:
-    rows = store(db, "SELECT name, json_extract(doc, '$.notes') FROM objects WHERE mode='device'")
-    return {n: v for n, v in rows if v}
 
 
 # -- the grammar in foreach ---------------------------------------------------------------------
@@ -245,7 +211,7 @@ def test_foreach_verbose_prints_a_header_per_object(cm):
 
 
 def test_set_in_foreach_stages_one_change_per_object_and_one_commit_stores_them(cm, tmp_path, db):
-    journal = store(db, "SELECT count(*) FROM journal")[0][0]
+    journal = journal_length(db)
     transcript(cm, tmp_path, """
         [basecm10]% device
         [basecm10->device]% foreach -n node00[1-4] (set notes "rack 1"; set revision "changed on 10th May")
@@ -262,7 +228,7 @@ def test_set_in_foreach_stages_one_change_per_object_and_one_commit_stores_them(
         changed on 10th May
         """)
     assert notes(db) == {f"node00{i}": "rack 1" for i in range(1, 5)}
-    assert store(db, "SELECT count(*) FROM journal")[0][0] == journal + 1
+    assert journal_length(db) == journal + 1
 
 
 def test_foreach_enters_submodes_per_object_and_comes_back(cm, tmp_path):
@@ -474,4 +440,4 @@ def test_foreach_over_10000_nodes_and_one_commit(cm, big_db, tmp_path):
     rows = store(db, "SELECT json_extract(doc, '$.category'), count(*) FROM objects "
                      "WHERE mode='device' AND json_extract(doc, '$.notes') = 'x' GROUP BY 1")
     assert rows == [("default", 8750)]
-    assert store(db, "SELECT count(*) FROM journal")[0][0] == 2      # the load, then this commit
+    assert journal_length(db) == 2      # the load, then this commit

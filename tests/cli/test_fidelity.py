@@ -1,9 +1,9 @@
 """cmsh as the BCM 11 Administrator Manual (§2.5) and NVIDIA's guides show it, beyond the
 sessions replayed whole in tests/transcripts/a*.txt (issue 15): the cases around them.
-Sessions are compared whole, prompts included (see test_bulk.transcript)."""
+Sessions are compared whole, prompts included (see scenarios.transcript)."""
 from __future__ import annotations
 
-from test_bulk import store, transcript
+from scenarios import IPTABLES_OFF_IN_DEFAULT, journal_length, store, transcript
 
 
 # -- clone: a cleared MAC and the next free IP of the network (§2.5.3) ---------------------------
@@ -181,14 +181,8 @@ def test_rename_numbers_from_one_and_refresh_drops_the_moved_pointers(cm, tmp_pa
 
 # -- modified marks last until commit or refresh (§2.5.3) -------------------------------------------
 def test_an_object_set_back_stays_modified_until_commit_or_refresh(cm, tmp_path, db):
-    journal = lambda: store(db, "SELECT count(*) FROM journal")[0][0]   # noqa: E731
-    before = journal()
-    transcript(cm, tmp_path, """
-        [basecm10]% category use default
-        [basecm10->category[default]]% roles
-        [basecm10->category[default]->roles]% use docker::host
-        [basecm10->category[default]->roles[Docker::Host]]% set iptables no
-        [basecm10->category*[default*]->roles*[Docker::Host*]]% commit
+    before = journal_length(db)
+    transcript(cm, tmp_path, IPTABLES_OFF_IN_DEFAULT, """
         [basecm10->category[default]->roles[Docker::Host]]% set iptables yes
         [basecm10->category*[default*]->roles*[Docker::Host*]]% set iptables no
         [basecm10->category*[default*]->roles*[Docker::Host*]]% storagebackends
@@ -213,17 +207,12 @@ def test_an_object_set_back_stays_modified_until_commit_or_refresh(cm, tmp_path,
         No modified objects of type category
         """, errors=["Unknown parameter 'nosuch' in category; 'show' lists the parameters",
                      "Invalid value for installmode: 'sometimes' (expected one of: auto, full, main, nosync, sync)"])
-    assert journal() == before + 1      # the first commit only: the others had the stored values
+    assert journal_length(db) == before + 1      # the first commit only: the others had the stored values
 
 
 # -- roles: import (§2.5.3) ------------------------------------------------------------------------
 def test_import_copies_a_role_with_its_values_from_a_category_node_or_overlay(cm, tmp_path):
-    transcript(cm, tmp_path, """
-        [basecm10]% category use default
-        [basecm10->category[default]]% roles
-        [basecm10->category[default]->roles]% use docker::host
-        [basecm10->category[default]->roles[Docker::Host]]% set iptables no
-        [basecm10->category*[default*]->roles*[Docker::Host*]]% commit
+    transcript(cm, tmp_path, IPTABLES_OFF_IN_DEFAULT, """
         [basecm10->category[default]->roles[Docker::Host]]% category use gpu-nodes
         [basecm10->category[gpu-nodes]]% roles
         [basecm10->category[gpu-nodes]->roles]% import --category default docker::host

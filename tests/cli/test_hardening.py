@@ -6,6 +6,8 @@ import sqlite3
 
 import pytest
 
+from scenarios import assert_refused, foreign_sqlite
+
 from conftest import assert_clean, assert_ok, assert_one_error, snapshot
 
 
@@ -116,12 +118,8 @@ def test_write_skew_target_removed_after_a_pointer_to_it_was_committed(cm, db, s
 
 def test_renaming_away_a_name_in_use_is_refused_like_a_removal(cm, db):
     """`set name` (not `rename`, which moves the pointers) would leave nodes pointing nowhere."""
-    before = snapshot(db)
-    res = cm("-c", "category use gpu-nodes; set name g2; commit")
-    assert_clean(res)
-    assert res.returncode == 1
-    assert "Category gpu-nodes is used by Device gpu001" in res.stderr
-    assert snapshot(db) == before
+    assert_refused(cm, db, "category use gpu-nodes; set name g2; commit",
+                   "Category gpu-nodes is used by Device gpu001")
     assert_ok(cm("-c", "category; swap default gpu-nodes; commit"))       # both names stay taken
     assert_ok(cm("-c", "category; rename gpu-nodes g2; commit"))
     assert _doc(db, "device", "gpu001")["category"] == "g2"
@@ -398,12 +396,7 @@ def test_check_of_a_sound_store(cm, db):
 
 
 def test_foreign_sqlite_file_is_refused_before_anything_changes(cm, tmp_path):
-    other = tmp_path / "other.db"
-    conn = sqlite3.connect(str(other))
-    conn.execute("CREATE TABLE accounts(id INTEGER PRIMARY KEY, owner TEXT)")
-    conn.execute("INSERT INTO accounts(owner) VALUES('alice')")
-    conn.commit()
-    conn.close()
+    other = foreign_sqlite(tmp_path / "other.db")
     data = other.read_bytes()
     for args in (["-c", "device; list"], ["--load", str(tmp_path / "x.yaml")], ["--dump"]):
         res = cm(*args, db=other)
@@ -705,12 +698,8 @@ def test_load_checks_typed_values_too(cm, tmp_path):
 
 def test_commit_refuses_bad_values_that_come_another_way(cm, db):
     """foreach --clone makes names from a node list: the commit's validation has the last word."""
-    before = snapshot(db)
-    res = cm("-c", "device; foreach --clone node001 -n node_1 (); commit")
-    assert_clean(res)
-    assert res.returncode == 1
-    assert "Invalid value for hostname: 'node_1'" in res.stderr
-    assert snapshot(db) == before
+    assert_refused(cm, db, "device; foreach --clone node001 -n node_1 (); commit",
+                   "Invalid value for hostname: 'node_1'")
 
 
 # -- 16. the demo as the manual shows it, and small habits -----------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from test_bulk import store, transcript
+from scenarios import store, transcript
 
 from conftest import assert_ok
 
@@ -380,3 +380,15 @@ def test_list_streams_staged_objects_in_their_place(cm):
         "hostname (key) ip", "-------------- --", "aaa 10.141.1.1", "basecm10 10.141.255.254",
         "gpu001 10.141.1.1", "gpu002 10.141.1.2", "node001 10.141.0.1", "node004 10.141.0.4",
         "node005 10.141.0.5", "node006 10.141.0.6", "zzz 10.141.0.2"]
+
+
+def test_format_and_sort_reset_take_no_arguments_and_no_other_option(cm):
+    for command in ("format", "sort"):
+        res = cm("-c", f"network; {command} name; {command} -r name")
+        assert res.returncode == 1 and res.err_lines == [f"{command}: unexpected argument name"], str(res)
+        res = cm("-c", f"network; {command} --reset; {command} -x")
+        assert res.returncode == 1 and res.err_lines == [f"{command}: unknown option -x"], str(res)
+    res = cm("-c", "network; format name:22; sort baseaddress; format --reset; sort -r; format; sort")
+    assert_ok(res)
+    assert res.stdout.splitlines()[2].startswith("name:[10-30], type:"), str(res)   # the default again
+    assert res.stdout.splitlines()[-1] == "Current sort order: name (the key)"

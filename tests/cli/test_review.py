@@ -7,6 +7,8 @@ import json
 import re
 import sqlite3
 
+from scenarios import assert_errors
+
 from conftest import assert_clean, assert_ok, journal_user
 
 from cmshell.model import diff as fdiff
@@ -160,12 +162,9 @@ def test_diff_exit_status_in_batch_and_with_q(cm):
 
 
 def test_diff_errors_are_one_line(cm):
-    for cmd, msg in [("diff -z", "diff: unknown option -z"),
-                     ("device diff nosuch", "No device named nosuch"),
-                     ("diff node001", "diff <object>: enter a mode first (e.g. 'device diff node001')")]:
-        res = cm("-c", cmd)
-        assert_clean(res)
-        assert res.returncode == 1 and res.err_lines == [msg], str(res)
+    assert_errors(cm, [("diff -z", "diff: unknown option -z"),
+                       ("device diff nosuch", "No device named nosuch"),
+                       ("diff node001", "diff <object>: enter a mode first (e.g. 'device diff node001')")])
 
 
 # -- commit -m and journal ----------------------------------------------------------------------
@@ -211,13 +210,10 @@ def test_journal_show_prints_the_diff_of_a_commit(cm, db):
                          "+ Notes  a", "+ device node100 (added)", "+ Hostname  node100",
                          "+ Type  PhysicalNode", "+ Ip  10.141.0.100", "+ Network  internalnet",
                          "+ Category  default"]
-    for cmd, msg in [("journal show 99", "No commit 99; 'journal' lists them"),
-                     ("journal show x", "Not a commit number: x; 'journal' lists them"),
-                     ("journal show", "Usage: journal show <commit>"),
-                     ("journal -n 0", "-n needs a positive number")]:
-        res = cm("-c", cmd)
-        assert_clean(res)
-        assert res.returncode == 1 and res.err_lines == [msg], str(res)
+    assert_errors(cm, [("journal show 99", "No commit 99; 'journal' lists them"),
+                       ("journal show x", "Not a commit number: x; 'journal' lists them"),
+                       ("journal show", "Usage: journal show <commit>"),
+                       ("journal -n 0", "-n needs a positive number")])
 
 
 # -- rollback -------------------------------------------------------------------------------------
@@ -313,12 +309,9 @@ def test_rollback_to_the_latest_commit_and_bad_numbers(cm, db):
     res = cm("-c", f"rollback {n}")
     assert_ok(res)
     assert res.stdout == f"Nothing to roll back: nothing was committed after commit {n}\n"
-    for cmd, msg in [(f"rollback {n + 5}", f"No commit {n + 5}; the latest is {n}"),
-                     ("rollback x", "Not a commit number: x; 'journal' lists them"),
-                     ("rollback", "Usage: rollback <commit>   ('journal' lists the commits)")]:
-        res = cm("-c", cmd)
-        assert_clean(res)
-        assert res.returncode == 1 and res.err_lines == [msg], str(res)
+    assert_errors(cm, [(f"rollback {n + 5}", f"No commit {n + 5}; the latest is {n}"),
+                       ("rollback x", "Not a commit number: x; 'journal' lists them"),
+                       ("rollback", "Usage: rollback <commit>   ('journal' lists the commits)")])
 
 
 def test_rollback_of_a_change_already_undone_stages_nothing(cm, db):

@@ -91,6 +91,24 @@ def journal(db) -> list[tuple]:
         conn.close()
 
 
+def overlap(cm, alice: str, shows: str, bob: str, *then: str, then_shows: str | None = None):
+    """alice runs `alice` in a live session and waits until it prints `shows`; bob then commits
+    with `bob` in a run of his own, which must succeed; alice goes on with the lines `then` (and
+    waits for `then_shows`) and ends her session: her (exit status, output lines, stderr)."""
+    a = Live(cm, user="alice")
+    try:
+        a.send(alice)
+        a.expect(shows)
+        assert_ok(cm("-c", bob, env={"USER": "bob"}))
+        for line in then:
+            a.send(line)
+        if then_shows is not None:
+            a.expect(then_shows)
+        return a.finish()
+    finally:
+        a.close()
+
+
 def test_second_commit_from_a_stale_revision_is_refused(cm, db):
     rev0, _ = node(db)
     n_journal = len(journal(db))
@@ -133,17 +151,11 @@ def test_second_commit_from_a_stale_revision_is_refused(cm, db):
 
 def test_loser_refreshes_and_reapplies_without_losing_the_winner(cm, db):
     rev0, _ = node(db)
-    a = Live(cm, user="alice")
-    try:
-        a.send("device use node001; set notes from-alice; get notes")
-        a.expect("from-alice")
-        assert_ok(cm("-c", "device use node001; set ip 10.141.9.9; commit", env={"USER": "bob"}))
-        a.send("commit")                         # refused: stale
-        a.send("refresh; set notes from-alice; commit; get ip")
-        a.expect("10.141.9.9")                   # A now sees B's change
-        rc, out, err = a.finish()
-    finally:
-        a.close()
+    rc, out, err = overlap(cm, "device use node001; set notes from-alice; get notes", "from-alice",
+                           "device use node001; set ip 10.141.9.9; commit",
+                           "commit",                                       # refused: stale
+                           "refresh; set notes from-alice; commit; get ip",
+                           then_shows="10.141.9.9")                        # A now sees B's change
     assert rc == 1 and len(err.splitlines()) == 1 and "another session" in err
     rev, doc = node(db)
     assert rev == rev0 + 2
@@ -181,30 +193,16 @@ def test_two_live_sessions_exactly_one_wins(cm, db, order):
 
 
 def test_commits_to_different_objects_both_succeed(cm, db):
-    a = Live(cm, user="alice")
-    try:
-        a.send("device use node001; set notes from-alice; get notes")
-        a.expect("from-alice")
-        assert_ok(cm("-c", "device use node002; set notes from-bob; commit", env={"USER": "bob"}))
-        a.send("commit")
-        rc, out, err = a.finish()
-    finally:
-        a.close()
+    rc, out, err = overlap(cm, "device use node001; set notes from-alice; get notes", "from-alice",
+                           "device use node002; set notes from-bob; commit", "commit")
     assert (rc, err) == (0, "")
     assert node(db, "node001")[1]["notes"] == "from-alice"
     assert node(db, "node002")[1]["notes"] == "from-bob"
 
 
 def test_concurrent_adds_of_the_same_name(cm, db):
-    a = Live(cm, user="alice")
-    try:
-        a.send("device; add physicalnode node100 10.141.0.100; get ip")
-        a.expect("10.141.0.100")
-        assert_ok(cm("-c", "device; add physicalnode node100 10.141.0.200; commit", env={"USER": "bob"}))
-        a.send("commit")
-        rc, out, err = a.finish()
-    finally:
-        a.close()
+    rc, out, err = overlap(cm, "device; add physicalnode node100 10.141.0.100; get ip", "10.141.0.100",
+                           "device; add physicalnode node100 10.141.0.200; commit", "commit")
     assert rc == 1 and len(err.splitlines()) == 1 and "node100" in err and "Traceback" not in err
     assert node(db, "node100")[1]["ip"] == "10.141.0.200"
 
@@ -225,16 +223,10 @@ def test_readers_never_block_on_a_writer(cm, db):
 def test_commit_in_a_mode_does_not_resurrect_stale_copies_of_other_objects(cm, db):
     """A lists devices (caching them), B changes node002, A commits node001 and then edits
     node002: A must start from B's version (B's ip kept), not from its stale cached copy."""
-    a = Live(cm, user="alice")
-    try:
-        a.send("device; list; get node002 ip")
-        a.expect("10.141.0.2")
-        assert_ok(cm("-c", "device use node002; set ip 10.141.9.9; commit", env={"USER": "bob"}))
-        a.send("use node001; set notes a; commit; use node002; set notes a2; commit; get ip")
-        a.expect("10.141.9.9")
-        rc, out, err = a.finish()
-    finally:
-        a.close()
+    rc, out, err = overlap(cm, "device; list; get node002 ip", "10.141.0.2",
+                           "device use node002; set ip 10.141.9.9; commit",
+                           "use node001; set notes a; commit; use node002; set notes a2; commit; get ip",
+                           then_shows="10.141.9.9")
     assert (rc, err) == (0, "")
     doc = node(db, "node002")[1]
     assert doc["ip"] == "10.141.9.9" and doc["notes"] == "a2"
@@ -242,15 +234,8 @@ def test_commit_in_a_mode_does_not_resurrect_stale_copies_of_other_objects(cm, d
 
 def test_stale_edit_of_a_listed_object_is_refused_not_applied(cm, db):
     """Without an intervening reload, editing a copy read before B's commit is a conflict."""
-    a = Live(cm, user="alice")
-    try:
-        a.send("device; list; get node002 ip")
-        a.expect("10.141.0.2")
-        assert_ok(cm("-c", "device use node002; set ip 10.141.9.9; commit", env={"USER": "bob"}))
-        a.send("use node002; set notes a2; commit")
-        rc, out, err = a.finish()
-    finally:
-        a.close()
+    rc, out, err = overlap(cm, "device; list; get node002 ip", "10.141.0.2",
+                           "device use node002; set ip 10.141.9.9; commit", "use node002; set notes a2; commit")
     assert rc == 1 and len(err.splitlines()) == 1 and "node002" in err
     doc = node(db, "node002")[1]
     assert doc["ip"] == "10.141.9.9" and "notes" not in doc

@@ -11,10 +11,8 @@ from tests.repl.test_terminal import Term, prompt  # noqa: E402
 def test_a_typed_secret_never_reaches_the_history_file(cm, home):
     t = Term(cm)
     t.expect(prompt(""))
-    t.line("kubernetes use default; set kubecakey TopSecretKey1")
-    t.expect(prompt("->kubernetes*[default*]"))
-    t.line("refresh; home")
-    t.expect(prompt(""))
+    t.command("kubernetes use default; set kubecakey TopSecretKey1", "->kubernetes*[default*]")
+    t.command("refresh; home", "")
     t.line("quit")
     t.eof()
     text = (home / ".cmshell_history").read_text()

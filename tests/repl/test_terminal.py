@@ -79,6 +79,12 @@ class Term:
     def line(self, text: str) -> None:
         self.child.send(text + "\r")
 
+    def command(self, text: str, where: str) -> str:
+        """Type the line `text` and wait for the fresh prompt of `where` (see prompt()); what the
+        command printed before it."""
+        self.line(text)
+        return self.expect(prompt(where))
+
     def eof(self, timeout: float = 15) -> int:
         self.child.expect(pexpect.EOF, timeout=timeout)
         self.raw += self.child.before or ""
@@ -124,8 +130,7 @@ def test_second_tab_lists_the_choices_in_columns_and_keeps_the_line(cm):
     lists them in columns below the line; the prompt comes back with the typed text."""
     t = Term(cm, cols=80)
     t.expect(prompt(""))
-    t.line("device")
-    t.expect(prompt("->device"))
+    t.command("device", "->device")
     t.send("add \t")                 # nothing shared: the bell, no candidate inserted
     t.settle()
     t.send("\t")                     # the second Tab: the list, then the line again
@@ -139,8 +144,7 @@ def test_second_tab_lists_the_choices_in_columns_and_keeps_the_line(cm):
     t.send("phys\t")                 # unique: completed, with a space
     t.send("node100\r")              # the line as typed: nothing was inserted by the first Tab
     t.expect(prompt("->device*[node100*]"))
-    t.line("get type")
-    assert t.expect(prompt("->device*[node100*]")).strip().endswith("PhysicalNode")
+    assert t.command("get type", "->device*[node100*]").strip().endswith("PhysicalNode")
     t.line("refresh; quit")
     assert t.eof() == 0
 
@@ -193,8 +197,7 @@ def test_the_menu_is_an_option(cm):
     t.send("\x15")
     t.line("completion")
     t.expect("Completion: menu")
-    t.line("device use node001")
-    t.expect(prompt("->device[node001]"))
+    t.command("device use node001", "->device[node001]")
     t.send("set installmode ")
     t.expect("nosync")
     t.settle()
@@ -215,18 +218,14 @@ def test_the_menu_is_an_option(cm):
 def test_stars_through_set_and_commit_and_ctrl_c_keeps_edits(cm):
     t = Term(cm)
     t.expect(prompt(""))
-    t.line("category use default")
-    t.expect(prompt("->category[default]"))
-    t.line("roles; use docker::host; set iptables no")
-    t.expect(prompt("->category*[default*]->roles*[Docker::Host*]"))
+    t.command("category use default", "->category[default]")
+    t.command("roles; use docker::host; set iptables no", "->category*[default*]->roles*[Docker::Host*]")
     t.send("half a line")
     t.settle()
     t.child.sendcontrol("c")                 # drops the typed line, keeps the staged edit
     t.expect(prompt("->category*[default*]->roles*[Docker::Host*]"))
-    t.line("get iptables")
-    assert t.expect(prompt("->category*[default*]->roles*[Docker::Host*]")).strip().endswith("no")
-    t.line("commit")
-    t.expect(prompt("->category[default]->roles[Docker::Host]"))
+    assert t.command("get iptables", "->category*[default*]->roles*[Docker::Host*]").strip().endswith("no")
+    t.command("commit", "->category[default]->roles[Docker::Host]")
     t.line("quit")                           # nothing pending: no question
     assert t.eof() == 0
     assert "quit anyway" not in t.text
@@ -237,12 +236,10 @@ def test_stars_through_set_and_commit_and_ctrl_c_keeps_edits(cm):
 def test_quit_with_uncommitted_changes_asks_once(cm):
     t = Term(cm)
     t.expect(prompt(""))
-    t.line("device use node001; set notes pending")
-    t.expect(prompt("->device*[node001*]"))
+    t.command("device use node001; set notes pending", "->device*[node001*]")
     t.line("quit")
     t.expect("There is 1 uncommitted change; quit anyway? (yes/no)")
-    t.line("no")
-    t.expect(prompt("->device*[node001*]"))
+    t.command("no", "->device*[node001*]")
     t.child.sendeof()                        # Ctrl-D asks the same question
     t.expect("quit anyway? (yes/no)")
     t.child.sendcontrol("c")                 # Ctrl-C at the question: stay
@@ -262,8 +259,7 @@ def test_no_question_with_Q_or_quitconfirmation_off(cm):
     t.expect(prompt(""))
     t.line("quitconfirmation off")
     t.expect("Quit confirmation: off")
-    t.line("device use node001; set notes pending")
-    t.expect(prompt("->device*[node001*]"))
+    t.command("device use node001; set notes pending", "->device*[node001*]")
     t.child.sendeof()
     assert t.eof() == 0
     assert "quit anyway" not in t.text
@@ -284,10 +280,8 @@ def test_a_pasted_block_runs_line_by_line(cm):
 def test_history_across_two_runs(cm, home):
     t = Term(cm)
     t.expect(prompt(""))
-    t.line("device use node003")
-    t.expect(prompt("->device[node003]"))
-    t.line("home")
-    t.expect(prompt(""))
+    t.command("device use node003", "->device[node003]")
+    t.command("home", "")
     t.line("quit")
     t.eof()
     path = home / ".cmshell_history"
@@ -299,8 +293,7 @@ def test_history_across_two_runs(cm, home):
     t.expect(prompt(""))
     t.send("\x1b[A\x1b[A\x1b[A\r")          # Up three times: `device use node003` of the last run
     t.expect(prompt("->device[node003]"))
-    t.line("home")
-    t.expect(prompt(""))
+    t.command("home", "")
     t.child.sendcontrol("r")                 # Ctrl-R: reverse search; Enter runs what it found
     t.send("node0\r")
     t.expect(prompt("->device[node003]"))
@@ -311,8 +304,7 @@ def test_history_across_two_runs(cm, home):
     assert out.strip().splitlines() == [
         "1 device use node003", "2 home", "3 quit",             # the first run
         "4 device use node003", "5 home", "6 device use node003", "7 history"]
-    t.line("history -t 1")
-    out = t.expect(prompt("->device[node003]"))
+    out = t.command("history -t 1", "->device[node003]")
     assert re.search(r"^\d+ \w{3} \w{3} \d{1,2} \d\d:\d\d:\d\d \d{4} history -t 1$", out.strip().splitlines()[-1])
     t.line("quit")
     t.eof()
@@ -326,10 +318,15 @@ echo "# edited by the test" >> "$1"
 """
 
 
-def test_set_blob_without_value_opens_the_editor(cm, tmp_path):
-    editor = tmp_path / "editor.sh"
-    editor.write_text(EDITOR)
-    editor.chmod(0o755)
+@pytest.fixture
+def editor(tmp_path):
+    path = tmp_path / "editor.sh"
+    path.write_text(EDITOR)
+    path.chmod(0o755)
+    return path
+
+
+def test_set_blob_without_value_opens_the_editor(cm, editor):
     app = "kubernetes; appgroups; use system; applications; use calico"
     before = cm("-c", f"{app}; get config").stdout
     t = Term(cm, env={"EDITOR": str(editor)})
@@ -341,18 +338,14 @@ def test_set_blob_without_value_opens_the_editor(cm, tmp_path):
     t.expect(prompt(where.replace("kubernetes[default]", "kubernetes*[default*]")
                     .replace("appgroups[system]", "appgroups*[system*]")
                     .replace("applications[calico]", "applications*[calico*]")))
-    t.line("commit")
-    t.expect(prompt(where))
+    t.command("commit", where)
     t.line("quit")
     t.eof()
     after = cm("-c", f"{app}; get config").stdout
     assert after == before + "# edited by the test\n"
 
 
-def test_an_unchanged_save_changes_nothing(cm, tmp_path):
-    editor = tmp_path / "editor.sh"
-    editor.write_text(EDITOR)
-    editor.chmod(0o755)
+def test_an_unchanged_save_changes_nothing(cm, editor):
     t = Term(cm, env={"VISUAL": str(editor), "KEEP": "1"})
     t.expect(prompt(""))
     t.line("kubernetes; appgroups; use system; applications; use calico; set config; modified")
@@ -388,8 +381,7 @@ def test_events_print_above_the_prompt_without_breaking_the_typed_line(cm):
         if "(node003)" in t.expect(prompt("->device[node004]")) or time.monotonic() > deadline:
             break
         time.sleep(0.3)
-    t.line("events")
-    out = t.expect(prompt("->device[node004]"))
+    out = t.command("events", "->device[node004]")
     assert "Private events: off\nBroadcast events: off\nLevel: notice\n" in out
     assert f"Committed 1 Device (node003) by {journal_user()}" in out          # kept, shown on request
     t.line("quit")
@@ -423,8 +415,7 @@ def test_shell_escapes_and_pipes(cm):
     t.line("echo inside-$((6*7)); exit")
     t.expect("inside-42")
     t.expect(prompt(""))
-    t.line("device; list | grep gpu0 | wc -l")
-    assert t.expect(prompt("->device")).strip().splitlines()[-1].strip() == "2"
+    assert t.command("device; list | grep gpu0 | wc -l", "->device").strip().splitlines()[-1].strip() == "2"
     t.line("quit")
     assert t.eof() == 0
 
@@ -435,8 +426,7 @@ def test_pager_only_when_the_output_does_not_fit(cm, tmp_path):
     pager.chmod(0o755)
     t = Term(cm, env={"PAGER": str(pager)})
     t.expect(prompt(""))
-    t.line("device get node001 ip")
-    assert t.expect(prompt("")).strip().endswith("10.141.0.1")
+    assert t.command("device get node001 ip", "").strip().endswith("10.141.0.1")
     t.line("device; help")                      # the Top and device blocks: more than 24 lines
     out = t.expect(prompt("->device"))
     m = re.search(r"PAGER\((\d+)\)", out)

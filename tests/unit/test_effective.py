@@ -27,6 +27,13 @@ def find(docs: list[dict], key: str, name: str) -> dict:
     return next(d for d in docs if d.get(key) == name)
 
 
+def changed(docs: dict, mode: str, name: str, **fields) -> dict:
+    """A deep copy of `docs` with `fields` set on one object of `mode` (a device by hostname)."""
+    after = copy.deepcopy(docs)
+    find(after[mode], "hostname" if mode == "device" else "name", name).update(fields)
+    return after
+
+
 def affected(schema, before: dict, after: dict) -> set[str]:
     """The nodes affected by turning `before` into `after` (both {mode: [docs]})."""
     changes = []
@@ -77,8 +84,7 @@ def test_overlay_membership_and_role_queries(schema, cluster):
 
 
 def test_a_device_change_affects_that_device_only(schema, cluster):
-    after = copy.deepcopy(cluster)
-    find(after["device"], "hostname", "node004")["ip"] = "10.141.0.44"
+    after = changed(cluster, "device", "node004", ip="10.141.0.44")
     assert affected(schema, cluster, after) == {"node004"}
 
 
@@ -89,28 +95,23 @@ def test_a_category_role_change_affects_its_nodes_only(schema, cluster):
 
 
 def test_a_category_change_that_no_node_sees_affects_none(schema, cluster):
-    after = copy.deepcopy(cluster)
-    find(after["category"], "name", "gpu-nodes")["notes"] = "changed"
+    after = changed(cluster, "category", "gpu-nodes", notes="changed")
     assert affected(schema, cluster, after) == set()
 
 
 def test_an_inherited_setting_through_the_category(schema, cluster):
-    after = copy.deepcopy(cluster)
-    find(after["category"], "name", "gpu-nodes")["softwareimage"] = "default-image"
+    after = changed(cluster, "category", "gpu-nodes", softwareimage="default-image")
     assert affected(schema, cluster, after) == {"gpu001", "gpu002"}
 
 
 def test_overlay_membership_changes_affect_who_joins_and_who_leaves(schema, cluster):
-    after = copy.deepcopy(cluster)
-    etcd = find(after["configurationoverlay"], "name", "kube-default-etcd")
-    etcd["nodes"] = ["node002", "node003", "node004"]          # node001 leaves, node004 joins
+    after = changed(cluster, "configurationoverlay", "kube-default-etcd",
+                    nodes=["node002", "node003", "node004"])       # node001 leaves, node004 joins
     assert affected(schema, cluster, after) == {"node001", "node004"}
-    after2 = copy.deepcopy(cluster)
-    find(after2["configurationoverlay"], "name", "kube-default-etcd")["categories"] = ["gpu-nodes"]
-    assert affected(schema, cluster, after2) == {"gpu001", "gpu002"}
-    after3 = copy.deepcopy(cluster)
-    find(after3["configurationoverlay"], "name", "kube-default-etcd")["priority"] = -1   # off
-    assert affected(schema, cluster, after3) == {"node001", "node002", "node003"}
+    after = changed(cluster, "configurationoverlay", "kube-default-etcd", categories=["gpu-nodes"])
+    assert affected(schema, cluster, after) == {"gpu001", "gpu002"}
+    after = changed(cluster, "configurationoverlay", "kube-default-etcd", priority=-1)   # off
+    assert affected(schema, cluster, after) == {"node001", "node002", "node003"}
 
 
 def test_an_overlay_on_all_head_nodes(schema, cluster):
@@ -121,14 +122,12 @@ def test_an_overlay_on_all_head_nodes(schema, cluster):
 
 
 def test_moving_a_node_to_another_category(schema, cluster):
-    after = copy.deepcopy(cluster)
-    find(after["device"], "hostname", "node005")["category"] = "gpu-nodes"
+    after = changed(cluster, "device", "node005", category="gpu-nodes")
     assert affected(schema, cluster, after) == {"node005"}
 
 
 def test_a_pointed_at_object_affects_the_nodes_whose_roles_name_it(schema, cluster):
-    after = copy.deepcopy(cluster)
-    find(after["etcd"], "name", "kube-default")["heartbeatinterval"] = 200
+    after = changed(cluster, "etcd", "kube-default", heartbeatinterval=200)
     assert affected(schema, cluster, after) == {"node001", "node002", "node003"}
 
 
