@@ -10,11 +10,12 @@ in the cache that a plain `events` prints.
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import asdict, dataclass
+from typing import Callable, Protocol
 
 SEVERITIES = ("info", "notice", "warning", "error", "alert")
 _RANK = {s: i for i, s in enumerate(SEVERITIES)}
@@ -52,6 +53,27 @@ class Event:
     def line(self) -> str:
         return f"{stamp(self.time)} [{self.severity}] {self.source}: {self.text}"
 
+    def as_dict(self) -> dict:
+        """The event as JSON-able data, for other sessions (Store.publish)."""
+        d = asdict(self)
+        del d["broadcast"]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Event":
+        """An event another session published, as a broadcast (fields it lacks take defaults)."""
+        seq = d.get("seq")
+        return cls(float(d.get("time") or 0), str(d.get("severity") or "notice"), str(d.get("source") or ""),
+                   str(d.get("text") or ""), True, str(d.get("kind") or MESSAGE),
+                   seq if isinstance(seq, int) else None)
+
+
+class Poster(Protocol):
+    """Where a layer posts events: an EventQueue, or something that passes them on to one."""
+
+    def post(self, severity: str, source: str, text: str, *, broadcast: bool = False,
+             when: float | None = None, kind: str = MESSAGE, seq: int | None = None) -> Event: ...
+
 
 class EventQueue:
     """Thread-safe. Events to display go to `pending` (and the listener is told); events that
@@ -68,6 +90,7 @@ class EventQueue:
         self.level = "notice"
         self.listener: Callable[[], None] | None = None   # pending events are waiting (any thread)
         self.own: set[int] = set()    # journal sequence numbers of this session's commits
+        self.origin = os.urandom(8).hex()   # names this session's events among those published
         # writes the cluster's secrets in a text as ***** (set by the session; commit notices,
         # which carry names only, skip it)
         self.redact: Callable[[str], str] | None = None

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional, Protocol
 
 from cmshell.env import Environment
-from cmshell.events import EventQueue
+from cmshell.events import Poster
 from cmshell.model.effective import View
 from cmshell.model.schema import Schema
 from cmshell.store.base import Committed, Store
@@ -107,7 +107,7 @@ class Context:
     store: Store
     schema: Schema
     settings: dict
-    events: EventQueue | None = None
+    events: Poster | None = None
     # a terminal shows it as one status line ("ssh: 12/32 nodes"); "" means the run is over
     progress: Callable[[str], None] | None = None
     env: Environment = field(default_factory=Environment)   # home, variables, cache (injectable)

@@ -3,20 +3,54 @@
 backend saw and did is in the store (backend_state), so every session sees it.
 
 Backends are created on first use, so that a run that applies nothing imports neither
-paramiko nor kubernetes.
+paramiko nor kubernetes. The events a run posts (service restarted, apply failed) are shown in
+this session and then published through the store, so that every other session sees them too.
 """
 from __future__ import annotations
 
+import threading
+import time
 from typing import Callable, Iterable
 
 from cmshell.backends import config as cfg
 from cmshell.backends.base import FAILED, Backend, Context, Recap, TargetResult, discover
 from cmshell.env import Environment
-from cmshell.events import APPLY_FAILED, EventQueue
+from cmshell.events import APPLY_FAILED, MESSAGE, Event, EventQueue
 from cmshell.model.schema import Schema
-from cmshell.store.base import Committed, Store
+from cmshell.store.base import Committed, Store, StoreError
 
 PENDING = "pending"      # backend_state key prefix: targets committed but not applied (manual)
+
+
+class SharedEvents:
+    """What the backends post during a run: passed on to this session's queue, and kept to be
+    published to the other sessions once the run is over (one store write per run, not one per
+    event from many threads)."""
+
+    def __init__(self, queue: EventQueue | None, origin: str):
+        self.queue, self.origin = queue, origin
+        self.posted: list[Event] = []
+        self._lock = threading.Lock()
+
+    def post(self, severity: str, source: str, text: str, *, broadcast: bool = False,
+             when: float | None = None, kind: str = MESSAGE, seq: int | None = None) -> Event:
+        if self.queue is not None:
+            ev = self.queue.post(severity, source, text, broadcast=broadcast, when=when, kind=kind, seq=seq)
+        else:
+            ev = Event(time.time() if when is None else when, severity, source, text, broadcast, kind, seq)
+        with self._lock:
+            self.posted.append(ev)
+        return ev
+
+    def publish(self, store: Store) -> None:
+        """Best effort: the commit and this session's events stand whatever happens here."""
+        with self._lock:
+            evs, self.posted = self.posted, []
+        if evs:
+            try:
+                store.publish([dict(e.as_dict(), origin=self.origin) for e in evs])
+            except StoreError:
+                pass
 
 
 class Engine:
@@ -29,6 +63,7 @@ class Engine:
         self._backends: dict[str, Backend] = {}
         self.recaps: list[Recap] = []          # of this session, newest last
         self.progress: Callable[[str], None] | None = None
+        self.shared = SharedEvents(events, events.origin if events is not None else "engine")
 
     @property
     def enabled(self) -> bool:
@@ -53,7 +88,7 @@ class Engine:
         return got
 
     def context(self, name: str) -> Context:
-        return Context(self.store, self.schema, self.config.section(name), self.events, self.progress,
+        return Context(self.store, self.schema, self.config.section(name), self.shared, self.progress,
                        self.env)
 
     # -- after a commit ---------------------------------------------------------------------
@@ -61,6 +96,12 @@ class Engine:
         """Called by the Committer with every stored commit."""
         if not self.enabled:
             return
+        try:
+            self._after_commit(committed)
+        finally:
+            self.shared.publish(self.store)
+
+    def _after_commit(self, committed: Committed) -> None:
         for name in self.names():
             backend = self.backend(name)
             ctx = self.context(name)
@@ -81,9 +122,12 @@ class Engine:
         """Apply the newest committed state to the targets (all when None) of the backends."""
         out = []
         wanted = list(targets) if targets is not None else None
-        for name in list(names) if names is not None else self.names():
-            backend = self.backend(name)
-            out.append(self._run(name, backend, self.context(name), wanted, None, force))
+        try:
+            for name in list(names) if names is not None else self.names():
+                backend = self.backend(name)
+                out.append(self._run(name, backend, self.context(name), wanted, None, force))
+        finally:
+            self.shared.publish(self.store)
         return out
 
     def _run(self, name: str, backend: Backend, ctx: Context, targets: list[str] | None,
@@ -104,8 +148,7 @@ class Engine:
         return recap
 
     def _failed(self, name: str, seq: int | None, text: str) -> None:
-        if self.events is not None:
-            self.events.post("error", name, text, kind=APPLY_FAILED, seq=seq)
+        self.shared.post("error", name, text, kind=APPLY_FAILED, seq=seq)
 
     # -- what is known --------------------------------------------------------------------------
     def pending(self, name: str) -> dict[str, int]:

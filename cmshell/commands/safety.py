@@ -171,9 +171,6 @@ def arm(s, minutes: float, rids: list[str]) -> tuple[confirm.Pending | None, con
     """Before a confirmed commit: record the pending confirmation and make sure a watcher owns
     it, so that even a session killed right after its commit is rolled back."""
     store = s.ws.store
-    path = getattr(store, "path", None)
-    if not path:
-        raise CommandError("commit confirmed: needs a store file (the watcher opens it)")
     try:
         prev = confirm.pending(store)
         if prev is not None and prev.state == "reverting":
@@ -195,7 +192,7 @@ def arm(s, minutes: float, rids: list[str]) -> tuple[confirm.Pending | None, con
             names=engine.names() if engine is not None and engine.enabled else [])
         confirm.put(store, new)
         if prev is None:                 # a re-arm keeps the watcher, which reads the new deadline
-            confirm.spawn(str(path), new.token)
+            confirm.spawn(store, new.token)
     except StoreError as e:
         raise CommandError(str(e)) from None
     return prev, new

@@ -304,15 +304,19 @@ class Repl:
         self._watcher.start()
 
     def _watch(self, path: str) -> None:
-        """Other sessions' commits to the same store become broadcast events. A failure is
-        shown once, as an error event, and ends the watching (never silently)."""
+        """Other sessions' commits to the same store, and the events they published (a service
+        restarted, an apply that failed), become broadcast events. A shared store wakes this
+        thread when they happen (Store.wait); a file is looked at every POLL_SECONDS. A failure
+        is shown once, as an error event, and ends the watching (never silently)."""
+        from cmshell.events import Event
         from cmshell.store import open_store
         s = self.session
         last = self._seen
         store = None
         try:
             store = open_store(path, create=False)     # a store removed meanwhile is not made again
-            while not self._stop.wait(POLL_SECONDS):
+            last_event = store.event_seq()
+            while not self._pause(store):
                 with self.lock:            # never between a commit and its being marked own
                     entries = [e for e in store.journal(50) if e.seq > last]
                     own = set(s.events.own)
@@ -324,6 +328,12 @@ class Repl:
                     note = f' "{e.comment}"' if e.comment else ""
                     s.events.post("notice", s.host, f"{text} by {e.user}{note}", broadcast=True,
                                   when=e.time, kind=COMMIT, seq=e.seq)
+                for seq, data in store.events_after(last_event):
+                    last_event = seq
+                    if data.get("origin") != s.events.origin:
+                        ev = Event.from_dict(data)
+                        s.events.post(ev.severity, ev.source, ev.text, broadcast=True, when=ev.time,
+                                      kind=ev.kind, seq=ev.seq)
         except Exception as exc:       # noqa: BLE001 - any failure must reach the user once
             if not self._stop.is_set():
                 s.events.post("error", s.host, f"Stopped watching for other sessions' commits: "
@@ -331,6 +341,13 @@ class Repl:
         finally:
             if store is not None:
                 store.close()
+
+    def _pause(self, store) -> bool:
+        """Until something may have happened; True when the shell is leaving."""
+        if store.pushes:
+            store.wait(POLL_SECONDS)
+            return self._stop.is_set()
+        return self._stop.wait(POLL_SECONDS)
 
 
 def _last_seq(store) -> int:

@@ -6,8 +6,8 @@ the revert happens whatever becomes of the session that committed:
 - `confirm/pending`: the unconfirmed commits (`commits`), the last confirmed one (`base`), who
   must confirm (`user`), the `deadline`, a `token` naming the watcher that owns it, and the
   backend configuration the watcher re-applies with.
-- `confirm/watcher/<token>`: the watcher's pid while it runs; it also holds the lock file
-  `<store>.locks/confirm-<token>.lock` (lock_path) as long as it lives.
+- `confirm/watcher/<token>`: the watcher's pid while it runs; it also holds the store lock
+  `confirm-<token>` (watcher_lock) as long as it lives.
 - `confirm/<seq>`: what became of an unconfirmed commit (confirmed, rolled back by N, …).
 
 While a confirmation is pending, commits of other users are refused (`guard`). A marker whose
@@ -16,7 +16,6 @@ from the next session that looks at it, so the rollback still happens.
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 
 from cmshell.store.base import Store, StoreError
+from cmshell.store.pgurl import is_url
 
 NAMESPACE = "cmshell"
 PENDING = "confirm/pending"
@@ -129,46 +129,49 @@ def new_token() -> str:
     return uuid.uuid4().hex
 
 
-def lock_path(store_path: str, token: str) -> str:
-    """The lock file a watcher holds for its whole life: one watcher per token, and a way for
-    any session to tell whether it still runs (a pid could have been reused)."""
-    directory = f"{os.path.abspath(store_path)}.locks"
-    os.makedirs(directory, exist_ok=True)
-    return os.path.join(directory, f"confirm-{token}.lock")
+def watcher_lock(token: str) -> str:
+    """The store lock (Store.lock) a watcher holds for its whole life: one watcher per token, and
+    a way for any session, on any machine sharing the store, to tell whether it still runs (a pid
+    could have been reused, and a pid on another machine says nothing here)."""
+    return f"confirm-{token}"
 
 
 def watcher_alive(store: Store, token: str) -> bool:
-    path = getattr(store, "path", None)
-    if not path:
-        return False
-    with open(lock_path(str(path), token), "a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(fh, fcntl.LOCK_UN)
-        return False
+    with store.lock(watcher_lock(token), wait=False, shared=True) as free:
+        return not free
 
 
 def revive(store: Store, p: Pending) -> None:
-    """A marker past its deadline whose watcher is gone gets a new watcher (same token)."""
+    """A marker past its deadline whose watcher is gone (its machine went down, say) gets a new
+    watcher (same token), on the machine of whichever session looks first."""
     if time.time() < p.deadline + GRACE or watcher_alive(store, p.token):
         return
-    path = getattr(store, "path", None)
-    if path:
-        spawn(str(path), p.token)
+    spawn(store, p.token)
 
 
-def spawn(store_path: str, token: str) -> None:
+def log_path(store: Store) -> str:
+    """Where watchers write what they did: beside a store file (with its locks), else in the
+    user's cache directory. Each outcome is also published to every session as an event."""
+    from cmshell.env import Environment
+    if is_url(store.path):
+        directory = Environment().cache_dir
+    else:
+        directory = f"{os.path.abspath(store.path)}.locks"
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    return os.path.join(directory, "confirm.log")
+
+
+def spawn(store: Store, token: str) -> None:
     """Start `python -m cmshell.safety.watcher` in a session of its own: it forks once more and
     this child exits at once, so the watcher belongs to no terminal and to no process of the
-    session (a SIGKILL or SIGHUP of the session does not reach it)."""
+    session (a SIGKILL or SIGHUP of the session does not reach it). The store is passed in the
+    environment, not the command line, where `ps` would show a URL's password."""
     package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([package_root] + [p for p in [env.get("PYTHONPATH")] if p])
-    store_path = os.path.abspath(store_path)
-    with open(os.path.join(os.path.dirname(lock_path(store_path, token)), "confirm.log"), "ab") as log:
-        child = subprocess.Popen([sys.executable, "-m", "cmshell.safety.watcher", store_path, token],
+    env["CMSHELL_DB"] = store.path if is_url(store.path) else os.path.abspath(store.path)
+    with open(log_path(store), "ab") as log:
+        child = subprocess.Popen([sys.executable, "-m", "cmshell.safety.watcher", token],
                                  stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
                                  start_new_session=True, close_fds=True, cwd="/")
     child.wait()          # the first child only forks: reaped here, no zombie is left

@@ -69,13 +69,15 @@ def attach(engine: Engine, events: EventQueue | None,
                 events.post("error", source(), f"Outcome of commit {committed.seq} not recorded: {e}",
                             kind=INTERNAL, seq=committed.seq)
             return
-        if events is not None and set(targets.values()) != {PENDING}:
+        if set(targets.values()) != {PENDING}:
             # (apply: manual only marked targets pending and contacted nothing: a silent
-            # commit, as cmsh's; `journal` and `device status` say it)
+            # commit, as cmsh's; `journal` and `device status` say it). Through the engine's
+            # shared events: this session shows it, every other session is told too
             complete = all(s in (OK, CHANGED, PENDING) for s in targets.values())
-            events.post("notice" if complete else "warning", source(),
-                        f"Commit {committed.seq} by {committed.user}: {text(rec)}", kind=APPLIED,
-                        seq=committed.seq)
+            engine.shared.post("notice" if complete else "warning", source(),
+                               f"Commit {committed.seq} by {committed.user}: {text(rec)}", kind=APPLIED,
+                               seq=committed.seq)
+            engine.shared.publish(engine.store)
     return record
 
 

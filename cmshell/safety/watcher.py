@@ -1,44 +1,49 @@
-"""`python -m cmshell.safety.watcher STORE TOKEN`: the process that rolls back an unconfirmed
-`commit confirmed` (docs/safety.md).
+"""`CMSHELL_DB=STORE python -m cmshell.safety.watcher TOKEN`: the process that rolls back an
+unconfirmed `commit confirmed` (docs/safety.md).
 
 It forks at once (the parent exits, so the session reaps it and the watcher is re-parented
-away from the session), records its pid, and polls the store's pending confirmation. When the
-marker is gone (confirmed) or names another token (a newer `commit confirmed` took over), it
+away from the session), takes the store lock of its token (one watcher per confirmation, on any
+machine sharing the store), records its pid, and watches the store's pending confirmation. When
+the marker is gone (confirmed) or names another token (a newer `commit confirmed` took over), it
 exits. At the deadline it stages the state before the unconfirmed commits and commits it through
-the ordinary Committer, with the session's backend configuration, so the rollback is journalled
-and re-applied to the nodes and Kubernetes like any commit.
+the ordinary Committer, with the session's backend configuration, so the rollback is journalled,
+re-applied to the nodes and Kubernetes like any commit, and told to every session.
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import sys
 import time
-from typing import IO, TYPE_CHECKING
+from contextlib import ExitStack
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cmshell.safety.confirm import Pending
     from cmshell.store.base import Store
 
-POLL = 1.0        # seconds between looks at the store
+POLL = 1.0        # seconds between looks at the store (a shared store wakes it at each commit)
+HOLD = 2.0        # seconds to retry the token's lock: a session may hold it shared for a moment
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        sys.stderr.write("usage: python -m cmshell.safety.watcher STORE TOKEN\n")
+    path = os.environ.get("CMSHELL_DB")
+    if len(argv) != 1 or not path:
+        sys.stderr.write("usage: CMSHELL_DB=STORE python -m cmshell.safety.watcher TOKEN\n")
         return 2
     if os.fork():               # the second fork: the session's child exits now
         return 0
-    path, token = argv
+    token = argv[0]
     from cmshell.safety import confirm
     from cmshell.store import open_store
-    lock = open(confirm.lock_path(path, token), "a")
-    if not _hold(lock):
-        return 0                    # another watcher owns this confirmation
-    store = open_store(path)
-    me = f"confirm/watcher/{token}"
-    try:
-        store.put_state(confirm.NAMESPACE, {me: {"pid": os.getpid(), "started": time.time()}})
+    store = open_store(path, create=False)
+    with ExitStack() as stack:
+        stack.callback(store.close)
+        if not _hold(stack, store, confirm.watcher_lock(token)):
+            return 0                    # another watcher owns this confirmation
+        me = f"confirm/watcher/{token}"
+        store.put_state(confirm.NAMESPACE, {me: {"pid": os.getpid(), "host": os.uname().nodename,
+                                                 "started": time.time()}})
+        stack.callback(store.put_state, confirm.NAMESPACE, {me: None})
         while True:
             p = confirm.pending(store)
             if p is None or p.token != token:
@@ -46,26 +51,21 @@ def main(argv: list[str]) -> int:
             left = p.deadline - time.time()
             if left <= 0:
                 break
-            time.sleep(min(POLL, left))
+            store.wait(min(POLL, left))
         return revert(store, p)
-    finally:
-        store.put_state(confirm.NAMESPACE, {me: None})
-        store.close()
-        os.unlink(lock.name)        # still held: no other watcher can have taken it meanwhile
+    return 0
 
 
-def _hold(fh: IO[str], seconds: float = 2.0) -> bool:
-    """The lock for this token, for the watcher's whole life. Retried briefly: a session that
-    looks whether a watcher runs holds it shared for a moment."""
-    end = time.monotonic() + seconds
+def _hold(stack: ExitStack, store: Store, name: str) -> bool:
+    """The token's lock, for the watcher's whole life (released when `stack` closes)."""
+    end = time.monotonic() + HOLD
     while True:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held = stack.enter_context(store.lock(name, wait=False))
+        if held:
             return True
-        except BlockingIOError:
-            if time.monotonic() > end:
-                return False
-            time.sleep(0.1)
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.1)
 
 
 def revert(store: Store, p: Pending) -> int:
@@ -78,7 +78,9 @@ def revert(store: Store, p: Pending) -> int:
     except Exception as exc:        # noqa: BLE001 - never leave every other admin locked out
         confirm.record(store, commits, state="rollback failed", reason=f"{type(exc).__name__}: {exc}")
         confirm.put(store, None)
-        log(f"rollback of commits {commits} failed: {type(exc).__name__}: {exc}")
+        text = f"Automatic rollback of commits {commits} failed: {type(exc).__name__}: {exc}"
+        log(text)
+        _tell(store, "error", text)
         return 1
     confirm.record(store, commits, state="rolled back", by=done)
     confirm.put(store, None)
@@ -117,6 +119,16 @@ def _rollback(store: Store, p: Pending, commits: list[int]) -> int | None:
     done = committer.commit(list(ws.staged),
                             comment=f"automatic rollback: {what} by {p.user} not confirmed within {minutes}")
     return done.seq if done is not None else None
+
+
+def _tell(store: Store, severity: str, text: str) -> None:
+    """Every session is told (Store.publish), whichever machine it runs on."""
+    from cmshell.events import INTERNAL, Event
+    try:
+        ev = Event(time.time(), severity, "cmshell", text, kind=INTERNAL)
+        store.publish([dict(ev.as_dict(), origin="watcher")])
+    except Exception:        # noqa: BLE001 - the log has it
+        pass
 
 
 def log(text: str) -> None:

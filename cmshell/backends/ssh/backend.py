@@ -1,8 +1,9 @@
 """SshBackend: the newest committed configuration, rendered per node, applied over SSH.
 
-Per node, under a lock file beside the store (one session applies a node at a time): render from
-the newest committed state, read each remote file, write only what differs (temp file, fsync,
-rename), then run each service action once, and only when one of its files changed (converge.py).
+Per node, under the store's lock `ssh-<node>` (one session applies a node at a time, across
+machines when the store is shared): render from the newest committed state, read each remote
+file, write only what differs (temp file, fsync, rename), then run each service action once, and
+only when one of its files changed (converge.py).
 An action whose files were written but which failed or never ran is stored as owed and run by the
 next apply, though its files no longer differ. Nodes run in parallel with a bounded fan-out; a node
 that fails never stops the others. What was applied (the revision, the status, the reason, the
@@ -11,13 +12,11 @@ owed actions) is stored per node, for `device status` and `sync`.
 from __future__ import annotations
 
 import dataclasses
-import fcntl
-import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
-from typing import TYPE_CHECKING, Iterable, Iterator
+from contextlib import nullcontext
+from typing import TYPE_CHECKING, Iterable
 
 from cmshell.backends.base import (CHANGED, FAILED, OK, UNREACHABLE, Context, NodeState, Recap,
                                    TargetResult)
@@ -65,23 +64,6 @@ class _Snapshot:
             return self.seq, eff
 
 
-def _lock_dir(ctx: Context) -> str:
-    path = getattr(ctx.store, "path", None)
-    base = f"{path}.locks" if path else os.path.join(ctx.env.temp_dir() or "/tmp", "cmshell-locks")
-    os.makedirs(base, exist_ok=True)
-    return base
-
-
-@contextmanager
-def node_lock(directory: str, node: str) -> Iterator[None]:
-    with open(os.path.join(directory, f"ssh-{node}.lock"), "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 class SshBackend:
     name = NAME
 
@@ -124,14 +106,13 @@ class SshBackend:
         if not nodes:
             return recap
         transport = Transport(ctx.settings, ctx.env)
-        locks = _lock_dir(ctx)
         fanout = max(1, int(ctx.settings.get("fanout") or 64))
         done = [0]
         count_lock = threading.Lock()
         store_lock = threading.Lock()     # one store connection: its reads and writes take turns
 
         def one(node: str) -> TargetResult:
-            with nullcontext() if dry_run else node_lock(locks, node):
+            with nullcontext() if dry_run else ctx.store.lock(f"ssh-{node}"):
                 with store_lock:
                     applied_seq, eff = snap.refresh()   # newest state, read after taking the lock
                     desired = self._render(eff, node)
