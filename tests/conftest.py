@@ -284,6 +284,14 @@ def pg_url(pg_server) -> str:
     return pg_server.url(pg_server.new_schema())
 
 
+@pytest.fixture
+def pg_demo(cm, pg_url) -> str:
+    """The URL of a schema of its own holding the demo cluster (loaded as a user would)."""
+    res = cm("--load", str(DEMO_YAML), db=pg_url)
+    assert res.returncode == 0, str(res)
+    return pg_url
+
+
 def dump_tables(db) -> tuple:
     """The objects and the journal of a store (a file path or a postgresql:// URL), for
     before/after comparisons."""

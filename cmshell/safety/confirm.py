@@ -153,10 +153,8 @@ def log_path(store: Store) -> str:
     """Where watchers write what they did: beside a store file (with its locks), else in the
     user's cache directory. Each outcome is also published to every session as an event."""
     from cmshell.env import Environment
-    if is_url(store.path):
-        directory = Environment().cache_dir
-    else:
-        directory = f"{os.path.abspath(store.path)}.locks"
+    from cmshell.store.filelock import lock_dir
+    directory = Environment().cache_dir() if is_url(store.path) else lock_dir(store.path)
     os.makedirs(directory, mode=0o700, exist_ok=True)
     return os.path.join(directory, "confirm.log")
 

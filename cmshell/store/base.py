@@ -206,6 +206,8 @@ class Store(Protocol):
     path: str       # what open_store needs to open it again (a URL with its password: never print it)
     shown: str      # how the store is named to a user: the file path, or the URL with its
                     # password as **** (store/pgurl.py redact); every message of a store uses it
+    pushes: bool    # `wait` wakes when another session commits or publishes (PostgreSQL);
+                    # False: it only sleeps, and a watcher had better poll on its own clock
 
     def names(self, mode: str) -> list[str]: ...
     def load(self, mode: str) -> list[Record]: ...

@@ -60,6 +60,8 @@ _MIGRATIONS: dict[int, Callable[[psycopg.Connection], object]] = {3: lambda conn
 class PostgresStore(JournalMixin, SessionsMixin):
     """The Store implementation over a PostgreSQL database (see module doc)."""
 
+    pushes = True           # commits and events NOTIFY: `wait` wakes at once
+
     def __init__(self, url: str, *, timeout: float = 10.0, create: bool = True):
         self.path = url                 # to open it again (watcher, completion): never shown
         self.shown = redact(url)        # what messages show

@@ -70,6 +70,8 @@ def _damage(text: object) -> str:
 class SqliteStore(JournalMixin):
     """The Store implementation over one SQLite file (see module doc)."""
 
+    pushes = False          # nobody tells a file's readers of a commit: they poll
+
     def __init__(self, path: str | os.PathLike, *, timeout: float = DEFAULT_TIMEOUT, create: bool = True,
                  parents: bool = True):
         self.path = os.fspath(path)

@@ -7,10 +7,9 @@ import os
 import signal
 import time
 
-import pytest
-
 from conftest import assert_ok, journal_user
 from tests.cli.test_confirmed import wait_for
+from tests.infra.postgres import PASSWORD
 
 from cmshell.safety import confirm
 from cmshell.store import open_store
@@ -30,7 +29,7 @@ def pending(url: str):
         return confirm.pending(store)
 
 
-def test_a_watcher_whose_machine_went_down_is_replaced_from_another_machine(cm, pg_demo, pg_password, tmp_path):
+def test_a_watcher_whose_machine_went_down_is_replaced_from_another_machine(cm, pg_demo, tmp_path):
     url = pg_demo
     res = cm.process("-c", "device use node001; set notes unconfirmed; home; commit confirmed 1", db=url)
     assert_ok(res)
@@ -38,7 +37,7 @@ def test_a_watcher_whose_machine_went_down_is_replaced_from_another_machine(cm, 
     pid = wait_for(lambda: watcher_pid(url, token))
     # the store reached the watcher through its environment: its command line has no password
     with open(f"/proc/{pid}/cmdline", "rb") as fh:
-        assert pg_password.encode() not in fh.read()
+        assert PASSWORD.encode() not in fh.read()
     with open_store(url) as store:
         assert confirm.watcher_alive(store, token)         # a server-side lock, seen from here
 

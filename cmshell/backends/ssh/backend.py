@@ -15,7 +15,7 @@ import dataclasses
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Iterable
 
 from cmshell.backends.base import (CHANGED, FAILED, OK, UNREACHABLE, Context, NodeState, Recap,
@@ -62,6 +62,11 @@ class _Snapshot:
                 self.seq, self.eff = seq, Effective(self.ctx.schema, StoreView(self.ctx.store, self.ctx.schema))
             eff = self.eff
             return self.seq, eff
+
+
+def node_lock(ctx: Context, node: str) -> AbstractContextManager[bool]:
+    """One session applies (or image-updates) a node at a time, on every machine sharing the store."""
+    return ctx.store.lock(f"ssh-{node}")
 
 
 class SshBackend:
@@ -112,7 +117,7 @@ class SshBackend:
         store_lock = threading.Lock()     # one store connection: its reads and writes take turns
 
         def one(node: str) -> TargetResult:
-            with nullcontext() if dry_run else ctx.store.lock(f"ssh-{node}"):
+            with nullcontext() if dry_run else node_lock(ctx, node):
                 with store_lock:
                     applied_seq, eff = snap.refresh()   # newest state, read after taking the lock
                     desired = self._render(eff, node)

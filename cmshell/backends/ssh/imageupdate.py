@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from cmshell.backends.base import CHANGED, FAILED, OK, UNREACHABLE, Context
 from cmshell.backends.ssh import imagesync
-from cmshell.backends.ssh.backend import SshBackend, _lock_dir, node_lock
+from cmshell.backends.ssh.backend import SshBackend, node_lock
 from cmshell.backends.ssh.imagesync import DEFAULT_EXCLUDES, Entry, Excludes, Plan, Rule
 from cmshell.model.effective import CATEGORY, Effective, NodeConfig
 from cmshell.store.view import StoreView
@@ -117,7 +117,6 @@ def update(ctx: Context, nodes: list[str], write: bool) -> list[NodeResult]:
     todo = targets(ctx, nodes)
     ready = [t for t in todo if not t.error]
     transport = Transport(ctx.settings, ctx.env) if ready else None
-    locks = _lock_dir(ctx) if ready else ""
     trees: dict[str, dict[str, Entry]] = {}
     tree_lock = threading.Lock()
 
@@ -136,7 +135,7 @@ def update(ctx: Context, nodes: list[str], write: bool) -> list[NodeResult]:
         except Unreachable as e:
             return NodeResult(t.node, t.image, UNREACHABLE, str(e))
         try:
-            with node_lock(locks, t.node):
+            with node_lock(ctx, t.node):
                 tree = local(t.root)
                 tops = sorted({"/" + p.strip("/").split("/")[0] for p in tree})
                 remote = imagesync.scan_remote(conn, tops)
