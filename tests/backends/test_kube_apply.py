@@ -5,6 +5,7 @@ Every assertion reads the objects back from the server, with their managedFields
 from __future__ import annotations
 
 import secrets
+import threading
 
 import pytest
 
@@ -12,6 +13,7 @@ pytest.importorskip("kubernetes")
 from kubernetes import client  # noqa: E402
 
 from cmshell.backends.kubernetes import render  # noqa: E402
+from cmshell.store import Change, open_store  # noqa: E402
 from tests.backends.kube_helpers import Harness, app, configmap, group, managers  # noqa: E402
 from tests.backends.kube_scenario import h, kube_client, kubeconfig_file, v1  # noqa: E402,F401
 
@@ -210,3 +212,25 @@ def test_plan_is_a_dry_run_with_a_field_diff(h, v1, kube_namespace):
     assert "warning: undefined variables left as they are: $nope" in r.changes
     assert v1.read_namespaced_config_map("p", ns).data == {"a": "1"}
     assert "q" not in {c.metadata.name for c in v1.list_namespaced_config_map(ns).items}
+
+
+def test_an_apply_waits_for_the_cluster_lock_then_applies_the_newest_state(h, v1, kube_namespace):
+    """Another session (another machine, with a shared store) is applying the cluster: this apply
+    waits for its lock, then renders what is committed by then, not what it saw before."""
+    ns = kube_namespace
+    h.put("kubernetes", h.cluster_doc([group("g", app("a", configmap("cm", ns, v="1")))]))
+    other = open_store(h.store.path)                       # the other session's own connection
+    try:
+        with other.lock("kubernetes-default"):
+            apply = threading.Thread(target=h.engine.sync, args=(["kubernetes"],))
+            apply.start()
+            apply.join(0.5)
+            assert apply.is_alive()                        # waiting for the lock
+            rid, rev = h.ids[("kubernetes", "default")]
+            newer = h.cluster_doc([group("g", app("a", configmap("cm", ns, v="2")))])
+            other.commit([Change(rid, "kubernetes", "default", rev, newer)], user="other")
+        apply.join(60)
+    finally:
+        other.close()
+    assert not apply.is_alive()
+    assert v1.read_namespaced_config_map("cm", ns).data == {"v": "2"}

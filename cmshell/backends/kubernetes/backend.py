@@ -146,14 +146,19 @@ class KubernetesBackend:
 
     def apply(self, ctx: Context, targets: Iterable[str] | None, seq: int | None,
               force: bool = False) -> Recap:
-        state = ctx.store.get_state(NAME)
-        units, only = self._wanted(ctx, self._units(ctx), targets, state)
         recap = Recap(NAME, seq)
-        by_cluster: dict[str, list[render.Unit]] = {}
-        for u in units.values():
-            by_cluster.setdefault(u.cluster, []).append(u)
-        for cluster, group in sorted(by_cluster.items()):
-            recap.results += self._apply_cluster(ctx, cluster, group, state, only, seq, force)
+        wanted = targets if targets is None else list(targets)
+        clusters = sorted({u.cluster for u in self._wanted(ctx, self._units(ctx), wanted)[0].values()})
+        for cluster in clusters:
+            # one session applies a cluster at a time, on every machine sharing the store; the
+            # state and the desired objects are read again under the lock, so an apply never
+            # undoes a newer one or prunes by an inventory another session has since changed
+            with ctx.store.lock(f"kubernetes-{cluster}"):
+                state = ctx.store.get_state(NAME)
+                units, only = self._wanted(ctx, self._units(ctx), wanted, state)
+                group = [u for u in units.values() if u.cluster == cluster]
+                if group:
+                    recap.results += self._apply_cluster(ctx, cluster, group, state, only, seq, force)
         return recap
 
     def _apply_cluster(self, ctx: Context, cluster: str, group: list[render.Unit], state: dict,
