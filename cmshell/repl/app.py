@@ -306,34 +306,33 @@ class Repl:
     def _watch(self, path: str) -> None:
         """Other sessions' commits to the same store, and the events they published (a service
         restarted, an apply that failed), become broadcast events. A shared store wakes this
-        thread when they happen (Store.wait); a file is looked at every POLL_SECONDS. A failure
-        is shown once, as an error event, and ends the watching (never silently)."""
-        from cmshell.events import Event
-        from cmshell.store import open_store
+        thread when they happen (Store.wait); a file is looked at every POLL_SECONDS. A server
+        that goes away (restarted) is said once, and watched again when it is back, from where
+        it was left: nothing is missed. Any other failure is shown once, as an error event, and
+        ends the watching (never silently)."""
+        from cmshell.store import StoreUnavailable, open_store
         s = self.session
         last = self._seen
         store = None
         try:
             store = open_store(path, create=False)     # a store removed meanwhile is not made again
             last_event = store.event_seq()
-            while not self._pause(store):
-                with self.lock:            # never between a commit and its being marked own
-                    entries = [e for e in store.journal(50) if e.seq > last]
-                    own = set(s.events.own)
-                for e in entries:
-                    last = max(last, e.seq)
-                    if e.seq in own:
-                        continue
-                    text = summary(s.schema, e.groups) or "Committed"
-                    note = f' "{e.comment}"' if e.comment else ""
-                    s.events.post("notice", s.host, f"{text} by {e.user}{note}", broadcast=True,
-                                  when=e.time, kind=COMMIT, seq=e.seq)
-                for seq, data in store.events_after(last_event):
-                    last_event = seq
-                    if data.get("origin") != s.events.origin:
-                        ev = Event.from_dict(data)
-                        s.events.post(ev.severity, ev.source, ev.text, broadcast=True, when=ev.time,
-                                      kind=ev.kind, seq=ev.seq)
+            lost = False
+            while True:
+                try:
+                    if self._pause(store):
+                        return
+                    last, last_event = self._look(store, last, last_event)
+                except StoreUnavailable as exc:
+                    if not lost:
+                        s.events.post("warning", s.host, str(exc), kind=INTERNAL)
+                    lost = True
+                    if self._stop.wait(POLL_SECONDS):
+                        return
+                    continue
+                if lost:
+                    s.events.post("notice", s.host, f"Store {store.shown} is back", kind=INTERNAL)
+                    lost = False
         except Exception as exc:       # noqa: BLE001 - any failure must reach the user once
             if not self._stop.is_set():
                 s.events.post("error", s.host, f"Stopped watching for other sessions' commits: "
@@ -341,6 +340,30 @@ class Repl:
         finally:
             if store is not None:
                 store.close()
+
+    def _look(self, store, last: int, last_event: int) -> tuple[int, int]:
+        """Post what other sessions committed and published since `last` / `last_event`; the
+        newest of each seen."""
+        from cmshell.events import Event
+        s = self.session
+        with self.lock:            # never between a commit and its being marked own
+            entries = [e for e in store.journal(50) if e.seq > last]
+            own = set(s.events.own)
+        for e in entries:
+            last = max(last, e.seq)
+            if e.seq in own:
+                continue
+            text = summary(s.schema, e.groups) or "Committed"
+            note = f' "{e.comment}"' if e.comment else ""
+            s.events.post("notice", s.host, f"{text} by {e.user}{note}", broadcast=True,
+                          when=e.time, kind=COMMIT, seq=e.seq)
+        for seq, data in store.events_after(last_event):
+            last_event = seq
+            if data.get("origin") != s.events.origin:
+                ev = Event.from_dict(data)
+                s.events.post(ev.severity, ev.source, ev.text, broadcast=True, when=ev.time,
+                              kind=ev.kind, seq=ev.seq)
+        return last, last_event
 
     def _pause(self, store) -> bool:
         """Until something may have happened; True when the shell is leaving."""

@@ -33,11 +33,26 @@ def main(argv: list[str]) -> int:
     if os.fork():               # the second fork: the session's child exits now
         return 0
     token = argv[0]
+    from cmshell.store import StoreError, StoreUnavailable, open_store
+    try:
+        store = open_store(path, create=False)
+        try:
+            return _watch(store, token)
+        finally:
+            store.close()
+    except StoreUnavailable as exc:
+        # its lock went with the connection: 30 s after the deadline, the first session that
+        # meets the confirmation starts a new watcher (confirm.revive)
+        log(f"{exc}; this watcher ends, and a session starts a new one after the deadline")
+        return 1
+    except StoreError as exc:
+        log(str(exc))
+        return 1
+
+
+def _watch(store: Store, token: str) -> int:
     from cmshell.safety import confirm
-    from cmshell.store import open_store
-    store = open_store(path, create=False)
     with ExitStack() as stack:
-        stack.callback(store.close)
         if not _hold(stack, store, confirm.watcher_lock(token)):
             return 0                    # another watcher owns this confirmation
         me = f"confirm/watcher/{token}"
@@ -53,7 +68,6 @@ def main(argv: list[str]) -> int:
                 break
             store.wait(min(POLL, left))
         return revert(store, p)
-    return 0
 
 
 def _hold(stack: ExitStack, store: Store, name: str) -> bool:

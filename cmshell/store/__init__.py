@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import os
 
-from .base import Change, Committed, ConflictError, JournalEntry, NoStore, ObjectChange, Record, Store, StoreError
+from .base import (Change, Committed, ConflictError, JournalEntry, NoStore, ObjectChange, Record, Store, StoreError,
+                   StoreUnavailable)
 from .common import new_id
 from .sqlite import DEFAULT_TIMEOUT, SqliteStore
 
 __all__ = ["Change", "Committed", "ConflictError", "JournalEntry", "NoStore", "ObjectChange", "Record", "Store",
-           "StoreError",
+           "StoreError", "StoreUnavailable",
            "SqliteStore", "new_id", "open_store"]
 
 

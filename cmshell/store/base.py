@@ -10,6 +10,11 @@ class StoreError(Exception):
     """Any failure of the store; the message is one line, fit for the user."""
 
 
+class StoreUnavailable(StoreError):
+    """The store cannot be reached just now (its server restarting, the network down): the same
+    call may work later. A damaged or refused store is a plain StoreError."""
+
+
 class NoStore(StoreError):
     """There is no store at the path, and creating one was not asked for."""
 

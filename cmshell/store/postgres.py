@@ -27,7 +27,7 @@ from psycopg.pq import TransactionStatus
 
 from . import common
 from . import delta as jd
-from .base import Change, Committed, NoStore, ObjectChange, Record, References, StoreError
+from .base import Change, Committed, NoStore, ObjectChange, Record, References, StoreError, StoreUnavailable
 from .common import NO_STORE, one_line, paused_gc
 from .pgurl import redact, scrub
 from .postgres_journal import COMMIT_LOCK, JournalMixin
@@ -98,7 +98,7 @@ class PostgresStore(JournalMixin, SessionsMixin):
             conn.execute(f"SET lock_timeout = {int(self.timeout * 1000)}")
             return conn
         except psycopg.Error as exc:
-            raise StoreError(f"Cannot reach store {self.shown}: {scrub(one_line(exc), self.path)}") from None
+            raise StoreUnavailable(f"Cannot reach store {self.shown}: {scrub(one_line(exc), self.path)}") from None
 
     def _db(self) -> psycopg.Connection:
         if self._closed:
@@ -126,7 +126,7 @@ class PostgresStore(JournalMixin, SessionsMixin):
         if isinstance(exc, psycopg.OperationalError) and (conn is None or conn.broken or conn.closed):
             if conn is self._conn:
                 self._drop()
-            return StoreError(f"Lost the connection to store {self.shown}{during}: {text};"
+            return StoreUnavailable(f"Lost the connection to store {self.shown}{during}: {text};"
                               " it reconnects on the next command")
         if isinstance(exc, pge.InsufficientPrivilege):
             return StoreError(f"Cannot write store {self.shown}: {text}")

@@ -3,13 +3,14 @@ events — commits from the journal, and what the backends did (apply failed, ou
 Store.publish — on a store file (polled) and on PostgreSQL (LISTEN/NOTIFY), docs/postgresql.md."""
 from __future__ import annotations
 
+import re
 import socket
 import time
 
 import pytest
 
 pytest.importorskip("pexpect")
-from conftest import journal_user  # noqa: E402
+from conftest import assert_ok, journal_user  # noqa: E402
 from tests.repl.test_terminal import Term, prompt  # noqa: E402
 
 
@@ -69,3 +70,23 @@ def test_backend_events_reach_the_other_terminal(cm, store, tmp_path):
     b.expect(f"by {journal_user()}: applied 0/1, 1 unreachable", timeout=10)
     b.line("quit")
     assert b.eof() == 0
+
+
+def test_a_server_restart_is_said_once_and_watching_goes_on(cm, pg_demo, pg_server):
+    """The PostgreSQL server restarts under an open terminal: one warning, then the watcher
+    connects again by itself and shows what was committed meanwhile; the session's own
+    commands reconnect too."""
+    t = Term(cm, db=pg_demo)
+    t.expect(prompt(""))
+    t.settle()
+    pg_server.restart()
+    t.expect("[warning] basecm10: Lost the connection to store postgresql://cmshell:****@", timeout=20)
+    assert_ok(cm("-c", "device use node002; set notes after-restart; commit", db=pg_demo))
+    notice, back = f"Committed 1 Device (node002) by {journal_user()}", "is back"
+    t.expect(re.compile(re.escape(notice) + "|" + back), timeout=20)
+    t.expect(back if t.matched == notice else notice, timeout=20)   # either order
+    t.line("device get node002 notes")
+    t.expect("\nafter-restart")                  # the session's own connection is back too
+    assert t.text.count("Lost the connection") == 1 and "Stopped watching" not in t.text
+    t.line("quit")
+    assert t.eof() == 0
