@@ -30,7 +30,7 @@ from . import delta as jd
 from .base import Change, Committed, NoStore, ObjectChange, Record, References, StoreError, StoreUnavailable
 from .common import NO_STORE, one_line, paused_gc
 from .pgurl import redact, scrub
-from .postgres_journal import COMMIT_LOCK, JournalMixin
+from .postgres_journal import COMMIT_LOCK, PostgresJournal
 from .postgres_sessions import SessionsMixin, signed_crc
 from .sqlite_migrate import SCHEMA_VERSION
 
@@ -57,7 +57,7 @@ _EVENTS = ("CREATE TABLE IF NOT EXISTS events(seq BIGINT PRIMARY KEY, time DOUBL
 _MIGRATIONS: dict[int, Callable[[psycopg.Connection], object]] = {3: lambda conn: conn.execute(_EVENTS)}
 
 
-class PostgresStore(JournalMixin, SessionsMixin):
+class PostgresStore(PostgresJournal, SessionsMixin):
     """The Store implementation over a PostgreSQL database (see module doc)."""
 
     pushes = True           # commits and events NOTIFY: `wait` wakes at once
@@ -339,22 +339,6 @@ class PostgresStore(JournalMixin, SessionsMixin):
         conn.execute("RELEASE SAVEPOINT cmsh_write")
         common.pointers(changes, current, removals, updates, wanted, gone)
         writer.add(common.members(changes, current, befores, after_text, keys, done, revisions))
-
-    def _new_keys(self, conn: psycopg.Connection, ids: list[str]) -> list[int]:
-        if not ids:
-            return []
-        start = conn.execute("SELECT COALESCE(max(key), 0) + 1 FROM object_keys").fetchone()[0]  # type: ignore[index]
-        keys = list(range(start, start + len(ids)))
-        conn.execute("INSERT INTO object_keys(key, id) SELECT * FROM unnest(%s::bigint[], %s::text[])",
-                     (keys, ids))
-        return keys
-
-    def _current(self, conn: psycopg.Connection, ids: list[str]) -> dict[str, dict]:
-        """id -> stored document of these ids (those that exist)."""
-        if not ids:
-            return {}
-        rows = conn.execute("SELECT id, doc FROM objects WHERE id = ANY(%s)", (ids,)).fetchall()
-        return dict(zip([r[0] for r in rows], common.docs([r[1] for r in rows], self.shown)))
 
     def _write(self, conn: psycopg.Connection, inserts: list[Change], updates: list[Change],
                removals: list[Change], after_text: dict[str, str], current: dict[str, tuple],

@@ -1,6 +1,6 @@
-"""The SQLite store's commit: the rows of a batch written, checked and journalled inside the
-commit's transaction (a mixin of SqliteStore; what both stores check and record the same way is
-store/common.py).
+"""The SQLite store's commit: the rows of a batch written and checked inside the commit's
+transaction (a mixin of SqliteStore; what both stores check and record the same way is
+store/common.py; what it reads of the stored documents store/sql_journal.py).
 
 Rows are written by rowid and checked by id and revision as they are written. When every change
 carries the record it started from (Change.base), nothing is read first; a row found changed
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from . import common
 from . import delta as jd
@@ -18,7 +19,6 @@ from .base import Change, Committed, ConflictError, ObjectChange, References
 from .common import one_line
 from .sqlite_migrate import new_keys
 
-CHUNK = 500                     # host parameters per IN (...) query (portable limit is 999)
 _TMP_PREFIX = "\x00rename:"    # temporary names used while renaming (cannot be typed)
 
 
@@ -36,6 +36,9 @@ def _based(ch: Change) -> bool:
 class CommitMixin:
     shown: str
     references: References | None
+
+    if TYPE_CHECKING:       # SqliteStore's (sql_journal.JournalMixin)
+        def _current(self, conn: sqlite3.Connection, ids: list[str]) -> dict[str, dict]: ...
 
     def _stream(self, conn: sqlite3.Connection, batches: Iterable[Sequence[Change]], user: str, comment: str,
                 when: float, before_commit: Callable[[], None] | None) -> Committed | None:
@@ -183,15 +186,6 @@ class CommitMixin:
                 "INSERT INTO objects(id, mode, name, revision, doc, jkey, kind) VALUES(?,?,?,1,?,?,?)",
                 [(ch.id, ch.mode, ch.name, after_text[ch.id], keys[ch.id], common.kind(ch.after))
                  for ch in inserts]), len(inserts))
-
-    def _current(self, conn: sqlite3.Connection, ids: list[str]) -> dict[str, dict]:
-        """id -> stored document of these ids (those that exist)."""
-        out: dict[str, dict] = {}
-        for part in common.chunks(ids, CHUNK):
-            marks = ",".join("?" * len(part))
-            rows = conn.execute(f"SELECT id, doc FROM objects WHERE id IN ({marks})", part).fetchall()
-            out.update(zip([r[0] for r in rows], common.docs([r[1] for r in rows], self.shown)))
-        return out
 
 
 class _Lookup:
