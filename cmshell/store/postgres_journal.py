@@ -1,7 +1,7 @@
 """The PostgreSQL store's dialect of the journal (store/sql_journal.py, written once for both
 stores) and its integrity check: `?` placeholders become psycopg's `%s` (translated once a
-statement), many keys are one `= ANY(%s)` and many rows one INSERT of unnest(arrays). A mixin of
-PostgresStore."""
+statement), many keys are one `= ANY(%s)`, many rows one INSERT of unnest(arrays), and a commit
+is numbered max(seq) + 1 under the commit lock. A mixin of PostgresStore."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -13,7 +13,7 @@ import psycopg
 
 from . import common
 from .base import StoreError
-from .sql_journal import JournalMixin
+from .sql_journal import JOURNAL_INSERT, JournalMixin
 from .sqlite_migrate import SCHEMA_VERSION    # the SQLite store's layout, version for version
 
 COMMIT_LOCK = 0x636d7368        # advisory lock class of commits ("cmsh"; key 2: the schema)
@@ -27,6 +27,8 @@ def _pyformat(sql: str) -> str:
 
 
 class PostgresJournal(JournalMixin[psycopg.Connection]):
+    channel: str                # NOTIFY channel of commits
+
     if TYPE_CHECKING:       # PostgresStore's
         def _tx(self, *, read: bool = ..., lock: int | None = ...) -> AbstractContextManager[psycopg.Connection]: ...
         def _version(self, conn: psycopg.Connection | None = ...) -> int | None: ...
@@ -57,6 +59,14 @@ class PostgresJournal(JournalMixin[psycopg.Connection]):
         conn.execute("INSERT INTO object_keys(key, id) SELECT * FROM unnest(%s::bigint[], %s::text[])",
                      (keys, ids))
         return keys
+
+    def _append(self, conn: psycopg.Connection, row: tuple) -> int:
+        """The commit's journal row, numbered after the newest (under the commit lock: in commit
+        order), and a NOTIFY of it (delivered when the transaction commits)."""
+        seq: int = conn.execute("SELECT COALESCE(max(seq), 0) + 1 FROM journal").fetchone()[0]  # type: ignore[index]
+        conn.execute(_pyformat(JOURNAL_INSERT), (seq, *row))
+        conn.execute("SELECT pg_notify(%s, %s)", (self.channel, str(seq)))
+        return seq
 
     # -- integrity -------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
-"""The journal both stores keep, written once over their SQL: its entries, the way back
-(state_at), compaction, the backends' state and the events' reading (a mixin of SqliteStore and
-PostgresStore; the delta logic itself is store/common.py and store/delta.py).
+"""The journal both stores keep, written once over their SQL: the end of a commit (its journal
+entry), the way back (state_at), compaction, the backends' state and the events' reading (a
+mixin of SqliteStore and PostgresStore; the delta logic itself is store/common.py and
+store/delta.py).
 
 The journal keeps, per commit, only what changed: the changed fields of a modified object with
 their values before and after, the whole document of an added or removed object. The state as
@@ -20,17 +21,20 @@ each store's dialect (sqlite_journal.py, postgres_journal.py), the hooks below:
 - `_key_ids(conn, keys)`: key -> id from object_keys (SQLite: BETWEEN runs of keys);
 - `_insert_many(conn, head, rows, types, tail)`: many rows in one statement (SQLite:
   executemany; PostgreSQL: unnest of one array a column);
-- `_new_keys(conn, ids)`: new journal keys.
+- `_new_keys(conn, ids)`: new journal keys; `_append(conn, row)`: the journal row of a commit,
+  its seq (SQLite: AUTOINCREMENT; PostgreSQL: max + 1 under the commit lock, and a NOTIFY);
+- `_batch(conn, ...)` and `_lookup(conn)`: the commit's writes of one batch, its look-ups.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from . import common
 from . import delta as jd
-from .base import JournalEntry, JournalRecord, ObjectDelta
+from .base import Change, Committed, JournalEntry, JournalRecord, ObjectChange, ObjectDelta, References
 from .common import paused_gc
 
 HEAD = 'SELECT seq, time, "user", comment, summary FROM journal'
@@ -57,6 +61,7 @@ C = TypeVar("C", bound=Conn)
 
 class JournalMixin(common.Shared, Generic[C]):
     shown: str
+    references: References | None
 
     if TYPE_CHECKING:       # the dialect's (see module doc)
         @staticmethod
@@ -68,8 +73,55 @@ class JournalMixin(common.Shared, Generic[C]):
         def _insert_many(self, conn: C, head: str, rows: list[tuple], types: tuple[str, ...],
                          tail: str = ...) -> None: ...
         def _new_keys(self, conn: C, ids: list[str]) -> list[int]: ...
+        def _append(self, conn: C, row: tuple) -> int: ...
+        def _batch(self, conn: C, changes: list[Change], seen: set[str], writer: jd.Writer,
+                   done: list[ObjectChange], revisions: dict[str, int],
+                   wanted: dict[tuple[str, str], tuple[str, str]], gone: list[tuple[str, str]]) -> None: ...
+        def _lookup(self, conn: C) -> common.Lookup: ...
 
-    # -- the stored documents ----------------------------------------------------------
+    # -- committing --------------------------------------------------------------------
+
+    def commit_stream(self, batches: Iterable[Sequence[Change]], *, user: str, comment: str = "",
+                      when: float | None = None,
+                      before_commit: Callable[[], None] | None = None,
+                      if_empty: bool = False) -> Committed | None:
+        """Store changes that arrive in batches (read lazily, inside the transaction) as one
+        commit: one transaction, one journal entry. `before_commit` runs after the last batch,
+        before the transaction commits; whatever it (or the batches' iterator) raises rolls
+        everything back. None when there were no changes. `if_empty`: only into an empty store,
+        checked inside the transaction. Pointers are checked inside the transaction too, after
+        the last batch (see common.check_references)."""
+        when = time.time() if when is None else when
+        with paused_gc(), self._commit_tx() as conn:
+            if if_empty and conn.execute("SELECT 1 FROM objects LIMIT 1").fetchone():
+                raise common.not_empty()
+            result = self._stream(conn, batches, user, comment, when, before_commit)
+            if result is None:
+                conn.execute("ROLLBACK")
+        if result is not None:
+            self._retain(user)
+        return result
+
+    def _stream(self, conn: C, batches: Iterable[Sequence[Change]], user: str, comment: str,
+                when: float, before_commit: Callable[[], None] | None) -> Committed | None:
+        writer = jd.Writer()
+        done: list[ObjectChange] = []
+        revisions: dict[str, int] = {}
+        seen: set[str] = set()
+        wanted: dict[tuple[str, str], tuple[str, str]] = {}   # pointer target -> first (mode, name) using it
+        gone: list[tuple[str, str]] = []                        # names removed or renamed away
+        for batch in batches:
+            batch = list(batch)
+            if batch:
+                self._batch(conn, batch, seen, writer, done, revisions, wanted, gone)
+        if not done:
+            return None
+        if before_commit is not None:
+            before_commit()
+        common.check_references(self._lookup(conn), self.references, wanted, gone)
+        summary, blob = writer.finish()
+        seq = self._append(conn, (when, user, comment, summary, blob))
+        return Committed(seq, when, user, comment, tuple(done), revisions, writer.groups)
 
     def _current(self, conn: C, ids: list[str]) -> dict[str, dict]:
         """id -> stored document of these ids (those that exist)."""

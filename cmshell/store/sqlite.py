@@ -31,13 +31,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 
 from . import common
 from . import sqlite_files as files
 from . import sqlite_migrate as migrations
-from .base import Change, Committed, Record, References, StoreError
+from .base import Record, References, StoreError
 from .common import new_id, new_ids, one_line, paused_gc
 from .filelock import file_lock
 from .sqlite_commit import CommitMixin
@@ -311,29 +311,6 @@ class SqliteStore(SqliteJournal, CommitMixin):
 
     def is_empty(self) -> bool:
         return not self._rows("SELECT 1 FROM objects LIMIT 1")
-
-    # -- committing --------------------------------------------------------------------
-
-    def commit_stream(self, batches: Iterable[Sequence[Change]], *, user: str, comment: str = "",
-                      when: float | None = None,
-                      before_commit: Callable[[], None] | None = None,
-                      if_empty: bool = False) -> Committed | None:
-        """Store changes that arrive in batches (read lazily, inside the transaction) as one
-        commit: one transaction, one journal entry. `before_commit` runs after the last batch,
-        before the transaction commits; whatever it (or the batches' iterator) raises rolls
-        everything back. None when there were no changes. `if_empty`: only into an empty store,
-        checked inside the transaction. Pointers are checked inside the transaction too, after
-        the last batch (see common.check_references)."""
-        when = time.time() if when is None else when
-        with paused_gc(), self._tx() as conn:
-            if if_empty and conn.execute("SELECT 1 FROM objects LIMIT 1").fetchone():
-                raise common.not_empty()
-            result = self._stream(conn, batches, user, comment, when, before_commit)
-            if result is None:
-                self._rollback()
-        if result is not None:
-            self._retain(user)
-        return result
 
     # -- between sessions --------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """The SQLite store's dialect of the journal (store/sql_journal.py, written once for both
 stores): SQLite's placeholders are the journal's own, many keys are looked up in chunks of
-`IN (?,...)` (object keys in BETWEEN runs), and many rows are written by executemany. A
-mixin of SqliteStore."""
+`IN (?,...)` (object keys in BETWEEN runs), many rows are written by executemany, and a
+commit's journal row takes its seq from AUTOINCREMENT. A mixin of SqliteStore."""
 from __future__ import annotations
 
 import sqlite3
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from . import common
 from . import delta as jd
-from .sql_journal import JournalMixin
+from .sql_journal import JOURNAL_INSERT, JournalMixin
 from .sqlite_migrate import new_keys
 
 CHUNK = 500                     # host parameters per IN (...) query (portable limit is 999)
@@ -49,3 +49,7 @@ class SqliteJournal(JournalMixin[sqlite3.Connection]):
     def _new_keys(self, conn: sqlite3.Connection, ids: list[str]) -> list[int]:
         return new_keys(conn, ids)
 
+    def _append(self, conn: sqlite3.Connection, row: tuple) -> int:
+        seq = conn.execute(JOURNAL_INSERT, (None, *row)).lastrowid     # NULL: the next AUTOINCREMENT
+        assert seq is not None            # set by every INSERT
+        return seq
