@@ -27,10 +27,10 @@ from psycopg.pq import TransactionStatus
 
 from . import common
 from . import delta as jd
-from .base import Change, Committed, NoStore, ObjectChange, Record, References, StoreError, StoreUnavailable
+from .base import Change, NoStore, ObjectChange, Record, References, StoreError, StoreUnavailable
 from .common import NO_STORE, one_line, paused_gc
 from .pgurl import redact, scrub
-from .postgres_journal import COMMIT_LOCK, JournalMixin
+from .postgres_journal import PostgresJournal
 from .postgres_sessions import SessionsMixin, signed_crc
 from .sqlite_migrate import SCHEMA_VERSION
 
@@ -57,7 +57,7 @@ _EVENTS = ("CREATE TABLE IF NOT EXISTS events(seq BIGINT PRIMARY KEY, time DOUBL
 _MIGRATIONS: dict[int, Callable[[psycopg.Connection], object]] = {3: lambda conn: conn.execute(_EVENTS)}
 
 
-class PostgresStore(JournalMixin, SessionsMixin):
+class PostgresStore(PostgresJournal, SessionsMixin):
     """The Store implementation over a PostgreSQL database (see module doc)."""
 
     pushes = True           # commits and events NOTIFY: `wait` wakes at once
@@ -273,46 +273,6 @@ class PostgresStore(JournalMixin, SessionsMixin):
 
     # -- committing ------------------------------------------------------------------------
 
-    def commit_stream(self, batches: Iterable[Sequence[Change]], *, user: str, comment: str = "",
-                      when: float | None = None,
-                      before_commit: Callable[[], None] | None = None,
-                      if_empty: bool = False) -> Committed | None:
-        """As SqliteStore.commit_stream: all batches in one transaction and one journal entry."""
-        when = time.time() if when is None else when
-        with paused_gc(), self._tx(lock=COMMIT_LOCK) as conn:
-            if if_empty and conn.execute("SELECT 1 FROM objects LIMIT 1").fetchone():
-                raise common.not_empty()
-            result = self._stream(conn, batches, user, comment, when, before_commit)
-            if result is None:
-                conn.execute("ROLLBACK")
-        if result is not None:
-            self._retain(user)
-        return result
-
-    def _stream(self, conn: psycopg.Connection, batches: Iterable[Sequence[Change]], user: str, comment: str,
-                when: float, before_commit: Callable[[], None] | None) -> Committed | None:
-        writer = jd.Writer()
-        done: list[ObjectChange] = []
-        revisions: dict[str, int] = {}
-        seen: set[str] = set()
-        wanted: dict[tuple[str, str], tuple[str, str]] = {}
-        gone: list[tuple[str, str]] = []
-        for batch in batches:
-            batch = list(batch)
-            if batch:
-                self._batch(conn, batch, seen, writer, done, revisions, wanted, gone)
-        if not done:
-            return None
-        if before_commit is not None:
-            before_commit()
-        common.check_references(_Lookup(conn), self.references, wanted, gone)
-        summary, blob = writer.finish()
-        seq = conn.execute("SELECT COALESCE(max(seq), 0) + 1 FROM journal").fetchone()[0]  # type: ignore[index]
-        conn.execute('INSERT INTO journal(seq, time, "user", comment, summary, deltas)'
-                     " VALUES(%s,%s,%s,%s,%s,%s)", (seq, when, user, comment, summary, blob))
-        conn.execute("SELECT pg_notify(%s, %s)", (self.channel, str(seq)))
-        return Committed(seq, when, user, comment, tuple(done), revisions, writer.groups)
-
     def _batch(self, conn: psycopg.Connection, changes: list[Change], seen: set[str], writer: jd.Writer,
                done: list[ObjectChange], revisions: dict[str, int],
                wanted: dict[tuple[str, str], tuple[str, str]], gone: list[tuple[str, str]]) -> None:
@@ -340,21 +300,8 @@ class PostgresStore(JournalMixin, SessionsMixin):
         common.pointers(changes, current, removals, updates, wanted, gone)
         writer.add(common.members(changes, current, befores, after_text, keys, done, revisions))
 
-    def _new_keys(self, conn: psycopg.Connection, ids: list[str]) -> list[int]:
-        if not ids:
-            return []
-        start = conn.execute("SELECT COALESCE(max(key), 0) + 1 FROM object_keys").fetchone()[0]  # type: ignore[index]
-        keys = list(range(start, start + len(ids)))
-        conn.execute("INSERT INTO object_keys(key, id) SELECT * FROM unnest(%s::bigint[], %s::text[])",
-                     (keys, ids))
-        return keys
-
-    def _current(self, conn: psycopg.Connection, ids: list[str]) -> dict[str, dict]:
-        """id -> stored document of these ids (those that exist)."""
-        if not ids:
-            return {}
-        rows = conn.execute("SELECT id, doc FROM objects WHERE id = ANY(%s)", (ids,)).fetchall()
-        return dict(zip([r[0] for r in rows], common.docs([r[1] for r in rows], self.shown)))
+    def _lookup(self, conn: psycopg.Connection) -> common.Lookup:
+        return _Lookup(conn)
 
     def _write(self, conn: psycopg.Connection, inserts: list[Change], updates: list[Change],
                removals: list[Change], after_text: dict[str, str], current: dict[str, tuple],

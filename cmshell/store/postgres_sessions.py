@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -49,7 +49,6 @@ class SessionsMixin:
         def _error(self, exc: BaseException, conn: psycopg.Connection | None = ...,
                    during: str = ...) -> StoreError: ...
         def _tx(self, *, read: bool = ..., lock: int | None = ...) -> AbstractContextManager[psycopg.Connection]: ...
-        def _rows(self, sql: str, params: Sequence | dict = ...) -> list[tuple]: ...
 
     def _init_sessions(self) -> None:
         self._locks: psycopg.Connection | None = None
@@ -171,14 +170,6 @@ class SessionsMixin:
                          " unnest(%s::bigint[], %s::text[]) AS u(s, p)", (now, seqs, texts))
             conn.execute("DELETE FROM events WHERE seq <= %s", (seqs[-1] - common.EVENTS_KEEP,))
             conn.execute("SELECT pg_notify(%s, %s)", (self.event_channel, str(seqs[-1])))
-
-    def events_after(self, seq: int) -> list[tuple[int, dict]]:
-        rows = self._rows("SELECT seq, payload FROM events WHERE seq > %s ORDER BY seq LIMIT %s",
-                          (int(seq), common.EVENTS_KEEP))
-        return list(zip([r[0] for r in rows], common.docs([r[1] for r in rows], self.shown, "event")))
-
-    def event_seq(self) -> int:
-        return int(self._rows("SELECT COALESCE(max(seq), 0) FROM events")[0][0])
 
     def wait(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for a commit or an event of any session (LISTEN on a

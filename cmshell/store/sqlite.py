@@ -22,26 +22,26 @@ processes wait for each other (busy timeout) instead of failing. A commit may ar
 batches (`commit_stream`, for `--load`): still one transaction and one journal entry.
 
 The rows are written by sqlite_commit.py; the journal keeps, per commit, only what changed
-(sqlite_journal.py). Older stores are
-migrated when opened (sqlite_migrate.py); the file is checked before SQLite opens it
-(sqlite_files.py). Named locks are files beside the store (filelock.py).
+(sql_journal.py, written once for both stores, over SQLite's dialect in sqlite_journal.py).
+Older stores are migrated when opened (sqlite_migrate.py); the file is checked before SQLite
+opens it (sqlite_files.py). Named locks are files beside the store (filelock.py).
 """
 from __future__ import annotations
 
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 
 from . import common
 from . import sqlite_files as files
 from . import sqlite_migrate as migrations
-from .base import Change, Committed, Record, References, StoreError
+from .base import Record, References, StoreError
 from .common import new_id, new_ids, one_line, paused_gc
 from .filelock import file_lock
-from .sqlite_commit import CHUNK, CommitMixin
-from .sqlite_journal import JournalMixin
+from .sqlite_commit import CommitMixin
+from .sqlite_journal import CHUNK, SqliteJournal
 from .sqlite_migrate import SCHEMA_VERSION
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore", "new_id", "new_ids", "paused_gc"]
@@ -55,7 +55,7 @@ def _damage(text: object) -> str:
     return one_line(str(text).replace("*** in database main ***", ""))
 
 
-class SqliteStore(JournalMixin, CommitMixin):
+class SqliteStore(SqliteJournal, CommitMixin):
     """The Store implementation over one SQLite file (see module doc)."""
 
     pushes = False          # nobody tells a file's readers of a commit: they poll
@@ -204,13 +204,14 @@ class SqliteStore(JournalMixin, CommitMixin):
                 pass
 
     @contextmanager
-    def _tx(self, begin: str = "BEGIN IMMEDIATE", *, read: bool = False) -> Iterator[sqlite3.Connection]:
+    def _tx(self, begin: str | None = None, *, read: bool = False) -> Iterator[sqlite3.Connection]:
         """One transaction for the with-block: committed at its end (rolled back when `read`,
         or when the block rolled back itself), rolled back when it raises; an SQLite error is
-        a StoreError. BEGIN IMMEDIATE takes the write lock at once (waiting up to `timeout`)."""
+        a StoreError. BEGIN IMMEDIATE (the default unless `read`) takes the write lock at once
+        (waiting up to `timeout`); a read begins with BEGIN (a snapshot from its first read)."""
         conn = self._db()
         try:
-            conn.execute(begin)
+            conn.execute(begin or ("BEGIN" if read else "BEGIN IMMEDIATE"))
             try:
                 yield conn
                 if read:
@@ -223,7 +224,7 @@ class SqliteStore(JournalMixin, CommitMixin):
         except sqlite3.Error as exc:
             raise self._error(exc) from None
 
-    def _query(self, sql: str, params: Sequence = ()) -> list:
+    def _rows(self, sql: str, params: Sequence = ()) -> list:
         """The rows of one statement (an SQLite error is a StoreError)."""
         try:
             return self._db().execute(sql, params).fetchall()
@@ -233,7 +234,7 @@ class SqliteStore(JournalMixin, CommitMixin):
     # -- reading -----------------------------------------------------------------------
 
     def names(self, mode: str) -> list[str]:
-        return [r[0] for r in self._query("SELECT name FROM objects WHERE mode=? ORDER BY name", (mode,))]
+        return [r[0] for r in self._rows("SELECT name FROM objects WHERE mode=? ORDER BY name", (mode,))]
 
     def load(self, mode: str) -> list[Record]:
         out: list[Record] = []
@@ -276,14 +277,14 @@ class SqliteStore(JournalMixin, CommitMixin):
 
     def index(self, mode: str) -> list[tuple[str, str]]:
         """(id, name) of every object of a mode, without reading documents."""
-        return self._query("SELECT id, name FROM objects WHERE mode=?", (mode,))
+        return self._rows("SELECT id, name FROM objects WHERE mode=?", (mode,))
 
     def records(self, mode: str, ids: list[str]) -> list[Record]:
         """The records of the given ids (missing ones are left out)."""
         out: list[Record] = []
         for chunk in common.chunks(ids, CHUNK):
-            rows = self._query(f"SELECT id, name, revision, doc, rowid, jkey FROM objects WHERE mode=? AND id IN "
-                               f"({','.join('?' * len(chunk))})", (mode, *chunk))
+            rows = self._rows(f"SELECT id, name, revision, doc, rowid, jkey FROM objects WHERE mode=? AND id IN "
+                              f"({','.join('?' * len(chunk))})", (mode, *chunk))
             docs = common.docs([r[3] for r in rows], self.shown, mode)
             out.extend(Record(r[0], mode, r[1], r[2], d, r[4], r[5]) for r, d in zip(rows, docs))
         return out
@@ -297,11 +298,11 @@ class SqliteStore(JournalMixin, CommitMixin):
         else:
             sql = "SELECT name FROM objects WHERE mode=? AND json_extract(doc, '$.' || ?) = ? ORDER BY name"
             params = (mode, field, value)
-        return sorted(r[0] for r in self._query(sql, params))
+        return sorted(r[0] for r in self._rows(sql, params))
 
     def get(self, mode: str, name: str) -> Record | None:
-        rows = self._query("SELECT id, revision, doc, rowid, jkey FROM objects WHERE mode=? AND name=?",
-                           (mode, name))
+        rows = self._rows("SELECT id, revision, doc, rowid, jkey FROM objects WHERE mode=? AND name=?",
+                          (mode, name))
         if not rows:
             return None
         row = rows[0]
@@ -309,30 +310,7 @@ class SqliteStore(JournalMixin, CommitMixin):
         return Record(row[0], mode, name, row[1], doc, row[3], row[4])
 
     def is_empty(self) -> bool:
-        return not self._query("SELECT 1 FROM objects LIMIT 1")
-
-    # -- committing --------------------------------------------------------------------
-
-    def commit_stream(self, batches: Iterable[Sequence[Change]], *, user: str, comment: str = "",
-                      when: float | None = None,
-                      before_commit: Callable[[], None] | None = None,
-                      if_empty: bool = False) -> Committed | None:
-        """Store changes that arrive in batches (read lazily, inside the transaction) as one
-        commit: one transaction, one journal entry. `before_commit` runs after the last batch,
-        before the transaction commits; whatever it (or the batches' iterator) raises rolls
-        everything back. None when there were no changes. `if_empty`: only into an empty store,
-        checked inside the transaction. Pointers are checked inside the transaction too, after
-        the last batch (see common.check_references)."""
-        when = time.time() if when is None else when
-        with paused_gc(), self._tx() as conn:
-            if if_empty and conn.execute("SELECT 1 FROM objects LIMIT 1").fetchone():
-                raise common.not_empty()
-            result = self._stream(conn, batches, user, comment, when, before_commit)
-            if result is None:
-                self._rollback()
-        if result is not None:
-            self._retain(user)
-        return result
+        return not self._rows("SELECT 1 FROM objects LIMIT 1")
 
     # -- between sessions --------------------------------------------------------------
 
@@ -353,16 +331,6 @@ class SqliteStore(JournalMixin, CommitMixin):
             conn.executemany("INSERT INTO events(time, payload) VALUES(?,?)", [(now, t) for t in texts])
             conn.execute("DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - ?",
                          (common.EVENTS_KEEP,))
-
-    def events_after(self, seq: int) -> list[tuple[int, dict]]:
-        """(seq, event) of the events newer than `seq`, oldest first (EVENTS_KEEP at most)."""
-        rows = self._query("SELECT seq, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-                           (int(seq), common.EVENTS_KEEP))
-        return list(zip([r[0] for r in rows], common.docs([r[1] for r in rows], self.shown, "event")))
-
-    def event_seq(self) -> int:
-        """The seq of the newest event (0: none yet)."""
-        return int(self._query("SELECT COALESCE(MAX(seq), 0) FROM events")[0][0])
 
     def wait(self, timeout: float) -> bool:
         """Another session may have committed or published: an SQLite file tells nobody, so this

@@ -1,6 +1,6 @@
-"""The SQLite store's commit: the rows of a batch written, checked and journalled inside the
-commit's transaction (a mixin of SqliteStore; what both stores check and record the same way is
-store/common.py).
+"""The SQLite store's commit: the rows of a batch written and checked inside the commit's
+transaction (a mixin of SqliteStore; what both stores check and record the same way is
+store/common.py, the commit's transaction and journal entry store/sql_journal.py).
 
 Rows are written by rowid and checked by id and revision as they are written. When every change
 carries the record it started from (Change.base), nothing is read first; a row found changed
@@ -10,15 +10,15 @@ error names the object another session changed.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from . import common
 from . import delta as jd
-from .base import Change, Committed, ConflictError, ObjectChange, References
+from .base import Change, ConflictError, ObjectChange, References
 from .common import one_line
 from .sqlite_migrate import new_keys
 
-CHUNK = 500                     # host parameters per IN (...) query (portable limit is 999)
 _TMP_PREFIX = "\x00rename:"    # temporary names used while renaming (cannot be typed)
 
 
@@ -34,33 +34,13 @@ def _based(ch: Change) -> bool:
 
 
 class CommitMixin:
+    """The writes of a commit's batches (the rest of a commit is sql_journal.py's)."""
+
     shown: str
     references: References | None
 
-    def _stream(self, conn: sqlite3.Connection, batches: Iterable[Sequence[Change]], user: str, comment: str,
-                when: float, before_commit: Callable[[], None] | None) -> Committed | None:
-        writer = jd.Writer()
-        done: list[ObjectChange] = []
-        revisions: dict[str, int] = {}
-        seen: set[str] = set()
-        wanted: dict[tuple[str, str], tuple[str, str]] = {}   # pointer target -> first (mode, name) using it
-        gone: list[tuple[str, str]] = []                        # names removed or renamed away
-        for batch in batches:
-            batch = list(batch)
-            if not batch:
-                continue
-            self._batch(conn, batch, seen, writer, done, revisions, wanted, gone)
-        if not done:
-            return None
-        if before_commit is not None:
-            before_commit()
-        common.check_references(_Lookup(conn), self.references, wanted, gone)
-        summary, blob = writer.finish()
-        cur = conn.execute("INSERT INTO journal(time, user, comment, summary, deltas) VALUES(?,?,?,?,?)",
-                           (when, user, comment, summary, blob))
-        seq = cur.lastrowid
-        assert seq is not None            # set by every INSERT
-        return Committed(seq, when, user, comment, tuple(done), revisions, writer.groups)
+    if TYPE_CHECKING:       # SqliteStore's (sql_journal.JournalMixin)
+        def _current(self, conn: sqlite3.Connection, ids: list[str]) -> dict[str, dict]: ...
 
     def _batch(self, conn: sqlite3.Connection, changes: list[Change], seen: set[str], writer: jd.Writer,
                done: list[ObjectChange], revisions: dict[str, int],
@@ -184,14 +164,8 @@ class CommitMixin:
                 [(ch.id, ch.mode, ch.name, after_text[ch.id], keys[ch.id], common.kind(ch.after))
                  for ch in inserts]), len(inserts))
 
-    def _current(self, conn: sqlite3.Connection, ids: list[str]) -> dict[str, dict]:
-        """id -> stored document of these ids (those that exist)."""
-        out: dict[str, dict] = {}
-        for part in common.chunks(ids, CHUNK):
-            marks = ",".join("?" * len(part))
-            rows = conn.execute(f"SELECT id, doc FROM objects WHERE id IN ({marks})", part).fetchall()
-            out.update(zip([r[0] for r in rows], common.docs([r[1] for r in rows], self.shown)))
-        return out
+    def _lookup(self, conn: sqlite3.Connection) -> common.Lookup:
+        return _Lookup(conn)
 
 
 class _Lookup:

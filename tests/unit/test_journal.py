@@ -11,7 +11,7 @@ import sqlite3
 
 import pytest
 
-from cmshell.store import Change, StoreError, new_id, open_store
+from cmshell.store import Change, SqliteStore, StoreError, new_id, open_store
 from cmshell.store import delta as jd
 
 
@@ -23,11 +23,10 @@ def store(request, tmp_path):
 
 
 def one_value(store, sql: str, *params):
-    """The first column of the first row of `sql` (with ? marks) on the store's own connection."""
-    if hasattr(store, "_rows"):         # PostgreSQL
-        return bytes(store._rows(sql.replace("?", "%s"), params)[0][0]) if "deltas" in sql else \
-            store._rows(sql.replace("?", "%s"), params)[0][0]
-    return store._db().execute(sql, params).fetchone()[0]
+    """The first column of the first row of `sql` (with ? marks, as the store's dialect of the
+    journal takes them: store/sql_journal.py) on the store's own connection."""
+    value = store._rows(store._sql(sql), params)[0][0]
+    return bytes(value) if isinstance(value, memoryview) else value
 
 
 def docs_of(store) -> dict[str, tuple[str, str, dict]]:
@@ -338,7 +337,7 @@ def test_changes_that_carry_their_base_record_are_written_without_reading_it(sto
     a, b = new_id(), new_id()
     store.commit([Change(a, "device", "a", None, {"v": 1}), Change(b, "device", "b", None, {"v": 1})], user="u")
     ra, rb = (store.get("device", n) for n in ("a", "b"))
-    if not hasattr(store, "_rows"):        # SQLite gives where it keeps them; PostgreSQL: None
+    if isinstance(store, SqliteStore):      # SQLite gives where it keeps them; PostgreSQL: None
         assert ra.rowid is not None and ra.jkey is not None
     done = store.commit([Change(a, "device", "a", 1, {"v": 2}, base=ra)], user="u")
     assert done.changes[0].before == {"v": 1} and store.get("device", "a").doc == {"v": 2}
