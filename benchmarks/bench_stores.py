@@ -11,12 +11,18 @@ in a loop for --seconds; commits/s is the total over all writers. Its baseline: 
 writers doing a bare transaction on the same database (SQLite: BEGIN IMMEDIATE, one UPDATE,
 COMMIT, in WAL mode; PostgreSQL: one UPDATE) -- the store's cost over the database's. `device;
 list` is the real entry point (median of --runs after a warm-up) on a store loaded with `--load`
-of `fixtures/generate.py --nodes N`; its baseline is `python3 -c pass`.
+of `fixtures/generate.py --nodes N`; its baseline is `python3 -c pass`. Last, how soon another
+session hears of a commit: a listener process watches as the interactive shell does (a file:
+every POLL_SECONDS; PostgreSQL: Store.wait, woken by NOTIFY) while this process commits at
+random moments; median and worst delay from the end of the commit to the listener seeing it.
 """
 from __future__ import annotations
 
+import random
+import statistics
 import subprocess
 import sys
+import time
 
 from _bench import (PASS, ROOT, about, arg_parser, child_env, cmshell, generate, load_store, median_time,
                     workdir)
@@ -58,6 +64,49 @@ while time.monotonic() < end:
     one(n)
 print(n)
 """
+
+
+LISTENER = r"""
+import sys, time
+from cmshell.repl.app import POLL_SECONDS
+from cmshell.store import open_store
+s = open_store(sys.argv[1])
+want = int(sys.argv[2])
+last = max([e.seq for e in s.journal(1)] or [0])
+s.wait(0)                               # PostgreSQL: connected and listening from here
+print("ready", flush=True)
+while want:
+    if s.pushes:
+        s.wait(POLL_SECONDS)
+    else:
+        time.sleep(POLL_SECONDS)
+    for e in s.journal(50):
+        if e.seq > last:
+            last, want = e.seq, want - 1
+            print(e.seq, time.time(), flush=True)
+"""
+
+
+def notice_delays(db: str, env: dict, commits: int) -> list[float]:
+    """Seconds from the end of each commit to another session seeing it."""
+    from cmshell.store import Change, new_id, open_store
+    proc = subprocess.Popen([sys.executable, "-c", LISTENER, db, str(commits)], stdout=subprocess.PIPE,
+                            text=True, env=env, cwd=str(ROOT))
+    assert proc.stdout is not None
+    if proc.stdout.readline().strip() != "ready":
+        raise SystemExit("the listener did not start")
+    done: dict[int, float] = {}
+    with open_store(db) as store:
+        oid, rev = new_id(), None
+        for n in range(commits):
+            time.sleep(random.uniform(0.1, 0.6))         # any moment of the listener's cycle
+            got = store.commit([Change(oid, "device", "latency", rev, {"hostname": "latency", "n": n})],
+                               user="bench")
+            assert got is not None
+            done[got.seq], rev = time.time(), got.revisions[oid]
+    out, _ = proc.communicate(timeout=60)
+    seen = dict((int(a), float(b)) for a, b in (line.split() for line in out.splitlines()))
+    return [seen[seq] - t for seq, t in done.items()]
 
 
 def commits_per_s(db: str, writers: int, seconds: float, env: dict, bare: bool) -> float:
@@ -133,6 +182,12 @@ def main() -> int:
                 t = median_time(cmshell("-c", "device; list", db=db), env, args.runs, expect="node").median
                 cells.append(f"{t * 1000:9.0f} ms ({t / base:5.2f}x)")
             print(f"  {'device; list (median)':30}{cells[0]:>26}{cells[1]:>26}")
+            cells = []
+            for k, db in stores.items():
+                delays = notice_delays(db, env, 20)
+                cells.append(f"{statistics.median(delays) * 1000:7.0f} / {max(delays) * 1000:4.0f} ms")
+            print(f"  {'another session sees a commit':30}{cells[0]:>26}{cells[1]:>26}")
+            print(f"  {'  (median / worst of 20)':30}")
     finally:
         server.close()
     return 0
