@@ -370,15 +370,19 @@ class Workspace:
         """After a command: with `keep` (it succeeded), the objects it edited stay modified until
         commit or refresh, as in cmsh, even when edited back to their stored values; without,
         staged copies that equal their base are forgotten (no star for a refused edit)."""
-        differs = self._differs
+        differs, marks = self._differs, self.marks
         for rid in self._touched:
             st = self.staged.get(rid)
             if st is None or st.base is None or st.doc is None:
                 differs.discard(rid)
                 continue
-            if keep:
-                self.mark(rid)
-            if rid in self.marks:
+            if keep:                    # self.mark(rid), inline (a foreach edits 100,000)
+                got = marks.get(rid)
+                if got is None:
+                    marks[rid] = {()}
+                else:
+                    got.add(())
+            if rid in marks:
                 differs.discard(rid)    # state() says modified without comparing
             elif st.doc == self.base_doc(st.mode, rid):
                 del self.staged[rid]
