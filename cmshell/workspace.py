@@ -486,18 +486,18 @@ class Workspace:
             if mode.base.param("ip") is None:
                 continue
             committing = {rid for m, rid in items if m == mode_name}
-            view, mine = {}, []
+            mine: list[str] = []
             wanted: set[tuple[str, str]] = set()
             for rid in committing:
                 doc = self.doc(mode_name, rid)
                 if doc is None:
                     continue
-                name = str(doc.get(mode.key, ""))
-                view[name] = doc
                 st = self.staged.get(rid)
                 base = self.base_doc(mode_name, rid) if st is not None and st.base is not None else None
-                if base is not None and all(doc.get(f) == base.get(f) for f in ("ip", "mac", "network")):
+                if base is not None and doc.get("ip") == base.get("ip") and doc.get("mac") == base.get("mac") \
+                        and doc.get("network") == base.get("network"):
                     continue            # its addresses are as stored: it brings no new duplicate
+                name = str(doc.get(mode.key, ""))
                 mine.append(name)
                 ip, mac = str(doc.get("ip") or ""), str(doc.get("mac") or "")
                 if ip not in UNSET_IPS:
@@ -506,6 +506,11 @@ class Workspace:
                     wanted.update({("mac", mac), ("mac", mac.upper()), ("mac", mac.lower())})
             if not mine:
                 continue
+            view = {}
+            for rid in committing:
+                doc = self.doc(mode_name, rid)
+                if doc is not None:
+                    view[str(doc.get(mode.key, ""))] = doc
             stored = {name: rid for rid, name in self._ids(mode_name).items()}
             if len(wanted) > self.ASK_STORE_UPTO:       # many: one read of the whole mode
                 self.prefetch(mode_name)
