@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from cmshell.model import names
 from cmshell.model.schema import Mode, Schema, Spec
 from cmshell.model.values import SYNTAXES, problem as value_problem
 
@@ -52,7 +53,6 @@ def _text(value: object, field: str, out: list[Problem]) -> None:
 
 def _check(schema: Schema, mode: Mode, doc: dict, exists: Callable[[str, str], bool], out: list[Problem],
            prefix: str, targets: set[tuple[str, str]] | None = None) -> None:
-    from cmshell.model import names
     spec = mode.spec(doc)
     if not mode.indexed:
         bad = names.problem(doc.get(mode.key, ""))
