@@ -16,6 +16,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
+from cmshell.shell import navigate
 from cmshell.shell.dispatch import ModeHelp, command
 from cmshell.shell.location import Level, find_row, row_key
 from cmshell.errors import CommandError
@@ -337,6 +338,7 @@ def run_in(s, lp: list[Level], keys: list, commands: list[list[str]], *, verbose
     saved = s.path
     lvl = lp[-1]
     errors = Errors()
+    runs = [prepared(s, words) if len(keys) > 1 else None for words in commands]
     try:
         with paused_gc() if len(keys) > 1000 else nullcontext():
             for key in keys:
@@ -346,13 +348,17 @@ def run_in(s, lp: list[Level], keys: list, commands: list[list[str]], *, verbose
                     s.write(f"== {name} == {time.strftime('%Y-%m-%d %H:%M:%S', now)}")
                 here = lp[:-1] + [lvl.select(key)]
                 s.path = here                   # the commands run in turn, starting at the object
-                for words in commands:
+                for words, fast in zip(commands, runs):
                     if not s.valid(here):
                         break                   # an earlier command removed the object
                     if s.path is not here and not s.valid(s.path):
                         s.fix_path()
                     try:
-                        s.execute(words)
+                        if fast is None:
+                            s.execute(words)
+                        else:
+                            s.memo.clear()      # as execute does
+                            fast(s)
                     except CommandError as e:
                         errors.add(name, e)
                         if quit_first:
@@ -362,6 +368,17 @@ def run_in(s, lp: list[Level], keys: list, commands: list[list[str]], *, verbose
     finally:
         s.path = saved
     errors.report(s)
+
+
+def prepared(s, words: list[str]):
+    """What running `words` in each object comes to, prepared once (CommandDef.prepare), when
+    the session would dispatch them to a command that can be prepared; else None."""
+    if not words or s.range is not None or words[0] in s.commands.aliases:
+        return None
+    d = s.commands.defs.get(words[0])
+    if d is None or d.prepare is None or d.scope != "mode" or navigate.top_mode(s.schema, words[0]):
+        return None
+    return d.prepare(words[1:])
 
 
 def other_mode_help(cmd: str):

@@ -13,6 +13,7 @@ from cmshell.shell.location import find_row, row_key
 from cmshell.shell import navigate
 from cmshell.shell.files import read_text
 from cmshell.errors import CommandError
+from cmshell.workspace import clone as copy_value
 from cmshell.shell.target import (display, effective_table, get_lines, param_of, raw, sibling, spec_of,
                                   split_target)
 
@@ -62,13 +63,59 @@ def get(s, args):
 
 
 # -- set / clear / append / removefrom -----------------------------------------------------------
+def _prepare_set(args):
+    """`set <parameter> <value>` for `foreach` over many objects: the parameter is looked up and
+    the value parsed once per kind of object (its Spec), then only assigned in each. Whatever
+    is not a plain assignment at a top-level object (an unknown or read-only parameter, a bad
+    value, a blob, a node list, a rename, `set -e`) runs `set` itself, so that every message,
+    check and mark stays as it is."""
+    if len(args) < 2 or args[0] in ("-e", "--extra"):
+        return None
+    name, words = args[0], args[1:]
+    plans: dict[int, tuple] = {}          # id(spec) -> (spec, param or None, value, unset)
+
+    def plan(mode, spec) -> tuple:
+        p = spec.param(name)
+        if p is None or p.readonly or p.is_submode or p.type in ("internal", "blob") \
+                or (p.name == mode.key and not mode.indexed) or (p.type == "list" and p.target == "device"):
+            return (spec, None, None, False)
+        try:
+            value = values.parse(p, words)
+        except values.ValueError_:
+            return (spec, None, None, False)
+        return (spec, p, value, value == values.empty(p) and p.default is None)
+
+    def run(s) -> None:
+        path = s.path
+        top = path[0] if len(path) == 1 else None
+        doc = s.ws.doc(top.mode.name, top.key) if top is not None and top.key is not None else None
+        if doc is None:
+            set_(s, args)
+            return
+        spec = top.mode.spec(doc)
+        got = plans.get(id(spec))
+        if got is None:
+            got = plans[id(spec)] = plan(top.mode, spec)
+        p = got[1]
+        if p is None:
+            set_(s, args)
+            return
+        edoc = s.element(path, editable=True)
+        if got[3]:
+            edoc.pop(p.name, None)
+        else:
+            edoc[p.name] = copy_value(got[2])       # a list value: each object its own
+    return run
+
+
 @command("set", "Set the value of a parameter", usage=[
     "set [<object>] <parameter> <value> [<value> ...]",
     "set -e|--extra <name> <value>",
     "set <blob parameter> <file>      (loads the file's content)",
     "set <blob parameter>             (opens $VISUAL/$EDITOR on the content)"],
     examples=["set iptables no", "set node001 mac 00:11:22:33:44:55", "set config /tmp/app.yaml",
-              "set -e ingress_proxy_enable true"], args=("target", "param:set", "value*"))
+              "set -e ingress_proxy_enable true"], args=("target", "param:set", "value*"),
+         prepare=_prepare_set)
 def set_(s, args):
     if args and args[0] in ("-e", "--extra"):
         _set_extra(s, args[1:])

@@ -4,8 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from cmshell.model.schema import Mode, Schema
-from cmshell.model.values import problem as value_problem
+from cmshell.model import names
+from cmshell.model.schema import Mode, Schema, Spec
+from cmshell.model.values import SYNTAXES, problem as value_problem
 
 REQUIRED, NO_TARGET, IN_USE, DUPLICATE = 1, 2, 3, 4
 
@@ -52,38 +53,60 @@ def _text(value: object, field: str, out: list[Problem]) -> None:
 
 def _check(schema: Schema, mode: Mode, doc: dict, exists: Callable[[str, str], bool], out: list[Problem],
            prefix: str, targets: set[tuple[str, str]] | None = None) -> None:
-    from cmshell.model import names
     spec = mode.spec(doc)
     if not mode.indexed:
         bad = names.problem(doc.get(mode.key, ""))
         if bad is not None and doc.get(mode.key) not in (None, ""):     # empty: REQUIRED says it
             out.append(Problem(INVALID, prefix + mode.key,
                                f"The name {names.shown(doc.get(mode.key))} {bad}"))
-    for k in (doc.get("extra") or {}) if isinstance(doc.get("extra"), dict) else ():
+    extra = doc.get("extra")
+    for k in extra if extra and isinstance(extra, dict) else ():
         bad = names.problem(k)
         if bad is not None:
             out.append(Problem(INVALID, f"{prefix}extra", f"The name {names.shown(k)} {bad}"))
-    for p in spec.checked:
+    for p, required, typed, test, target, sub in _plan(spec):
         v = doc.get(p.name)
-        field = prefix + p.name
-        if p.required and v in (None, "", []) and not p.readonly:
-            out.append(Problem(REQUIRED, field, f"The {p.label.lower()} should be set"))
-        if v is not None and (p.syntax or p.min is not None or p.max is not None):
-            bad = value_problem(p, v)
+        if v is None:
+            if required:
+                out.append(Problem(REQUIRED, prefix + p.name, f"The {p.label.lower()} should be set"))
+            continue
+        if required and v in ("", []):
+            out.append(Problem(REQUIRED, prefix + p.name, f"The {p.label.lower()} should be set"))
+        if typed:
+            # a string checked by its syntax's test at once; value_problem says what is wrong
+            # (and checks everything else: integers, lists)
+            bad = value_problem(p, v) if test is None or v.__class__ is not str or (v and not test(v)) \
+                else None
             if bad is not None:
-                out.append(Problem(INVALID, field, f"Invalid value for {p.name}: {bad}"))
-        if p.target and v:
+                out.append(Problem(INVALID, prefix + p.name, f"Invalid value for {p.name}: {bad}"))
+        if target and v:
             for name in (v if isinstance(v, list) else [v]):
                 if targets is not None:
-                    targets.add((p.target, str(name)))
-                if not exists(p.target, str(name)):
-                    out.append(Problem(NO_TARGET, prefix + p.name, f"{p.target} {name} does not exist"))
-        if p.is_submode and v and p.mode in schema.modes:
-            sub = schema.mode(p.mode)
-            _unique_rows(sub, v, field, out)
+                    targets.add((target, str(name)))
+                if not exists(target, str(name)):
+                    out.append(Problem(NO_TARGET, prefix + p.name, f"{target} {name} does not exist"))
+        if sub and v and p.mode in schema.modes:
+            field = prefix + p.name
+            sub_mode = schema.mode(p.mode)
+            _unique_rows(sub_mode, v, field, out)
             for row in v:
-                key = row.get("index") if sub.indexed else row.get(sub.key, "")
-                _check(schema, sub, row, exists, out, f"{prefix}{p.name}[{key}].", targets)
+                key = row.get("index") if sub_mode.indexed else row.get(sub_mode.key, "")
+                _check(schema, sub_mode, row, exists, out, f"{prefix}{p.name}[{key}].", targets)
+
+
+def _plan(spec: Spec) -> list[tuple]:
+    """What _check looks at in each parameter of `spec.checked`, worked out once per Spec (and
+    kept on it): (param, required and not read-only, value checked, a string's syntax test or
+    None (see values.problem), pointer target, submode)."""
+    got = spec.__dict__.get("_check_plan")
+    if got is None:
+        got = spec.__dict__["_check_plan"] = []
+        for p in spec.checked:
+            typed = bool(p.syntax or p.min is not None or p.max is not None)
+            rule = SYNTAXES.get(p.syntax or "") if p.type not in ("list", "submode", "integer") else None
+            got.append((p, p.required and not p.readonly, typed, rule[0] if rule else None,
+                        p.target, p.is_submode))
+    return got
 
 
 def targets(schema: Schema, mode: Mode, doc: dict) -> set[tuple[str, str]]:

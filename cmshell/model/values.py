@@ -98,19 +98,20 @@ def _cidr(text: str) -> bool:
 
 
 _LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
-_MAC = re.compile(r"[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2})*")
+_HOST = re.compile(rf"{_LABEL.pattern}(\.{_LABEL.pattern})*")           # labels joined by dots
+_MAC = re.compile("|".join(rf"[0-9A-Fa-f]{{2}}({sep}[0-9A-Fa-f]{{2}}){{{n - 1}}}"
+                             for sep in (":", "-") for n in (6, 20)))   # one separator, 6 or 20 octets
 
 
 def _hostname(text: str) -> bool:
     """RFC 1123: dot-separated labels of letters, digits and inner hyphens, 63 at most each,
     253 in all."""
-    return len(text) <= 253 and all(_LABEL.fullmatch(label) for label in text.split("."))
+    return len(text) <= 253 and _HOST.fullmatch(text) is not None
 
 
 def _mac(text: str) -> bool:
     """Six octets (Ethernet), or twenty (an InfiniBand address), separated by `:` (or `-`)."""
-    return bool(_MAC.fullmatch(text)) and len(re.split("[:-]", text)) in (6, 20) \
-        and len(set(re.findall("[:-]", text))) == 1
+    return _MAC.fullmatch(text) is not None
 
 
 def _netmask(text: str) -> bool:

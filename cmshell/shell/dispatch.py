@@ -41,6 +41,10 @@ class CommandDef:
     # "ref:category"}`); options the usage shows with a value but that are not named here take
     # a value that is not completed (a count, a message)
     options: dict[str, str] = field(default_factory=dict)
+    # bulk runs (`foreach` over many objects): (args) -> a callable (session) -> None that does
+    # what running the command with these args at the session's location does, with the work
+    # that is the same for every object done once; None where the command cannot be prepared
+    prepare: Callable | None = None
 
     def synopsis(self) -> str:
         """`set [<object>] <parameter> <value> ...` from `args` (help uses it without `usage`)."""
@@ -116,11 +120,11 @@ class ModeHelp:
 
 def command(name: str, summary: str, *, scope: str = "mode", usage=(), examples=(), args=None,
             moves: Moves | None = None, mode_help: Callable | None = None,
-            options: dict[str, str] | None = None):
+            options: dict[str, str] | None = None, prepare: Callable | None = None):
     def deco(fn):
         _DEFS[name] = CommandDef(name, summary, fn, scope, list(usage), list(examples),
                                  args=tuple(args) if args is not None else None, moves=moves,
-                                 mode_help=mode_help, options=dict(options or {}))
+                                 mode_help=mode_help, options=dict(options or {}), prepare=prepare)
         return fn
     return deco
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from cmshell.model.schema import Mode
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Level:
     mode: Mode
     param: str | None = None     # submode parameter of the parent element; None at the top

@@ -232,9 +232,10 @@ class Session:
         failed marks nothing."""
         edited, self._edited = self._edited, []
         if ok:
+            mark = self.ws.mark
             for path in edited:
                 if path and path[0].key is not None:
-                    self.ws.mark(path[0].key, _where(path))
+                    mark(path[0].key, _where(path) if len(path) > 1 else ())
         self.ws.prune(keep=ok)
 
     # -- running lines --------------------------------------------------------------------

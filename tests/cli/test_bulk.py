@@ -441,3 +441,44 @@ def test_foreach_over_10000_nodes_and_one_commit(cm, big_db, tmp_path):
                      "WHERE mode='device' AND json_extract(doc, '$.notes') = 'x' GROUP BY 1")
     assert rows == [("default", 8750)]
     assert journal_length(db) == 2      # the load, then this commit
+
+
+def test_foreach_set_prepared_once_does_what_set_in_each_object_does(db, shared_cache):
+    """`set` in a foreach is prepared once (CommandDef.prepare): whatever the body, the output,
+    the errors, the staged documents, the `*` marks and the prompt are those of dispatching
+    `set` in each object."""
+    from cmshell.shell import dispatch
+    from cmshell.store import open_store
+
+    from conftest import copy_store, session_on
+    lines = ["device", "foreach * (set notes x)", "foreach -n node001..node004 (set nosuch 1; get notes)",
+             "foreach -t physicalnode,switch (set mac 00:11:22:33:44:zz; set ip 10.1.2.3)",
+             "foreach -n node001,node002 (set notes; set revision r1; set revision)",
+             "foreach -n node003,node004 (set datanode yes; set hostname renamed-x)",
+             "foreach * (set type switch)", "foreach -c default (set notes x)", "foreach node005 (set notes y)",
+             "foreach -n node005,node006 (set notes)", "category; foreach * (set notes cat; set name c)",
+             "device; foreach -n node001,node002,node005 (set -e k v; set extra x)", "modified"]
+
+    used = []
+
+    def run(prepared: bool):
+        path = db.parent / f"copy-{prepared}.db"
+        store = open_store(copy_store(db, path))
+        s = session_on(store, shared_cache)
+        prepare = s.commands.defs["set"].prepare
+        s.commands.defs = dict(s.commands.defs, set=dispatch.CommandDef(**{
+            **s.commands.defs["set"].__dict__,
+            "prepare": (lambda args: used.append(args) or prepare(args)) if prepared else None}))
+        prompts = []
+        for line in lines:
+            s.run_line(line)
+            prompts.append(s.prompt())
+        staged = {rid: (st.mode, st.doc) for rid, st in s.ws.staged.items()}
+        got = (s.env.stdout.getvalue(), s.env.stderr.getvalue(), prompts, staged, s.ws.marks, s.ws.pending())
+        store.close()
+        return got
+
+    fast, slow = run(True), run(False)
+    assert fast == slow
+    assert len(used) > 10
+    assert "Unknown parameter 'nosuch'" in fast[1] and "renamed-x" in str(fast[3])
