@@ -186,20 +186,28 @@ class Workspace:
             return st.doc
         return self.base_doc(mode, rid)
 
-    def stream(self, mode: str) -> Iterator[tuple[str, dict]]:
-        """(id, document as this session sees it) of every object of the mode, in name order,
-        read from the store a chunk at a time and not cached: a long `list` holds one chunk of
-        documents, not the mode. Staged objects take their place in the order."""
+    def stream(self, mode: str, *, by_type: bool = False) -> Iterator[tuple[str, dict]]:
+        """(id, document as this session sees it) of every object of the mode, in name order
+        (`by_type`: by type, then name: Store.scan), read from the store a chunk at a time and
+        not cached: a long `list` holds one chunk of documents, not the mode. Staged objects
+        take their place in the order."""
         m = self.schema.mode(mode)
+
+        def order(name: str, doc: dict) -> tuple:
+            if not by_type:
+                return (name,)
+            t = doc.get("type")
+            return (1, t, name) if type(t) is str else (0, "", name)   # as the store's kind column
+
         staged = {rid: st for rid, st in self.staged.items() if st.mode == mode}
-        mine = sorted(((str(st.doc.get(m.key, "")), rid, st.doc) for rid, st in staged.items()
+        mine = sorted(((order(str(st.doc.get(m.key, "")), st.doc), rid, st.doc) for rid, st in staged.items()
                        if st.doc is not None), key=lambda t: t[0])
 
         seen = self._recs.get(mode, {})         # records this session read already: as read
         index: list[tuple[str, str]] | None = [] if mode not in self._index else None
 
-        def stored() -> Iterator[tuple[str, str, dict]]:
-            for rid, name, doc in self.store.scan(mode):
+        def stored() -> Iterator[tuple[tuple, str, dict]]:
+            for rid, name, doc in self.store.scan(mode, by_type=by_type):
                 if index is not None:
                     index.append((rid, name))
                 if rid in staged:
@@ -208,7 +216,7 @@ class Workspace:
                     doc = self.base_doc(mode, rid) or {}
                 elif self._has_rows(m, doc):
                     doc = self.normalise(m, doc)
-                yield name, rid, doc
+                yield order(name, doc) if mine else (), rid, doc
             if index is not None:   # the names as listed are the ones this session goes on with
                 self.adopt_index(mode, index)
 

@@ -96,12 +96,14 @@ def list_(s, args, only=None):
     ki = next((i for i, c in enumerate(cols) if c.field == mode.key), None)
     delim = opts.get("delimiter", s.settings.delimiter)
     indent = table.json_indent(delim)
-    if (len(s.path) == 1 and only is None and not order and ki is not None and indent is None
+    by_type = streamed_order(mode, cols, order, known)
+    if (len(s.path) == 1 and only is None and by_type is not None and ki is not None and indent is None
             and opts.get("output") is None and not opts.flag("field_keys")):
-        # the common case streams: rows in key order straight from the store, written as read
+        # the common case streams: rows in the list's order straight from the store (by key,
+        # or by type and key: an index serves both), written as read
         out = table.Stream(headers, cols, s.write, delimiter=delim, verbose=opts.flag("verbose"))
         makers: dict[int, list] = {}
-        for rid, doc in s.ws.stream(mode.name):
+        for rid, doc in s.ws.stream(mode.name, by_type=by_type):
             spec = mode.spec(doc)
             fns = makers.get(id(spec))
             if fns is None:
@@ -256,6 +258,19 @@ def sort_columns(s, mode, cols, explicit: str | None) -> list[int]:
         if i is not None:
             out.append(i)
     return out
+
+
+def streamed_order(mode, cols, order: list[int], known) -> bool | None:
+    """Whether the store can give a top-level list's rows in the order it sorts them by: by
+    key (False), by a plain-text `type` and then the key (True, device's order); None: the rows
+    must be sorted whole."""
+    fields = [cols[i].field for i in order]
+    if fields in ([], [mode.key]):
+        return False
+    p = known.get("type")
+    if fields == ["type", mode.key] and p is not None and p.type == "string":
+        return True
+    return None
 
 
 def sort_key(known, cols, idx):

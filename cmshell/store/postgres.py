@@ -43,18 +43,22 @@ CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL, applied DOUB
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS objects(id TEXT PRIMARY KEY, mode TEXT COLLATE "C" NOT NULL,
     name TEXT COLLATE "C" NOT NULL, revision BIGINT NOT NULL CHECK (revision > 0), doc TEXT NOT NULL,
-    jkey BIGINT, kind TEXT, CONSTRAINT objects_mode_name UNIQUE (mode, name));
-CREATE INDEX IF NOT EXISTS objects_kind ON objects(mode, kind);
+    jkey BIGINT, kind TEXT COLLATE "C", CONSTRAINT objects_mode_name UNIQUE (mode, name));
 CREATE TABLE IF NOT EXISTS journal(seq BIGINT PRIMARY KEY, time DOUBLE PRECISION NOT NULL,
     "user" TEXT NOT NULL, comment TEXT NOT NULL, summary TEXT NOT NULL, deltas BYTEA NOT NULL);
 CREATE TABLE IF NOT EXISTS object_keys(key BIGINT PRIMARY KEY, id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS backend_state(backend TEXT NOT NULL, key TEXT NOT NULL,
     value TEXT NOT NULL, PRIMARY KEY(backend, key));
 """
-_EVENTS = ("CREATE TABLE IF NOT EXISTS events(seq BIGINT PRIMARY KEY, time DOUBLE PRECISION NOT NULL,"
-           " payload TEXT NOT NULL)")
+# version 4: events between sessions, and the type index also orders by name (as SQLite's: no
+# type first), so that a list sorted by type streams
+_V4 = ("CREATE TABLE IF NOT EXISTS events(seq BIGINT PRIMARY KEY, time DOUBLE PRECISION NOT NULL,"
+       " payload TEXT NOT NULL);"
+       " DROP INDEX IF EXISTS objects_kind;"
+       ' CREATE INDEX IF NOT EXISTS objects_type_name ON objects(mode, kind COLLATE "C" NULLS FIRST, name)')
+_BY_TYPE = 'kind COLLATE "C" NULLS FIRST, name'
 # version n -> n + 1 (version 3: the layout before events between sessions)
-_MIGRATIONS: dict[int, Callable[[psycopg.Connection], object]] = {3: lambda conn: conn.execute(_EVENTS)}
+_MIGRATIONS: dict[int, Callable[[psycopg.Connection], object]] = {3: lambda conn: conn.execute(_V4)}
 
 
 class PostgresStore(PostgresJournal, SessionsMixin):
@@ -197,7 +201,7 @@ class PostgresStore(PostgresJournal, SessionsMixin):
                 if not create:
                     raise NoStore(f"No store at {self.shown}; {NO_STORE}")
                 conn.execute(_SCHEMA)
-                conn.execute(_EVENTS)
+                conn.execute(_V4)
                 conn.execute("INSERT INTO schema_version(version, applied) VALUES(%s, %s)",
                              (SCHEMA_VERSION, time.time()))
                 version = SCHEMA_VERSION
@@ -230,9 +234,13 @@ class PostgresStore(PostgresJournal, SessionsMixin):
             docs = common.docs([r[3] for r in rows], self.shown, mode)
             return [Record(r[0], mode, r[1], r[2], d) for r, d in zip(rows, docs)]
 
-    def scan(self, mode: str, chunk: int = 1000) -> Iterator[tuple[str, str, dict]]:
+    def scan(self, mode: str, chunk: int = 1000, *, by_type: bool = False) -> Iterator[tuple[str, str, dict]]:
         """Every object of a mode in name order, `chunk` rows per query (keyset paging: no
-        transaction stays open while the caller works)."""
+        transaction stays open while the caller works); `by_type`: by type, then name, through
+        a server-side cursor in one read-only snapshot (NULLs do not page by key)."""
+        if by_type:
+            yield from self._scan_by_type(mode, chunk)
+            return
         after: str | None = None
         while True:
             if after is None:
@@ -246,6 +254,14 @@ class PostgresStore(PostgresJournal, SessionsMixin):
             for (oid, name, _), d in zip(rows, common.docs([r[2] for r in rows], self.shown, mode)):
                 yield oid, name, d
             after = rows[-1][1]
+
+    def _scan_by_type(self, mode: str, chunk: int) -> Iterator[tuple[str, str, dict]]:
+        with self._tx(read=True) as conn, conn.cursor(name="cmshell_scan") as cur:
+            cur.itersize = chunk
+            cur.execute(f"SELECT id, name, doc FROM objects WHERE mode=%s ORDER BY {_BY_TYPE}", (mode,))
+            while rows := cur.fetchmany(chunk):
+                for (oid, name, _), d in zip(rows, common.docs([r[2] for r in rows], self.shown, mode)):
+                    yield oid, name, d
 
     def index(self, mode: str) -> list[tuple[str, str]]:
         return self._rows("SELECT id, name FROM objects WHERE mode=%s", (mode,))

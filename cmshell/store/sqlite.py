@@ -6,7 +6,7 @@ Layout (sqlite_migrate.SCHEMA)::
             jkey INTEGER,   -- the object's key in the journal (object_keys)
             kind TEXT)      -- the document's `type` (a string), for `where(mode, "type", ...)`
         UNIQUE INDEX objects_mode_name ON objects(mode, name)
-        INDEX objects_kind ON objects(mode, kind)    -- the head node, at once
+        INDEX objects_type_name ON objects(mode, kind, name)  -- the head node at once; lists by type
     journal(seq INTEGER PRIMARY KEY AUTOINCREMENT, time REAL, user TEXT, comment TEXT,
             summary TEXT,   -- JSON [[mode, action, count, names, [first names]], ...] (`journal`)
             deltas BLOB)    -- what changed, field by field, compressed (see store/delta.py)
@@ -253,11 +253,13 @@ class SqliteStore(SqliteJournal, CommitMixin):
             except sqlite3.Error as exc:
                 raise self._error(exc) from None
 
-    def scan(self, mode: str, chunk: int = 1000) -> Iterator[tuple[str, str, dict]]:
-        """(id, name, document) of every object of a mode in name order, read `chunk` rows at a
-        time (nothing cached): for walking a large mode once, as a long `list` does."""
+    def scan(self, mode: str, chunk: int = 1000, *, by_type: bool = False) -> Iterator[tuple[str, str, dict]]:
+        """(id, name, document) of every object of a mode in name order (`by_type`: by type,
+        then name; NULLs, no type, sort first in SQLite), read `chunk` rows at a time (nothing
+        cached): for walking a large mode once, as a long `list` does."""
+        order = "kind, name" if by_type else "name"
         try:
-            cur = self._db().execute("SELECT id, name, doc FROM objects WHERE mode=? ORDER BY name",
+            cur = self._db().execute(f"SELECT id, name, doc FROM objects WHERE mode=? ORDER BY {order}",
                                      (mode,))
         except sqlite3.Error as exc:
             raise self._error(exc) from None

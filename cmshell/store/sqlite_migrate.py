@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS objects(
     kind TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS objects_mode_name ON objects(mode, name);
-CREATE INDEX IF NOT EXISTS objects_kind ON objects(mode, kind);
+CREATE INDEX IF NOT EXISTS objects_type_name ON objects(mode, kind, name);
 CREATE TABLE IF NOT EXISTS journal(
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     time REAL NOT NULL,
@@ -172,7 +172,9 @@ def _to_v3(conn: sqlite3.Connection, shown: str) -> None:
 
 
 def _to_v4(conn: sqlite3.Connection, shown: str) -> None:
-    """Version 3 -> 4: the events sessions publish for each other (`publish`)."""
+    """Version 3 -> 4: the events sessions publish for each other (`publish`), and the type
+    index also orders by name (a list sorted by type streams)."""
+    conn.execute("DROP INDEX IF EXISTS objects_kind")
     create(conn)
 
 

@@ -392,3 +392,30 @@ def test_format_and_sort_reset_take_no_arguments_and_no_other_option(cm):
     assert_ok(res)
     assert res.stdout.splitlines()[2].startswith("name:[10-30], type:"), str(res)   # the default again
     assert res.stdout.splitlines()[-1] == "Current sort order: name (the key)"
+
+
+def test_a_list_by_type_streams_staged_objects_in_their_place(cm, monkeypatch):
+    """device lists by type, then hostname (its `sort`); the store gives the rows in that order
+    from an index, so the list streams (Store.scan by type) instead of reading every device
+    into the session, and staged objects take their place in it, as the fully sorted list
+    (JSON) has them."""
+    from cmshell.store.sqlite import SqliteStore
+    scans, real = [], SqliteStore.scan
+
+    def scan(self, mode, *args, **kw):
+        scans.append((mode, kw.get("by_type", False)))
+        return real(self, mode, *args, **kw)
+    monkeypatch.setattr(SqliteStore, "scan", scan)
+    edits = "device; use node002; set hostname zzz; add switch aaa; add physicalnode bbb 10.141.1.9; remove node003"
+    res = cm("-c", f"{edits}; list -f type:0,hostname:0")
+    assert_ok(res)
+    assert scans == [("device", True)]
+    assert res.stdout.splitlines() == [
+        "type hostname (key)", "---- --------------", "HeadNode basecm10", "PhysicalNode bbb",
+        "PhysicalNode gpu001", "PhysicalNode gpu002", "PhysicalNode node001", "PhysicalNode node004",
+        "PhysicalNode node005", "PhysicalNode node006", "PhysicalNode zzz", "Switch aaa"]
+    monkeypatch.undo()
+    whole = cm("-c", f"{edits}; list -f type,hostname -d {{}}")         # sorted whole, not streamed
+    assert_ok(whole)
+    assert [r["hostname (key)"] for r in json.loads(whole.stdout)] == [
+        line.split()[1] for line in res.stdout.splitlines()[2:]]

@@ -614,6 +614,19 @@ def test_scan_reads_a_mode_in_name_order_a_chunk_at_a_time(store):
     assert list(store.scan("network")) == []
 
 
+def test_scan_by_type_orders_by_type_then_name_in_byte_order(store):
+    """Objects without a string type first, then by type and name, as bytes (`Z` before `a`,
+    `é` after `z`), the same in both stores; a commit that changes the type moves the object."""
+    docs = {"n2": "PhysicalNode", "n1": "PhysicalNode", "sw": "Switch", "hn": "HeadNode", "x": None,
+            "w": 7, "Zed": "PhysicalNode", "zz": "PhysicalNode", "éa": "PhysicalNode", "a": "Switch"}
+    ids = {n: add(store, "device", n, {"hostname": n} | ({"type": t} if t is not None else {}))
+           for n, t in docs.items()}
+    got = [n for _, n, _ in store.scan("device", chunk=3, by_type=True)]
+    assert got == ["w", "x", "hn", "Zed", "n1", "n2", "zz", "éa", "a", "sw"]
+    store.commit([Change(ids["a"], "device", "a", 1, {"hostname": "a", "type": "HeadNode"})], user="u")
+    assert [n for _, n, _ in store.scan("device", by_type=True)][:4] == ["w", "x", "a", "hn"]
+
+
 def test_where_type_follows_commits(store):
     a = add(store, "device", "n1", {"hostname": "n1", "type": "physicalnode"})
     add(store, "device", "h2", {"hostname": "h2", "type": "headnode"})
