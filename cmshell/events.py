@@ -6,7 +6,9 @@ the shell decides how to show them. A line reads as cmsh prints it:
 `Thu Oct 31 15:58:56 2024 [notice] basecm10: Service shorewall was restarted`.
 The interactive shell registers a listener and prints pending events above its prompt; a batch
 run prints the events of its own commits after the command that caused them; other events wait
-in the cache that a plain `events` prints.
+in the cache that a plain `events` prints. What the backends post is also published through the
+store (`Event.as_dict`, backends/engine.py), and other sessions show it as broadcast events
+(`Event.from_dict`); `origin` tells a session its own events apart.
 """
 from __future__ import annotations
 
