@@ -113,7 +113,7 @@ def build_journal(db: Path, commits: int, touch: int) -> float:
             for r in part:
                 rev, doc = state[r.id]
                 base = Record(r.id, "device", r.name, rev, doc, r.rowid, r.jkey)   # as a session has it
-                changes.append(Change(r.id, "device", r.name, rev, dict(doc, notes=f"commit {k}"), base))
+                changes.append(Change(r.id, "device", r.name, rev, dict(doc, notes=f"commit {k}"), base=base))
             done = store.commit(changes, user="bench", comment=f"notes {k}")
             for c in done.changes:
                 state[c.id] = [done.revisions[c.id], c.after]
