@@ -3,6 +3,8 @@ SQLite to PostgreSQL and back, `$CMSHELL_DB`, the URL's password never shown, TL
 passed through, and a server restart in the middle of a session."""
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from conftest import assert_clean, assert_ok
@@ -123,3 +125,15 @@ def test_a_server_restart_mid_session(pg_server, pg_url, cm):
         assert s.get("device", "node001").doc["notes"] == "y"
     finally:
         s.close()
+
+
+def test_without_psycopg_a_url_is_one_line_saying_what_to_install(cm, monkeypatch):
+    """No server and no driver needed: the URL is refused before anything connects."""
+    monkeypatch.setitem(sys.modules, "psycopg", None)               # import psycopg fails
+    monkeypatch.setitem(sys.modules, "cmshell.store.postgres", None)
+    url = "postgresql://admin:hunter2@127.0.0.1:1/cluster?sslmode=require"
+    res = cm("-c", "device; list", db=url)
+    assert_clean(res)
+    assert res.returncode == 1 and res.err_lines == [
+        "Cannot open store postgresql://admin:****@127.0.0.1:1/cluster?sslmode=require: PostgreSQL support"
+        " is not installed (pip install 'cmshell[postgres]')"], str(res)
