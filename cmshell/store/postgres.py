@@ -338,6 +338,22 @@ class PostgresStore(PostgresJournal, SessionsMixin):
     def _lookup(self, conn: psycopg.Connection) -> common.Lookup:
         return _Lookup(conn)
 
+    def _finish(self, conn: psycopg.Connection, row: tuple, wanted: dict[tuple[str, str], tuple[str, str]],
+                gone: list[tuple[str, str]]) -> int:
+        """The pointer check and the journal row in one round trip: which of the names the
+        check asks after exist (the targets of the commit's pointers, and the names it removed
+        or renamed away, after all its writes) is read in the pipeline of the journal row; the
+        check comes after (when it refuses the commit, the journal row goes with the rest)."""
+        pairs = list(dict.fromkeys([*wanted, *gone]) if self.references is not None else wanted)
+        with _pipeline(conn):
+            found = conn.execute("SELECT mode, name FROM objects WHERE (mode, name) IN"
+                                 " (SELECT * FROM unnest(%s::text[], %s::text[]))",
+                                 ([p[0] for p in pairs], [p[1] for p in pairs])) if pairs else None
+            appended = self._send_append(conn, row)
+        look = _Lookup(conn, set(pairs), {(r[0], r[1]) for r in found.fetchall()} if found is not None else set())
+        common.check_references(look, self.references, wanted, gone)
+        return self._appended(appended)
+
     def _write(self, conn: psycopg.Connection, inserts: list[Change], updates: list[Change],
                removals: list[Change], after_text: dict[str, str], current: dict[str, tuple],
                keys: dict[str, int]) -> None:
@@ -406,10 +422,15 @@ def _abandon(conn: psycopg.Connection) -> None:
 class _Lookup:
     """common.Lookup (and the look-ups of common.collision) over a connection in a transaction."""
 
-    def __init__(self, conn: psycopg.Connection):
+    def __init__(self, conn: psycopg.Connection, asked: set[tuple[str, str]] | None = None,
+                 found: set[tuple[str, str]] | None = None):
         self.conn = conn
+        self.asked = asked or set()     # (mode, name) already looked up; those of them that exist
+        self.found = found or set()
 
     def existing(self, mode: str, names: list[str]) -> set[str]:
+        if all((mode, name) in self.asked for name in names):
+            return {name for name in names if (mode, name) in self.found}
         return {r[0] for r in self.conn.execute("SELECT name FROM objects WHERE mode=%s AND name = ANY(%s)",
                                                 (mode, names))}
 

@@ -78,7 +78,15 @@ class PostgresJournal(JournalMixin[psycopg.Connection]):
         """The commit's journal row, numbered after the newest (under the commit lock: in commit
         order), and a NOTIFY of it (delivered when the transaction commits), in one statement;
         it reads the journal's retention too, for _retain."""
-        seq, _, keep = conn.execute(_APPEND, (*row, self.channel)).fetchone()  # type: ignore[misc]
+        return self._appended(self._send_append(conn, row))
+
+    def _send_append(self, conn: psycopg.Connection, row: tuple) -> psycopg.Cursor:
+        """The statement of _append (its result is not waited for: it may be in a pipeline)."""
+        return conn.execute(_APPEND, (*row, self.channel))
+
+    def _appended(self, cur: psycopg.Cursor) -> int:
+        """The seq of the commit, from the result of _send_append's statement."""
+        seq, _, keep = cur.fetchone()  # type: ignore[misc]
         self._keep_read = (None if keep is None else int(keep),)
         return int(seq)
 
