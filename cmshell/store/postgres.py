@@ -136,7 +136,7 @@ class PostgresStore(PostgresJournal, SessionsMixin):
             return StoreError(f"Cannot write store {self.shown}: {text}")
         return StoreError(f"Store {self.shown}: {text}")
 
-    def _read(self, fn: Callable[[psycopg.Connection], T]) -> T:
+    def _read(self, fn: Callable[[psycopg.Connection], T], during: str = "") -> T:
         """Run `fn` on the main connection; once more on a new connection if the server went
         away meanwhile (`fn` must be a read, or the start of a transaction: nothing written)."""
         for attempt in (0, 1):
@@ -145,42 +145,54 @@ class PostgresStore(PostgresJournal, SessionsMixin):
                 return fn(conn)
             except psycopg.OperationalError as exc:
                 if attempt or not (conn.broken or conn.closed):
-                    raise self._error(exc, conn) from None
+                    raise self._error(exc, conn, during) from None
                 self._drop()
             except psycopg.Error as exc:
-                raise self._error(exc, conn) from None
+                raise self._error(exc, conn, during) from None
         raise AssertionError("not reached")
 
     def _rows(self, sql: str, params: Sequence | dict = ()) -> list[tuple]:
         return self._read(lambda c: c.execute(sql, params).fetchall())
 
-    def _begin(self, sql: str) -> psycopg.Connection:
-        """The main connection with a transaction begun on it: a connection the server dropped
-        meanwhile (say, restarted) is replaced here, where nothing has been sent yet."""
+    def _begin(self, sql: str, lock: int | None = None, *, next_key: bool = False,
+               during: str = "") -> psycopg.Connection:
+        """The main connection with a transaction begun on it, under the advisory lock of class
+        `lock` when given, in one round trip (a pipeline); `next_key`: then read the next free
+        journal key too (self._next_key: under the commit lock, only this transaction takes
+        keys). A connection the server dropped meanwhile (say, restarted) is replaced here,
+        where nothing has been written; a lock not had in time leaves no transaction open."""
         def begin(conn: psycopg.Connection) -> psycopg.Connection:
-            conn.execute(sql)
+            if lock is None:
+                conn.execute(sql)
+                return conn
+            try:
+                with _pipeline(conn):
+                    conn.execute(sql)
+                    conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (lock, self.key))
+                    cur = conn.execute("SELECT COALESCE(max(key), 0) + 1 FROM object_keys") if next_key else None
+                if cur is not None:
+                    self._next_key = cur.fetchone()[0]  # type: ignore[index]
+            except psycopg.Error:
+                _abandon(conn)
+                raise
             return conn
-        return self._read(begin)
+        return self._read(begin, during)
 
     @contextmanager
-    def _tx(self, *, read: bool = False, lock: int | None = None) -> Iterator[psycopg.Connection]:
+    def _tx(self, *, read: bool = False, lock: int | None = None,
+            next_key: bool = False) -> Iterator[psycopg.Connection]:
         """One transaction for the with-block (a repeatable read snapshot when `read`), under
-        the advisory lock of class `lock` when given: committed at the end unless the block
-        rolled back itself, rolled back when it raises; a driver's error is a StoreError that
-        says, for a connection lost, whether a write was stored."""
-        conn = self._begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if read else "BEGIN")
+        the advisory lock of class `lock` when given (see _begin): committed at the end unless
+        the block rolled back itself, rolled back when it raises; a driver's error is a
+        StoreError that says, for a connection lost, whether a write was stored."""
         lost = "" if read else "; nothing of it was stored"
+        conn = self._begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if read else "BEGIN", lock,
+                           next_key=next_key, during=lost)
         try:
             try:
-                if lock is not None:
-                    conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (lock, self.key))
                 yield conn
             except BaseException:
-                if conn.info.transaction_status != TransactionStatus.UNKNOWN and not conn.closed:
-                    try:
-                        conn.execute("ROLLBACK")
-                    except psycopg.Error:
-                        pass
+                _abandon(conn)
                 raise
         except psycopg.Error as exc:
             raise self._error(exc, conn, lost) from None
@@ -292,32 +304,55 @@ class PostgresStore(PostgresJournal, SessionsMixin):
     def _batch(self, conn: psycopg.Connection, changes: list[Change], seen: set[str], writer: jd.Writer,
                done: list[ObjectChange], revisions: dict[str, int],
                wanted: dict[tuple[str, str], tuple[str, str]], gone: list[tuple[str, str]]) -> None:
+        """One round trip reads the touched rows (with the documents before that the changes do
+        not carry), one more writes the batch: a pipeline of SAVEPOINT, the writes, RELEASE."""
         inserts, updates, removals, after_text = common.classify(changes, seen)
         touched = updates + removals
-        # (id, mode, name, revision, jkey, -), read under the commit lock: committed and final
-        current: dict[str, tuple] = {r[0]: r for r in conn.execute(
-            "SELECT id, mode, name, revision, jkey, NULL FROM objects WHERE id = ANY(%s)",
-            ([ch.id for ch in touched],))}
-        common.check_revisions(touched, current)
         befores = common.known_befores(touched)
-        befores.update(self._current(conn, [oid for oid in current if oid not in befores]))
+        # (id, mode, name, revision, jkey, -), read under the commit lock: committed and final
+        current: dict[str, tuple] = {}
+        if touched:
+            rows = conn.execute("SELECT id, mode, name, revision, jkey, NULL, CASE WHEN id = ANY(%s)"
+                                " THEN NULL ELSE doc END FROM objects WHERE id = ANY(%s)",
+                                (list(befores), [ch.id for ch in touched])).fetchall()
+            current = {r[0]: r[:6] for r in rows}
+            common.check_revisions(touched, current)
+            unknown = [r for r in rows if r[0] not in befores]
+            befores.update(zip([r[0] for r in unknown], common.docs([r[6] for r in unknown], self.shown)))
         keys = {oid: row[4] for oid, row in current.items() if row[4] is not None}
-        conn.execute("SAVEPOINT cmsh_write")       # a name collision undoes the batch's writes
+        need = [ch.id for ch in inserts] + [oid for oid in current if oid not in keys]
         try:
-            need = [ch.id for ch in inserts] + [oid for oid in current if oid not in keys]
-            keys.update(zip(need, self._new_keys(conn, need)))
-            self._write(conn, inserts, updates, removals, after_text, current, keys)
+            with _pipeline(conn):       # a name collision undoes the batch's writes
+                conn.execute("SAVEPOINT cmsh_write")
+                keys.update(zip(need, self._new_keys(conn, need)))
+                self._write(conn, inserts, updates, removals, after_text, current, keys)
+                conn.execute("RELEASE SAVEPOINT cmsh_write")
         except pge.IntegrityError as exc:
             conn.execute("ROLLBACK TO SAVEPOINT cmsh_write")
             look = _Lookup(conn)
             raise common.collision(inserts, updates, removals, current, scrub(one_line(exc), self.path),
                                    look.where_id, look.holder) from None
-        conn.execute("RELEASE SAVEPOINT cmsh_write")
         common.pointers(changes, current, removals, updates, wanted, gone)
         writer.add(common.members(changes, current, befores, after_text, keys, done, revisions))
 
     def _lookup(self, conn: psycopg.Connection) -> common.Lookup:
         return _Lookup(conn)
+
+    def _finish(self, conn: psycopg.Connection, row: tuple, wanted: dict[tuple[str, str], tuple[str, str]],
+                gone: list[tuple[str, str]]) -> int:
+        """The pointer check and the journal row in one round trip: which of the names the
+        check asks after exist (the targets of the commit's pointers, and the names it removed
+        or renamed away, after all its writes) is read in the pipeline of the journal row; the
+        check comes after (when it refuses the commit, the journal row goes with the rest)."""
+        pairs = list(dict.fromkeys([*wanted, *gone]) if self.references is not None else wanted)
+        with _pipeline(conn):
+            found = conn.execute("SELECT mode, name FROM objects WHERE (mode, name) IN"
+                                 " (SELECT * FROM unnest(%s::text[], %s::text[]))",
+                                 ([p[0] for p in pairs], [p[1] for p in pairs])) if pairs else None
+            appended = self._send_append(conn, row)
+        look = _Lookup(conn, set(pairs), {(r[0], r[1]) for r in found.fetchall()} if found is not None else set())
+        common.check_references(look, self.references, wanted, gone)
+        return self._appended(appended)
 
     def _write(self, conn: psycopg.Connection, inserts: list[Change], updates: list[Change],
                removals: list[Change], after_text: dict[str, str], current: dict[str, tuple],
@@ -353,13 +388,49 @@ class PostgresStore(PostgresJournal, SessionsMixin):
         return f"PostgresStore({self.shown!r})"
 
 
+@contextmanager
+def _pipeline(conn: psycopg.Connection) -> Iterator[None]:
+    """The statements of the with-block in one round trip (psycopg's pipeline mode: their
+    results are there after the block). The first error ends the block and is raised after the
+    pipeline has ended (psycopg raises it wherever it finds it, and when that is inside the
+    block, it warns on stderr of the pipeline it then cannot end cleanly)."""
+    first: psycopg.Error | None = None
+    try:
+        with conn.pipeline():
+            try:
+                yield
+            except psycopg.Error as exc:
+                first = exc
+    except psycopg.Error as exc:
+        if first is None:
+            raise
+    if first is not None:
+        raise first
+
+
+def _abandon(conn: psycopg.Connection) -> None:
+    """Roll back the transaction open on `conn`, if it can be (a lost connection has none)."""
+    if conn.closed or conn.broken or conn.info.transaction_status not in (TransactionStatus.INTRANS,
+                                                                          TransactionStatus.INERROR):
+        return
+    try:
+        conn.execute("ROLLBACK")
+    except psycopg.Error:
+        pass
+
+
 class _Lookup:
     """common.Lookup (and the look-ups of common.collision) over a connection in a transaction."""
 
-    def __init__(self, conn: psycopg.Connection):
+    def __init__(self, conn: psycopg.Connection, asked: set[tuple[str, str]] | None = None,
+                 found: set[tuple[str, str]] | None = None):
         self.conn = conn
+        self.asked = asked or set()     # (mode, name) already looked up; those of them that exist
+        self.found = found or set()
 
     def existing(self, mode: str, names: list[str]) -> set[str]:
+        if all((mode, name) in self.asked for name in names):
+            return {name for name in names if (mode, name) in self.found}
         return {r[0] for r in self.conn.execute("SELECT name FROM objects WHERE mode=%s AND name = ANY(%s)",
                                                 (mode, names))}
 

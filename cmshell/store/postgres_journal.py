@@ -13,10 +13,17 @@ import psycopg
 
 from . import common
 from .base import StoreError
-from .sql_journal import JOURNAL_INSERT, JournalMixin
+from .sql_journal import JournalMixin
 from .sqlite_migrate import SCHEMA_VERSION    # the SQLite store's layout, version for version
 
 COMMIT_LOCK = 0x636d7368        # advisory lock class of commits ("cmsh"; key 2: the schema)
+
+
+# the journal row of a commit: seq, INSERT and NOTIFY in one statement (and the retention)
+_APPEND = ("WITH s AS (SELECT COALESCE(max(seq), 0) + 1 AS seq FROM journal),"
+           ' j AS (INSERT INTO journal(seq, time, "user", comment, summary, deltas)'
+           " SELECT s.seq, %s, %s, %s, %s, %s FROM s RETURNING seq)"
+           " SELECT j.seq, pg_notify(%s, j.seq::text), (SELECT value FROM meta WHERE key='journal_keep') FROM j")
 
 
 @lru_cache(maxsize=256)
@@ -28,9 +35,12 @@ def _pyformat(sql: str) -> str:
 
 class PostgresJournal(JournalMixin[psycopg.Connection]):
     channel: str                # NOTIFY channel of commits
+    _next_key: int              # the next free journal key, read as the commit lock is taken
+    _keep_read: tuple[int | None] | None = None     # the retention as the last commit read it
 
     if TYPE_CHECKING:       # PostgresStore's
-        def _tx(self, *, read: bool = ..., lock: int | None = ...) -> AbstractContextManager[psycopg.Connection]: ...
+        def _tx(self, *, read: bool = ..., lock: int | None = ...,
+                next_key: bool = ...) -> AbstractContextManager[psycopg.Connection]: ...
         def _version(self, conn: psycopg.Connection | None = ...) -> int | None: ...
 
     @staticmethod
@@ -38,7 +48,7 @@ class PostgresJournal(JournalMixin[psycopg.Connection]):
         return _pyformat(sql)
 
     def _commit_tx(self) -> AbstractContextManager[psycopg.Connection]:
-        return self._tx(lock=COMMIT_LOCK)
+        return self._tx(lock=COMMIT_LOCK, next_key=True)
 
     def _in(self, sql: str, params: tuple, values: list) -> Iterator[tuple[str, tuple]]:
         if values:
@@ -52,9 +62,13 @@ class PostgresJournal(JournalMixin[psycopg.Connection]):
                          [list(column) for column in zip(*rows)])
 
     def _new_keys(self, conn: psycopg.Connection, ids: list[str]) -> list[int]:
+        """New journal keys, counted on from the one read as the commit lock was taken (no
+        other transaction takes keys meanwhile): the INSERT's result is not waited for (it may
+        be queued in a pipeline)."""
         if not ids:
             return []
-        start = conn.execute("SELECT COALESCE(max(key), 0) + 1 FROM object_keys").fetchone()[0]  # type: ignore[index]
+        start = self._next_key
+        self._next_key += len(ids)
         keys = list(range(start, start + len(ids)))
         conn.execute("INSERT INTO object_keys(key, id) SELECT * FROM unnest(%s::bigint[], %s::text[])",
                      (keys, ids))
@@ -62,11 +76,27 @@ class PostgresJournal(JournalMixin[psycopg.Connection]):
 
     def _append(self, conn: psycopg.Connection, row: tuple) -> int:
         """The commit's journal row, numbered after the newest (under the commit lock: in commit
-        order), and a NOTIFY of it (delivered when the transaction commits)."""
-        seq: int = conn.execute("SELECT COALESCE(max(seq), 0) + 1 FROM journal").fetchone()[0]  # type: ignore[index]
-        conn.execute(_pyformat(JOURNAL_INSERT), (seq, *row))
-        conn.execute("SELECT pg_notify(%s, %s)", (self.channel, str(seq)))
-        return seq
+        order), and a NOTIFY of it (delivered when the transaction commits), in one statement;
+        it reads the journal's retention too, for _retain."""
+        return self._appended(self._send_append(conn, row))
+
+    def _send_append(self, conn: psycopg.Connection, row: tuple) -> psycopg.Cursor:
+        """The statement of _append (its result is not waited for: it may be in a pipeline)."""
+        return conn.execute(_APPEND, (*row, self.channel))
+
+    def _appended(self, cur: psycopg.Cursor) -> int:
+        """The seq of the commit, from the result of _send_append's statement."""
+        seq, _, keep = cur.fetchone()  # type: ignore[misc]
+        self._keep_read = (None if keep is None else int(keep),)
+        return int(seq)
+
+    def _retain(self, user: str) -> None:
+        """After a commit: nothing to do when the commit read that the journal keeps every
+        commit (as it does unless told otherwise): no round trip to ask again."""
+        read, self._keep_read = self._keep_read, None
+        if read is not None and read[0] is None:
+            return
+        super()._retain(user)
 
     # -- integrity -------------------------------------------------------------------------
 

@@ -23,6 +23,8 @@ each store's dialect (sqlite_journal.py, postgres_journal.py), the hooks below:
   executemany; PostgreSQL: unnest of one array a column);
 - `_new_keys(conn, ids)`: new journal keys; `_append(conn, row)`: the journal row of a commit,
   its seq (SQLite: AUTOINCREMENT; PostgreSQL: max + 1 under the commit lock, and a NOTIFY);
+- `_finish(conn, row, wanted, gone)`: the pointer check, then `_append` (PostgreSQL: the
+  look-ups the check needs and the journal row in one round trip);
 - `_batch(conn, ...)` and `_lookup(conn)`: the commit's writes of one batch, its look-ups.
 """
 from __future__ import annotations
@@ -118,10 +120,16 @@ class JournalMixin(common.Shared, Generic[C]):
             return None
         if before_commit is not None:
             before_commit()
-        common.check_references(self._lookup(conn), self.references, wanted, gone)
         summary, blob = writer.finish()
-        seq = self._append(conn, (when, user, comment, summary, blob))
+        seq = self._finish(conn, (when, user, comment, summary, blob), wanted, gone)
         return Committed(seq, when, user, comment, tuple(done), revisions, writer.groups)
+
+    def _finish(self, conn: C, row: tuple, wanted: dict[tuple[str, str], tuple[str, str]],
+                gone: list[tuple[str, str]]) -> int:
+        """The end of a commit, after its last batch: its pointers checked against what is
+        stored now (common.check_references), then its journal row (`_append`): its seq."""
+        common.check_references(self._lookup(conn), self.references, wanted, gone)
+        return self._append(conn, row)
 
     def _current(self, conn: C, ids: list[str]) -> dict[str, dict]:
         """id -> stored document of these ids (those that exist)."""
