@@ -466,16 +466,24 @@ class Workspace:
             return got
 
         shared: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
+        schema, staged, check, my_refs = self.schema, self.staged, checks.check, self._refs
+        modes: dict[str, Mode] = {}
         for mode_name, rid in items:
-            mode = self.schema.mode(mode_name)
-            doc = self.doc(mode_name, rid)
+            mode = modes.get(mode_name)         # (self.schema.mode, looked up once a mode)
+            if mode is None:
+                mode = modes[mode_name] = schema.mode(mode_name)
+            st = staged.get(rid)
+            doc = st.doc if st is not None else self.base_doc(mode_name, rid)    # self.doc
             if doc is not None:
                 refs: set[tuple[str, str]] = set()     # the pointers, for the commit (changes())
-                out.extend(checks.check(self.schema, mode, doc, exists, refs))
+                got_problems = check(schema, mode, doc, exists, refs)
+                if got_problems:
+                    out.extend(got_problems)
                 got = tuple(sorted(refs))
-                self._refs[rid] = shared.setdefault(got, got)
-                out.extend(self._one_head_node(mode, rid, doc))
-            base = self.staged[rid].base if rid in self.staged else None
+                my_refs[rid] = shared.setdefault(got, got)
+                if mode.name == "device" and doc.get("type") == "headnode":   # _one_head_node
+                    out.extend(self._one_head_node(mode, rid, doc))
+            base = st.base if st is not None else None
             if base is None or (doc is not None and str(doc.get(mode.key, "")) == base.name):
                 continue
             # removed, or renamed away: nothing may be left pointing at the name, unless another
@@ -500,7 +508,12 @@ class Workspace:
         cluster reads a few documents, not all."""
         from cmshell.model.addresses import UNSET_IPS, UNSET_MAC, duplicates
         out: list[checks.Problem] = []
-        for mode_name in sorted({m for m, rid in items if self.doc(m, rid) is not None}):
+        present: set[str] = set()           # the modes of items that are not removed
+        for m, rid in items:
+            if m not in present and self.doc(m, rid) is not None:
+                present.add(m)
+        staged, docs = self.staged, self._docs
+        for mode_name in sorted(present):
             mode = self.schema.mode(mode_name)
             if mode.base.param("ip") is None:
                 continue
@@ -508,11 +521,21 @@ class Workspace:
             mine: list[str] = []
             wanted: set[tuple[str, str]] = set()
             for rid in committing:
-                doc = self.doc(mode_name, rid)
-                if doc is None:
-                    continue
-                st = self.staged.get(rid)
-                base = self.base_doc(mode_name, rid) if st is not None and st.base is not None else None
+                st = staged.get(rid)
+                if st is None:
+                    doc = self.base_doc(mode_name, rid)         # (self.doc, inline)
+                    if doc is None:
+                        continue
+                    base = None
+                else:
+                    doc = st.doc
+                    if doc is None:
+                        continue
+                    base = None
+                    if st.base is not None:
+                        base = docs.get(rid)
+                        if base is None:
+                            base = self.base_doc(mode_name, rid)
                 if base is not None and doc.get("ip") == base.get("ip") and doc.get("mac") == base.get("mac") \
                         and doc.get("network") == base.get("network"):
                     continue            # its addresses are as stored: it brings no new duplicate
