@@ -426,6 +426,11 @@ def other_mode_help(cmd: str):
               "foreach --clone node001 -n node022..node024 ()"], args=("object*",),
     options=SELECT_OPTIONS | {"-o|--clone": "object"}, mode_help=other_mode_help("foreach"))
 def foreach(s, args):
+    with paused_gc():       # one collection after the selection and the edits, not one after each
+        _foreach(s, args)
+
+
+def _foreach(s, args):
     lp = listpath(s, "foreach")
     sel = parse_options("foreach", args)
     commands = body("foreach", sel.rest)
