@@ -23,6 +23,8 @@ def clone(doc: Any) -> Any:
     copy.deepcopy; anything else inside is copied with copy.deepcopy."""
     t = type(doc)
     if t is dict:
+        if _all_scalars(map(type, doc.values())):     # a flat document: a copy of the dict
+            return doc.copy()
         return {k: v if type(v) in _SCALARS else clone(v) for k, v in doc.items()}
     if t is list:
         return [v if type(v) in _SCALARS else clone(v) for v in doc]
@@ -32,6 +34,7 @@ def clone(doc: Any) -> Any:
 
 
 _SCALARS = frozenset((str, int, float, bool, type(None)))
+_all_scalars = _SCALARS.issuperset
 _ITSELF = frozenset({()})       # Workspace.marks of an object edited itself only: one set for all
 
 
@@ -373,9 +376,13 @@ class Workspace:
     def pending(self, mode: str | None = None) -> list[tuple[str, str, str]]:
         """(state, mode, id) of every staged change, optionally of one mode."""
         out = []
+        marks, state = self.marks, self.state
         for rid, st in self.staged.items():
             if mode is None or st.mode == mode:
-                s = self.state(rid)
+                if rid in marks and st.base is not None and st.doc is not None:
+                    s: str | None = " "         # what state() says of an edited object, at once
+                else:
+                    s = state(rid)
                 if s is not None:
                     out.append((s, st.mode, rid))
         return out
@@ -595,16 +602,18 @@ class Workspace:
 
     def changes(self, rids: Iterable[str]) -> list[Change]:
         out = []
+        staged, modes = self.staged, self.schema.modes
         for rid in rids:
-            st = self.staged[rid]
-            m = self.schema.mode(st.mode)
-            if st.doc is None:
+            st = staged[rid]
+            m = modes[st.mode]                  # self.schema.mode
+            doc = st.doc
+            if doc is None:
                 base = self._base(rid)
                 out.append(Change(rid, st.mode, base.name, base.revision, None, base=base))
             else:
-                out.append(Change(rid, st.mode, str(st.doc.get(m.key, "")),
-                                  st.base.revision if st.base else None, self.denormalise(m, st.doc),
-                                  self._targets(m, rid, st.doc), st.base))
+                out.append(Change(rid, st.mode, str(doc.get(m.key, "")),
+                                  st.base.revision if st.base else None, self.denormalise(m, doc),
+                                  self._targets(m, rid, doc), st.base))
         return out
 
     def _targets(self, mode: Mode, rid: str, doc: dict) -> tuple[tuple[str, str], ...]:
@@ -616,12 +625,13 @@ class Workspace:
     def committed(self, rids: Iterable[str]) -> None:
         """The staged objects `rids` are stored now: drop them and re-read their modes."""
         modes = set()
+        staged, marks, docs, differs = self.staged, self.marks, self._docs, self._differs
         for rid in rids:
-            st = self.staged.pop(rid)
-            self.marks.pop(rid, None)
+            st = staged.pop(rid)
+            marks.pop(rid, None)
             modes.add(st.mode)
-            self._docs.pop(rid, None)
-            self._differs.discard(rid)
+            docs.pop(rid, None)
+            differs.discard(rid)
         for mode in modes:
             self.forget(mode)
 

@@ -44,13 +44,15 @@ def _commit(s, args):
     rids, mode = scope(s)
     rids = s.ws.with_renames(rids)      # a rename commits with the pointers it moved
     counts: dict[str, list[int]] = {}
+    same: set[str] = set()
     for rid in rids:                           # modified, but set back to the stored values:
         st = s.ws.staged.get(rid)              # committed as cmsh would, with nothing to store
         if st is not None and s.ws.state(rid) is not None and not s.ws.differs(rid):
             counts.setdefault(st.mode, [0, 0])[1] += 1
+            same.add(rid)
     armed = safety.arm(s, minutes or safety.DEFAULT_MINUTES, rids) if confirmed else None
-    try:
-        done = s.committer.commit(rids, comment=comment)
+    try:     # (compared just now: the committer need not again, unless arming staged something)
+        done = s.committer.commit(rids, comment=comment, same=None if confirmed else same)
     except CommitRefused as e:
         if armed:
             safety.disarm(s, armed[0])
