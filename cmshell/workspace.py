@@ -35,6 +35,7 @@ def clone(doc: Any) -> Any:
 
 _SCALARS = frozenset((str, int, float, bool, type(None)))
 _all_scalars = _SCALARS.issuperset
+_NO_ADDRESSES: set[str] = set()    # Workspace._moved of a mode without addresses (kept empty)
 _ITSELF = frozenset({()})       # Workspace.marks of an object edited itself only: one set for all
 
 
@@ -475,6 +476,7 @@ class Workspace:
         shared: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
         schema, staged, check, my_refs = self.schema, self.staged, checks.check, self._refs
         modes: dict[str, Mode] = {}
+        moved: dict[str, set[str]] = {}       # what _moved(items) says, for _duplicate_addresses
         for mode_name, rid in items:
             mode = modes.get(mode_name)         # (self.schema.mode, looked up once a mode)
             if mode is None:
@@ -490,6 +492,7 @@ class Workspace:
                 my_refs[rid] = shared.setdefault(got, got)
                 if mode.name == "device" and doc.get("type") == "headnode":   # _one_head_node
                     out.extend(self._one_head_node(mode, rid, doc))
+                self._note_moved(moved, mode_name, rid, st, doc)
             base = st.base if st is not None else None
             if base is None or (doc is not None and str(doc.get(mode.key, "")) == base.name):
                 continue
@@ -505,50 +508,31 @@ class Workspace:
                     for field in checks.references(self.schema, omode, odoc, mode_name, name):
                         out.append(checks.Problem(checks.IN_USE, field, f"{mode.entity} {name} is used by "
                                                   f"{omode.entity} {self.name_of(other, orid)}"))
-        out.extend(self._duplicate_addresses(items))
+        out.extend(self._duplicate_addresses(items, moved))
         return out
 
-    def _duplicate_addresses(self, items: list[tuple[str, str]]) -> list[checks.Problem]:
+    def _duplicate_addresses(self, items: list[tuple[str, str]],
+                             moved: dict[str, set[str]] | None = None) -> list[checks.Problem]:
         """Two devices with one IP or one MAC in a network, once `items` are stored (the objects
         committed as they are staged, every other one as the store holds it). The store is asked
         for the devices with the same addresses only, so that a commit of one node on a large
-        cluster reads a few documents, not all."""
+        cluster reads a few documents, not all. `moved`: what _moved(items) says, when known."""
         from cmshell.model.addresses import UNSET_IPS, UNSET_MAC, duplicates
         out: list[checks.Problem] = []
-        present: set[str] = set()           # the modes of items that are not removed
-        for m, rid in items:
-            if m not in present and self.doc(m, rid) is not None:
-                present.add(m)
-        staged, docs = self.staged, self._docs
-        for mode_name in sorted(present):
-            mode = self.schema.mode(mode_name)
-            if mode.base.param("ip") is None:
+        if moved is None:
+            moved = self._moved(items)
+        for mode_name in sorted(moved):
+            if not moved[mode_name]:
                 continue
+            mode = self.schema.mode(mode_name)
             committing = {rid for m, rid in items if m == mode_name}
             mine: list[str] = []
             wanted: set[tuple[str, str]] = set()
-            for rid in committing:
-                st = staged.get(rid)
-                if st is None:
-                    doc = self.base_doc(mode_name, rid)         # (self.doc, inline)
-                    if doc is None:
-                        continue
-                    base = None
-                else:
-                    doc = st.doc
-                    if doc is None:
-                        continue
-                    base = None
-                    if st.base is not None:
-                        base = docs.get(rid)
-                        if base is None:
-                            base = self.base_doc(mode_name, rid)
-                if base is not None and doc.get("ip") == base.get("ip") and doc.get("mac") == base.get("mac") \
-                        and doc.get("network") == base.get("network"):
-                    continue            # its addresses are as stored: it brings no new duplicate
-                name = str(doc.get(mode.key, ""))
+            for rid in moved[mode_name]:
+                mdoc = self.doc(mode_name, rid) or {}
+                name = str(mdoc.get(mode.key, ""))
                 mine.append(name)
-                ip, mac = str(doc.get("ip") or ""), str(doc.get("mac") or "")
+                ip, mac = str(mdoc.get("ip") or ""), str(mdoc.get("mac") or "")
                 if ip not in UNSET_IPS:
                     wanted.add(("ip", ip))
                 if mac and mac.upper() != UNSET_MAC:
@@ -577,6 +561,39 @@ class Workspace:
                 out.append(checks.Problem(checks.DUPLICATE, field,
                                           f"{name} and {other} have the same {label} {value}{where}"))
         return out
+
+    def _moved(self, items: list[tuple[str, str]]) -> dict[str, set[str]]:
+        """mode -> the ids among `items` of that mode (one with addresses) whose addresses may
+        bring a new duplicate: added, or an IP, MAC or network unlike the stored one. Removed
+        objects bring none. (Workspace.validate works this out in its own pass.)"""
+        out: dict[str, set[str]] = {}
+        for mode_name, rid in items:
+            st = self.staged.get(rid)
+            doc = st.doc if st is not None else self.base_doc(mode_name, rid)
+            if doc is not None:
+                self._note_moved(out, mode_name, rid, st, doc)
+        return out
+
+    def _note_moved(self, out: dict[str, set[str]], mode_name: str, rid: str, st: Staged | None,
+                    doc: dict) -> None:
+        """Add object `rid` (not removed: `doc`) to `out` as _moved says."""
+        got = out.get(mode_name)
+        if got is None:
+            if self.schema.mode(mode_name).base.param("ip") is None:
+                out[mode_name] = _NO_ADDRESSES
+                return
+            got = out[mode_name] = set()
+        elif got is _NO_ADDRESSES:
+            return
+        base = None
+        if st is not None and st.base is not None:
+            base = self._docs.get(rid)
+            if base is None:
+                base = self.base_doc(mode_name, rid)
+        if base is not None and doc.get("ip") == base.get("ip") and doc.get("mac") == base.get("mac") \
+                and doc.get("network") == base.get("network"):
+            return              # its addresses are as stored: it brings no new duplicate
+        got.add(rid)
 
     def _one_head_node(self, mode: Mode, rid: str, doc: dict) -> list[checks.Problem]:
         """A cluster has one head node: a second one is refused."""
