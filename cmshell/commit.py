@@ -61,11 +61,14 @@ class Committer:
             items.append((mode, r))
         return ws.validate(items)
 
-    def commit(self, rids: Iterable[str], *, comment: str = "", if_empty: bool = False) -> Committed | None:
+    def commit(self, rids: Iterable[str], *, comment: str = "", if_empty: bool = False,
+               same: set[str] | None = None) -> Committed | None:
         """Commit the staged objects `rids` (those unchanged are left out, and those only marked
         modified, their values set back, are validated and then no longer modified); None when
         nothing is left to store. Raises CommitRefused (invalid) or StoreError (e.g. another session was first).
-        `if_empty`: only into an empty store (checked inside the store's transaction)."""
+        `if_empty`: only into an empty store (checked inside the store's transaction). `same`:
+        those of `rids` the caller found modified with their stored values (Workspace.differs),
+        when it has compared every one since the last edit (else they are compared here)."""
         ws = self.ws
         with paused_gc():
             rids = [r for r in rids if ws.state(r) is not None]
@@ -76,9 +79,12 @@ class Committer:
             probs = self.problems(rids)
             if probs:
                 raise CommitRefused(probs)
-            same = [r for r in rids if not ws.differs(r)]   # marked modified, values as stored
+            if same is None:
+                same = {r for r in rids if not ws.differs(r)}   # marked modified, values as stored
+            else:
+                same = {r for r in rids if r in same}
             if same:
-                ws.discard(same)
+                ws.discard(r for r in rids if r in same)
                 rids = [r for r in rids if r not in same]
                 if not rids:
                     return None

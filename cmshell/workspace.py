@@ -23,6 +23,8 @@ def clone(doc: Any) -> Any:
     copy.deepcopy; anything else inside is copied with copy.deepcopy."""
     t = type(doc)
     if t is dict:
+        if _all_scalars(map(type, doc.values())):     # a flat document: a copy of the dict
+            return doc.copy()
         return {k: v if type(v) in _SCALARS else clone(v) for k, v in doc.items()}
     if t is list:
         return [v if type(v) in _SCALARS else clone(v) for v in doc]
@@ -32,6 +34,8 @@ def clone(doc: Any) -> Any:
 
 
 _SCALARS = frozenset((str, int, float, bool, type(None)))
+_all_scalars = _SCALARS.issuperset
+_NO_ADDRESSES: set[str] = set()    # Workspace._moved of a mode without addresses (kept empty)
 _ITSELF = frozenset({()})       # Workspace.marks of an object edited itself only: one set for all
 
 
@@ -373,9 +377,13 @@ class Workspace:
     def pending(self, mode: str | None = None) -> list[tuple[str, str, str]]:
         """(state, mode, id) of every staged change, optionally of one mode."""
         out = []
+        marks, state = self.marks, self.state
         for rid, st in self.staged.items():
             if mode is None or st.mode == mode:
-                s = self.state(rid)
+                if rid in marks and st.base is not None and st.doc is not None:
+                    s: str | None = " "         # what state() says of an edited object, at once
+                else:
+                    s = state(rid)
                 if s is not None:
                     out.append((s, st.mode, rid))
         return out
@@ -466,16 +474,26 @@ class Workspace:
             return got
 
         shared: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
+        schema, staged, check, my_refs = self.schema, self.staged, checks.check, self._refs
+        modes: dict[str, Mode] = {}
+        moved: dict[str, set[str]] = {}       # what _moved(items) says, for _duplicate_addresses
         for mode_name, rid in items:
-            mode = self.schema.mode(mode_name)
-            doc = self.doc(mode_name, rid)
+            mode = modes.get(mode_name)         # (self.schema.mode, looked up once a mode)
+            if mode is None:
+                mode = modes[mode_name] = schema.mode(mode_name)
+            st = staged.get(rid)
+            doc = st.doc if st is not None else self.base_doc(mode_name, rid)    # self.doc
             if doc is not None:
                 refs: set[tuple[str, str]] = set()     # the pointers, for the commit (changes())
-                out.extend(checks.check(self.schema, mode, doc, exists, refs))
+                got_problems = check(schema, mode, doc, exists, refs)
+                if got_problems:
+                    out.extend(got_problems)
                 got = tuple(sorted(refs))
-                self._refs[rid] = shared.setdefault(got, got)
-                out.extend(self._one_head_node(mode, rid, doc))
-            base = self.staged[rid].base if rid in self.staged else None
+                my_refs[rid] = shared.setdefault(got, got)
+                if mode.name == "device" and doc.get("type") == "headnode":   # _one_head_node
+                    out.extend(self._one_head_node(mode, rid, doc))
+                self._note_moved(moved, mode_name, rid, st, doc)
+            base = st.base if st is not None else None
             if base is None or (doc is not None and str(doc.get(mode.key, "")) == base.name):
                 continue
             # removed, or renamed away: nothing may be left pointing at the name, unless another
@@ -490,35 +508,31 @@ class Workspace:
                     for field in checks.references(self.schema, omode, odoc, mode_name, name):
                         out.append(checks.Problem(checks.IN_USE, field, f"{mode.entity} {name} is used by "
                                                   f"{omode.entity} {self.name_of(other, orid)}"))
-        out.extend(self._duplicate_addresses(items))
+        out.extend(self._duplicate_addresses(items, moved))
         return out
 
-    def _duplicate_addresses(self, items: list[tuple[str, str]]) -> list[checks.Problem]:
+    def _duplicate_addresses(self, items: list[tuple[str, str]],
+                             moved: dict[str, set[str]] | None = None) -> list[checks.Problem]:
         """Two devices with one IP or one MAC in a network, once `items` are stored (the objects
         committed as they are staged, every other one as the store holds it). The store is asked
         for the devices with the same addresses only, so that a commit of one node on a large
-        cluster reads a few documents, not all."""
+        cluster reads a few documents, not all. `moved`: what _moved(items) says, when known."""
         from cmshell.model.addresses import UNSET_IPS, UNSET_MAC, duplicates
         out: list[checks.Problem] = []
-        for mode_name in sorted({m for m, rid in items if self.doc(m, rid) is not None}):
-            mode = self.schema.mode(mode_name)
-            if mode.base.param("ip") is None:
+        if moved is None:
+            moved = self._moved(items)
+        for mode_name in sorted(moved):
+            if not moved[mode_name]:
                 continue
+            mode = self.schema.mode(mode_name)
             committing = {rid for m, rid in items if m == mode_name}
             mine: list[str] = []
             wanted: set[tuple[str, str]] = set()
-            for rid in committing:
-                doc = self.doc(mode_name, rid)
-                if doc is None:
-                    continue
-                st = self.staged.get(rid)
-                base = self.base_doc(mode_name, rid) if st is not None and st.base is not None else None
-                if base is not None and doc.get("ip") == base.get("ip") and doc.get("mac") == base.get("mac") \
-                        and doc.get("network") == base.get("network"):
-                    continue            # its addresses are as stored: it brings no new duplicate
-                name = str(doc.get(mode.key, ""))
+            for rid in moved[mode_name]:
+                mdoc = self.doc(mode_name, rid) or {}
+                name = str(mdoc.get(mode.key, ""))
                 mine.append(name)
-                ip, mac = str(doc.get("ip") or ""), str(doc.get("mac") or "")
+                ip, mac = str(mdoc.get("ip") or ""), str(mdoc.get("mac") or "")
                 if ip not in UNSET_IPS:
                     wanted.add(("ip", ip))
                 if mac and mac.upper() != UNSET_MAC:
@@ -548,6 +562,39 @@ class Workspace:
                                           f"{name} and {other} have the same {label} {value}{where}"))
         return out
 
+    def _moved(self, items: list[tuple[str, str]]) -> dict[str, set[str]]:
+        """mode -> the ids among `items` of that mode (one with addresses) whose addresses may
+        bring a new duplicate: added, or an IP, MAC or network unlike the stored one. Removed
+        objects bring none. (Workspace.validate works this out in its own pass.)"""
+        out: dict[str, set[str]] = {}
+        for mode_name, rid in items:
+            st = self.staged.get(rid)
+            doc = st.doc if st is not None else self.base_doc(mode_name, rid)
+            if doc is not None:
+                self._note_moved(out, mode_name, rid, st, doc)
+        return out
+
+    def _note_moved(self, out: dict[str, set[str]], mode_name: str, rid: str, st: Staged | None,
+                    doc: dict) -> None:
+        """Add object `rid` (not removed: `doc`) to `out` as _moved says."""
+        got = out.get(mode_name)
+        if got is None:
+            if self.schema.mode(mode_name).base.param("ip") is None:
+                out[mode_name] = _NO_ADDRESSES
+                return
+            got = out[mode_name] = set()
+        elif got is _NO_ADDRESSES:
+            return
+        base = None
+        if st is not None and st.base is not None:
+            base = self._docs.get(rid)
+            if base is None:
+                base = self.base_doc(mode_name, rid)
+        if base is not None and doc.get("ip") == base.get("ip") and doc.get("mac") == base.get("mac") \
+                and doc.get("network") == base.get("network"):
+            return              # its addresses are as stored: it brings no new duplicate
+        got.add(rid)
+
     def _one_head_node(self, mode: Mode, rid: str, doc: dict) -> list[checks.Problem]:
         """A cluster has one head node: a second one is refused."""
         if mode.name != "device" or doc.get("type") != "headnode":
@@ -572,16 +619,18 @@ class Workspace:
 
     def changes(self, rids: Iterable[str]) -> list[Change]:
         out = []
+        staged, modes = self.staged, self.schema.modes
         for rid in rids:
-            st = self.staged[rid]
-            m = self.schema.mode(st.mode)
-            if st.doc is None:
+            st = staged[rid]
+            m = modes[st.mode]                  # self.schema.mode
+            doc = st.doc
+            if doc is None:
                 base = self._base(rid)
                 out.append(Change(rid, st.mode, base.name, base.revision, None, base=base))
             else:
-                out.append(Change(rid, st.mode, str(st.doc.get(m.key, "")),
-                                  st.base.revision if st.base else None, self.denormalise(m, st.doc),
-                                  self._targets(m, rid, st.doc), st.base))
+                out.append(Change(rid, st.mode, str(doc.get(m.key, "")),
+                                  st.base.revision if st.base else None, self.denormalise(m, doc),
+                                  self._targets(m, rid, doc), st.base))
         return out
 
     def _targets(self, mode: Mode, rid: str, doc: dict) -> tuple[tuple[str, str], ...]:
@@ -593,12 +642,13 @@ class Workspace:
     def committed(self, rids: Iterable[str]) -> None:
         """The staged objects `rids` are stored now: drop them and re-read their modes."""
         modes = set()
+        staged, marks, docs, differs = self.staged, self.marks, self._docs, self._differs
         for rid in rids:
-            st = self.staged.pop(rid)
-            self.marks.pop(rid, None)
+            st = staged.pop(rid)
+            marks.pop(rid, None)
             modes.add(st.mode)
-            self._docs.pop(rid, None)
-            self._differs.discard(rid)
+            docs.pop(rid, None)
+            differs.discard(rid)
         for mode in modes:
             self.forget(mode)
 

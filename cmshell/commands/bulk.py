@@ -340,9 +340,14 @@ def run_in(s, lp: list[Level], keys: list, commands: list[list[str]], *, verbose
     errors = Errors()
     runs = [prepared(s, words) if len(keys) > 1 else None for words in commands]
     try:
+        ws, mode_name, key_field = s.ws, lvl.mode.name, lvl.mode.key
         with paused_gc() if len(keys) > 1000 else nullcontext():
             for key in keys:
-                name = s.ws.name_of(lvl.mode.name, key) if len(lp) == 1 else str(key)
+                if len(lp) == 1:                # ws.name_of, its common case at once
+                    doc = ws.doc(mode_name, key)
+                    name = str(doc.get(key_field, "")) if doc else ws.name_of(mode_name, key)
+                else:
+                    name = str(key)
                 if verbose:
                     now = time.localtime(s.env.clock())
                     s.write(f"== {name} == {time.strftime('%Y-%m-%d %H:%M:%S', now)}")
@@ -426,6 +431,11 @@ def other_mode_help(cmd: str):
               "foreach --clone node001 -n node022..node024 ()"], args=("object*",),
     options=SELECT_OPTIONS | {"-o|--clone": "object"}, mode_help=other_mode_help("foreach"))
 def foreach(s, args):
+    with paused_gc():       # one collection after the selection and the edits, not one after each
+        _foreach(s, args)
+
+
+def _foreach(s, args):
     lp = listpath(s, "foreach")
     sel = parse_options("foreach", args)
     commands = body("foreach", sel.rest)

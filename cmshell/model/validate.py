@@ -27,9 +27,18 @@ def check(schema: Schema, mode: Mode, doc: dict, exists: Callable[[str, str], bo
     `targets`, when given, receives (mode, name) of everything the object points at."""
     out: list[Problem] = []
     _check(schema, mode, doc, exists, out, "", targets)
-    if "\\ud" in repr(doc):       # a fast look first: repr escapes lone surrogates (\udcff)
+    if not _ascii(doc) and "\\ud" in repr(doc):   # fast looks first: repr escapes lone surrogates (\udcff)
         _text(doc, "", out)
     return out
+
+
+def _ascii(doc: dict) -> bool:
+    """Whether the keys and values of a flat document of strings are all ASCII (then it holds no
+    lone surrogate); False for anything else (a value that is no string: repr looks)."""
+    try:
+        return "".join(doc).isascii() and "".join(doc.values()).isascii()
+    except TypeError:
+        return False
 
 
 def _text(value: object, field: str, out: list[Problem]) -> None:
@@ -80,11 +89,17 @@ def _check(schema: Schema, mode: Mode, doc: dict, exists: Callable[[str, str], b
             if bad is not None:
                 out.append(Problem(INVALID, prefix + p.name, f"Invalid value for {p.name}: {bad}"))
         if target and v:
-            for name in (v if isinstance(v, list) else [v]):
+            if v.__class__ is str:          # one pointer (the common case): as the loop below
                 if targets is not None:
-                    targets.add((target, str(name)))
-                if not exists(target, str(name)):
-                    out.append(Problem(NO_TARGET, prefix + p.name, f"{target} {name} does not exist"))
+                    targets.add((target, v))
+                if not exists(target, v):
+                    out.append(Problem(NO_TARGET, prefix + p.name, f"{target} {v} does not exist"))
+            else:
+                for name in (v if isinstance(v, list) else [v]):
+                    if targets is not None:
+                        targets.add((target, str(name)))
+                    if not exists(target, str(name)):
+                        out.append(Problem(NO_TARGET, prefix + p.name, f"{target} {name} does not exist"))
         if sub and v and p.mode in schema.modes:
             field = prefix + p.name
             sub_mode = schema.mode(p.mode)

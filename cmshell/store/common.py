@@ -174,22 +174,23 @@ def members(changes: list[Change], current: dict[str, tuple], befores: dict[str,
     """The journal members of a written batch; fills `done` (the Committed changes) and
     `revisions` (the revision of every object now)."""
     out: list[jd.Member] = []
-    payloads = jd.Payloads()
+    modified = jd.Payloads().modified
+    add_done, add = done.append, out.append
     for ch in changes:
-        oid = ch.id
+        oid, mode, name, after = ch.id, ch.mode, ch.name, ch.after
         row = current.get(oid)
         before = befores.get(oid)
-        done.append(ObjectChange(oid, ch.mode, ch.name, before, ch.after))
-        if ch.after is None:
+        add_done(ObjectChange(oid, mode, name, before, after))
+        if after is None:
             action, payload = REMOVED, dumps(before)
         elif row is None:
             action, payload = ADDED, after_text[oid]
             revisions[oid] = 1
         else:
             action = MODIFIED
-            payload = payloads.modified(before or {}, ch.after, row[2] if row[2] != ch.name else None)
+            payload = modified(before or {}, after, row[2] if row[2] != name else None)
             revisions[oid] = (ch.base_revision or 0) + 1
-        out.append((keys[oid], ch.mode, ch.name, action, payload))
+        add((keys[oid], mode, name, action, payload))
     return out
 
 
