@@ -13,9 +13,8 @@ from cmshell.events import COMMIT, EventQueue
 from cmshell.model import validate as checks
 from cmshell.model.schema import Schema
 from cmshell.store.base import REMOVED, Change, Committed, JournalGroup
-from cmshell.store.sqlite import new_ids
+from cmshell.store.common import new_ids, paused_gc
 from cmshell.store.delta import groups_of
-from cmshell.store.sqlite import paused_gc
 from cmshell.workspace import Workspace
 
 AfterCommit = Callable[[Committed], None]

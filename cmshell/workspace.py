@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import heapq
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
@@ -15,7 +14,7 @@ from typing import Any, Callable, Iterable
 from cmshell.model import validate as checks
 from cmshell.model.schema import Mode, Schema
 from cmshell.store.base import Change, Record, Store
-from cmshell.store.sqlite import paused_gc
+from cmshell.store.common import new_id, paused_gc
 
 
 def clone(doc: Any) -> Any:
@@ -284,7 +283,7 @@ class Workspace:
     def add(self, mode: str, doc: dict, rid: str | None = None) -> str:
         """Stage a new object; `rid` re-creates one that the store no longer holds under its
         old identity (rollback), else it gets a fresh id."""
-        rid = rid or uuid.uuid4().hex
+        rid = rid or new_id()
         self.staged[rid] = Staged(mode, None, doc)
         self._names.pop(mode, None)
         return rid

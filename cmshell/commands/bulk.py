@@ -22,7 +22,7 @@ from cmshell.shell.location import Level, find_row, row_key
 from cmshell.errors import CommandError
 from cmshell.shell.target import effective_of
 from cmshell.syntax.nodelist import NodeListError, parse, parse_parts, read_file, render, short
-from cmshell.store.sqlite import paused_gc
+from cmshell.store.common import paused_gc
 
 GROUPS = {"-n": "nodes", "--nodes": "nodes", "-c": "category", "--category": "category",
           "-e": "overlay", "--overlay": "overlay", "-l": "role", "--role": "role",

@@ -38,13 +38,13 @@ from . import common
 from . import sqlite_files as files
 from . import sqlite_migrate as migrations
 from .base import Record, References, StoreError
-from .common import new_id, new_ids, one_line, paused_gc
+from .common import one_line, paused_gc
 from .filelock import file_lock
 from .sqlite_commit import CommitMixin
 from .sqlite_journal import CHUNK, SqliteJournal
 from .sqlite_migrate import SCHEMA_VERSION
 
-__all__ = ["SCHEMA_VERSION", "SqliteStore", "new_id", "new_ids", "paused_gc"]
+__all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
 DEFAULT_TIMEOUT = 10.0          # seconds a writer waits for another one
 QUICK_CHECK_SIZE = 8 << 20      # stores up to 8 MiB (about 15,000 nodes) are checked at every start
